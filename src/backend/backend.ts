@@ -1,0 +1,170 @@
+// The Backend contract: buffers, transfers, and the closed op list a Llama-style decoder with
+// cross-layer K/V sharing needs, forward and backward. Backends know tensors, never models.
+//
+// Contract (every implementation, every op):
+// - Ops are enqueued in call order and take effect in that order; `read` and `sync` wait for them.
+// - Outputs are written in full (every element), unless an op says it accumulates (`+=`).
+// - Compute is f32 (f64 in the reference backend). f16/bf16 tensors are storage only: ops that
+//   accept them say so (matmul's `b`, embedding tables, attention K/V, `cast`), others need f32.
+// - Shapes use the glossary: B batch, T time (queries), S key length, C d_model, H query heads,
+//   Hkv K/V heads, D head dim, F ffn, V vocab, N rows (= B*T). All tensors contiguous row-major.
+// - Ops validate shapes and throw ShapeError naming the argument; they never resize anything.
+import type { DeviceBuffer, DType, Tensor } from "./tensor.js";
+
+export type BackendName = "cpu" | "webgpu";
+
+/** What `crosslayer doctor` prints about a backend. */
+export interface BackendInfo {
+  name: BackendName;
+  /** Human name of the device: CPU model, or the GPU adapter's description. */
+  device: string;
+  /** e.g. "wasm-simd x2 threads", "vulkan", "opengles (llvmpipe)". */
+  detail: string;
+  features: string[];
+  limits: Record<string, number>;
+}
+
+export interface MatmulOptions {
+  /** `a` is stored (.., K, M) and used transposed. */
+  transA?: boolean;
+  /** `b` is stored (.., N, K) and used transposed (the nn.Linear weight layout). */
+  transB?: boolean;
+  /** out = alpha * op(a) @ op(b) (+ out if accumulate). Default alpha 1. */
+  alpha?: number;
+  accumulate?: boolean;
+}
+
+export interface AttentionOptions {
+  /** Softmax scale; default 1/sqrt(D). */
+  scale?: number;
+  /**
+   * Causal masking. With T queries and S keys, query t sits at position t + (S - T) and sees
+   * keys 0..t + (S - T): this covers training (S = T), prefill after a cache, and decode (T = 1).
+   */
+  causal?: boolean;
+}
+
+export interface AdamWOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step number, for bias correction. */
+  step: number;
+  /** Gradients are multiplied by this before use (e.g. 1 / micro-batches). Default 1. */
+  gradScale?: number;
+  /**
+   * Global-norm clipping without a host round-trip: `norm` is a (1) tensor written by
+   * `sumSquares` + sqrt semantics (it holds the sum of squares); grads are scaled by
+   * min(1, maxNorm / sqrt(norm)) on the device.
+   */
+  clip?: { sumSq: Tensor; maxNorm: number };
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  info(): BackendInfo;
+
+  // ---- memory -------------------------------------------------------------------------------
+  /** Allocates `size` elements of `dtype`, contents undefined. */
+  createBuffer(size: number, dtype: DType, label?: string): DeviceBuffer;
+  destroyBuffer(buffer: DeviceBuffer): void;
+  /** Host -> device. f32 data is rounded to the tensor's dtype (f16/bf16: round to nearest even). */
+  write(t: Tensor, data: Float32Array | Float64Array | Int32Array): void;
+  /** Device -> host, after all enqueued work. f16/bf16 come back widened to f32; i32 as Int32Array. */
+  read(t: Tensor): Promise<Float32Array | Float64Array | Int32Array>;
+  /** Waits for all enqueued work. */
+  sync(): Promise<void>;
+  /** Frees everything; the backend is unusable afterwards. */
+  dispose(): void;
+
+  // ---- elementwise --------------------------------------------------------------------------
+  /** t[:] = value. Any float dtype or i32. */
+  fill(t: Tensor, value: number): void;
+  /** out = src converted to out's dtype (f32 <-> f16 <-> bf16); shapes must have equal numel. */
+  cast(out: Tensor, src: Tensor): void;
+  /** out = alpha * a + beta * b (defaults 1, 1). out may alias a or b. All f32. */
+  add(out: Tensor, a: Tensor, b: Tensor, alpha?: number, beta?: number): void;
+  /** out = alpha * x. out may alias x. */
+  scale(out: Tensor, x: Tensor, alpha: number): void;
+
+  // ---- linear algebra -----------------------------------------------------------------------
+  /**
+   * out (.., M, N) = op(a) (.., M, K) @ op(b) (.., K, N). Leading batch dims of `a` and `out`
+   * must match; `b` is either batched the same way or 2-D (broadcast, e.g. a weight).
+   * a: f32; b: f32, f16 or bf16; out: f32.
+   */
+  matmul(out: Tensor, a: Tensor, b: Tensor, opts?: MatmulOptions): void;
+
+  // ---- embedding ----------------------------------------------------------------------------
+  /** out (N, C) = table (V, C) [ids (N)]. table f32/f16/bf16; ids i32, each in [0, V). */
+  embedding(out: Tensor, table: Tensor, ids: Tensor): void;
+  /** dTable (V, C) += scatter of dOut (N, C) by ids (N). Deterministic. */
+  embeddingBackward(dTable: Tensor, dOut: Tensor, ids: Tensor): void;
+
+  // ---- normalisation ------------------------------------------------------------------------
+  /** out (N, C) = x * rstd * weight; rstd (N) = 1 / sqrt(mean(x^2) + eps) is saved for backward. */
+  rmsnorm(out: Tensor, rstd: Tensor, x: Tensor, weight: Tensor, eps: number): void;
+  /** dx (N, C) = (or += if accumulate) d/dx; dWeight (C) += d/dweight. */
+  rmsnormBackward(
+    dx: Tensor,
+    dWeight: Tensor,
+    dOut: Tensor,
+    x: Tensor,
+    weight: Tensor,
+    rstd: Tensor,
+    accumulate?: boolean,
+  ): void;
+
+  // ---- position -----------------------------------------------------------------------------
+  /**
+   * Rotary embedding, HF Llama convention (pairs i and i + D/2, theta_i = base^(-2i/D)).
+   * x, out: (N, Hx, D) with N = B*T rows; positions (N) i32. out may alias x.
+   * inverse: rotate by -angle (this is the backward pass).
+   */
+  rope(out: Tensor, x: Tensor, positions: Tensor, base: number, inverse?: boolean): void;
+
+  // ---- feed-forward -------------------------------------------------------------------------
+  /** gu (N, 2F) = [gate | up]; out (N, F) = silu(gate) * up. */
+  swiglu(out: Tensor, gu: Tensor): void;
+  /** dGu (N, 2F) = d/d[gate | up] given dOut (N, F). Overwrites dGu. */
+  swigluBackward(dGu: Tensor, dOut: Tensor, gu: Tensor): void;
+
+  // ---- attention ----------------------------------------------------------------------------
+  /**
+   * Fused softmax attention. q (B, T, H, D); k, v (B, S, Hkv, D), f32/f16/bf16, Hkv divides H:
+   * query head h reads K/V head floor(h / (H / Hkv)). k and v may be another layer's tensors
+   * (cross-layer sharing): nothing is copied. out (B, T, H, D); lse (B, H, T) f32 logsumexp of
+   * the scaled scores, saved for backward.
+   */
+  attention(out: Tensor, lse: Tensor, q: Tensor, k: Tensor, v: Tensor, opts?: AttentionOptions): void;
+  /**
+   * dq (B, T, H, D) overwritten; dk, dv (B, S, Hkv, D) f32 overwritten, or accumulated when
+   * accumulateKV (layers that share a producer's K/V add their gradients into the producer's).
+   */
+  attentionBackward(
+    dq: Tensor,
+    dk: Tensor,
+    dv: Tensor,
+    dOut: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    out: Tensor,
+    lse: Tensor,
+    opts?: AttentionOptions & { accumulateKV?: boolean },
+  ): void;
+
+  // ---- loss ---------------------------------------------------------------------------------
+  /** losses (N) = logsumexp(logits[n]) - logits[n, targets[n]]; target -1 gives loss 0. */
+  crossEntropy(losses: Tensor, logits: Tensor, targets: Tensor): void;
+  /** dLogits (N, V) = scale * (softmax(logits) - onehot(targets)); rows with target -1 get 0. */
+  crossEntropyBackward(dLogits: Tensor, logits: Tensor, targets: Tensor, scale: number): void;
+
+  // ---- optimisation -------------------------------------------------------------------------
+  /** out (1) = sum of squares of all elements of `xs` (overwrites). */
+  sumSquares(out: Tensor, xs: readonly Tensor[]): void;
+  /** One AdamW step (decoupled weight decay) on param/grad/m/v of equal numel, all f32. */
+  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, opts: AdamWOptions): void;
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// The `crosslayer` command line: a thin adapter over the library API. Each command lives in
+// commands/<name>.ts and registers itself here; no model math in this folder.
+import { Command } from "commander";
+import { CrosslayerError } from "../errors.js";
+import { registerDoctor } from "./commands/doctor.js";
+
+const program = new Command();
+program
+  .name("crosslayer")
+  .description(
+    "Transformer LMs whose KV cache is shrunk by sharing K/V across layers (CLA) and heads (MQA/GQA).\n" +
+      "Design configs, account their memory, train them, compare them, serve them.",
+  )
+  .version("0.1.0")
+  .showHelpAfterError("(run with --help for usage)");
+
+registerDoctor(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof CrosslayerError) {
+    process.stderr.write(`crosslayer: ${e.message}\n`);
+    process.exit(2);
+  }
+  throw e;
+});
