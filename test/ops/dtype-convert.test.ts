@@ -24,7 +24,7 @@ const bitsOf = (x: number) => {
   f32[0] = x;
   return u32[0]!;
 };
-const valueOf = (bits: number) => {
+const f32FromBits = (bits: number) => {
   u32[0] = bits;
   return f32[0]!;
 };
@@ -101,11 +101,11 @@ test("f16: all 65536 patterns round-trip through f32, both paths agree", () => {
     const fb = f16BitsToF32Bits(h);
     const v = fromF16Bits(h);
     if (isF16NaN(h)) {
-      assert.ok(Number.isNaN(valueOf(fb)) && Number.isNaN(v), `0x${h.toString(16)} is NaN`);
+      assert.ok(Number.isNaN(f32FromBits(fb)) && Number.isNaN(v), `0x${h.toString(16)} is NaN`);
       assert.ok(isF16NaN(f32BitsToF16Bits(fb)));
       continue;
     }
-    assert.equal(valueOf(fb), v, `0x${h.toString(16)} widens to ${v}`);
+    assert.equal(f32FromBits(fb), v, `0x${h.toString(16)} widens to ${v}`);
     assert.equal(f32BitsToF16Bits(fb), h, `0x${h.toString(16)} round trip (bits)`);
     assert.equal(toF16Bits(v), h, `0x${h.toString(16)} round trip (number)`);
   }
@@ -120,8 +120,8 @@ test("f16: every midpoint between adjacent finite values rounds to the even neig
     assert.equal(toF16Bits(mid), even, `midpoint of 0x${h.toString(16)}`);
     assert.equal(f32BitsToF16Bits(bitsOf(mid)), even);
     assert.equal(toF16Bits(-mid), even | 0x8000);
-    const above = valueOf(bitsOf(mid) + 1);
-    const below = valueOf(bitsOf(mid) - 1);
+    const above = f32FromBits(bitsOf(mid) + 1);
+    const below = f32FromBits(bitsOf(mid) - 1);
     assert.equal(f32BitsToF16Bits(bitsOf(above)), h + 1);
     assert.equal(f32BitsToF16Bits(bitsOf(below)), h);
   }
@@ -136,7 +136,7 @@ test("random f32 patterns: bit path equals arithmetic path (f16 and bf16)", () =
   for (let i = 0; i < 200000; i++) {
     // bias half the samples into the f16 range so subnormals and rounding get exercised
     const bits = i % 2 ? next() : ((next() & 0x87ffffff) | 0x30000000) >>> 0;
-    const x = valueOf(bits);
+    const x = f32FromBits(bits);
     if (Number.isNaN(x)) continue;
     assert.equal(f32BitsToF16Bits(bits), toF16Bits(x), `f16 of bits 0x${bits.toString(16)}`);
     assert.equal(f32BitsToBf16Bits(bits), toBf16Bits(x), `bf16 of bits 0x${bits.toString(16)}`);
