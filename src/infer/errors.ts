@@ -25,3 +25,8 @@ export class RequestError extends ConfigError {
 export class KvCacheError extends CrosslayerError {
   override readonly name = "KvCacheError";
 }
+
+/** The model produced logits sampling cannot use (NaN, +Infinity, or every token masked). */
+export class SamplingError extends CrosslayerError {
+  override readonly name = "SamplingError";
+}
