@@ -26,7 +26,9 @@ test("top-k keeps exactly the k most likely tokens, renormalised", () => {
   const d = filteredDistribution(logits, { topK: 2 });
   assert.deepEqual([...d.ids], [1, 3]);
   const want = softmax([2, 1.5]);
-  d.probs.forEach((p, i) => assert.ok(Math.abs(p - want[i]!) < 1e-12));
+  d.probs.forEach((p, i) => {
+    assert.ok(Math.abs(p - want[i]!) < 1e-12);
+  });
 });
 
 test("top-p keeps exactly the smallest most-likely prefix with mass >= p (brute force over random rows)", () => {
@@ -43,7 +45,9 @@ test("top-p keeps exactly the smallest most-likely prefix with mass >= p (brute 
     while (mass < topP) mass += probs[order[k++]!]!;
     const d = filteredDistribution(logits, { topP, temperature });
     assert.deepEqual([...d.ids], order.slice(0, k), `trial ${trial}`);
-    d.probs.forEach((p, i) => assert.ok(Math.abs(p - probs[order[i]!]! / mass) < 1e-9));
+    d.probs.forEach((p, i) => {
+      assert.ok(Math.abs(p - probs[order[i]!]! / mass) < 1e-9);
+    });
     // Minimality: the prefix one shorter does not reach p.
     assert.ok(mass - probs[order[k - 1]!]! < topP);
   }
@@ -79,7 +83,9 @@ test("top-k + top-p sampling never leaves the filtered set and follows it", () =
     counts.set(t, (counts.get(t) ?? 0) + 1);
   }
   assert.deepEqual([...counts.keys()].sort(), [...d.ids].sort());
-  d.ids.forEach((id, i) => assert.ok(Math.abs(counts.get(id)! / 20000 - d.probs[i]!) < 0.015));
+  d.ids.forEach((id, i) => {
+    assert.ok(Math.abs(counts.get(id)! / 20000 - d.probs[i]!) < 0.015);
+  });
 });
 
 test("equal seeds give equal token streams; different seeds differ", () => {
