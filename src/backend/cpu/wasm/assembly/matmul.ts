@@ -1,0 +1,291 @@
+// f32 GEMM: C(batch; M, N) = alpha * op(A) @ op(B) (+ C if accumulate), GotoBLAS-style:
+// the job is cut into (batch, row-chunk, column-chunk) items drawn from a shared counter; each
+// item packs K-blocks of op(B) into NR-wide panels and of op(A) into MR-tall panels (thread
+// scratch) and runs a 4x8 register-blocked f32x4 micro-kernel. Operands are byte addresses.
+import { at, cdiv, imin, nextItem, roundUp, transpose4Store } from "./common";
+
+const MR: i32 = 4;
+const NR: i32 = 8;
+const KC: i32 = 256;
+const MC: i32 = 128;
+const MCH_MAX: i32 = 512;
+const NCH_MAX: i32 = 512;
+
+/** Bytes of scratch one thread needs: packed A (MC x KC), packed B (KC x NCH_MAX), a C tile. */
+export const MATMUL_SCRATCH: i32 = (MC * KC + KC * NCH_MAX + MR * NR) * 4;
+
+export const FLAG_TRANS_A: i32 = 1;
+export const FLAG_TRANS_B: i32 = 2;
+export const FLAG_ACCUMULATE: i32 = 4;
+
+// op(A) rows [i0, i0 + mb) x cols [k0, k0 + kb) -> MR-row panels, each laid out [kb][MR].
+function packA(a: usize, transA: bool, m: i32, k: i32, i0: i32, mb: i32, k0: i32, kb: i32, dst: usize): void {
+  for (let p: i32 = 0; p < mb; p += MR) {
+    const rows = imin(MR, mb - p);
+    const out = dst + <usize>(p * kb) * 4;
+    const r0 = i0 + p;
+    if (!transA) {
+      let kk: i32 = 0;
+      if (rows == MR) {
+        const s0 = at(a, r0 * k + k0);
+        const ld = <usize>k << 2;
+        for (; kk + 4 <= kb; kk += 4) {
+          const o = <usize>kk << 2;
+          transpose4Store(
+            v128.load(s0 + o),
+            v128.load(s0 + ld + o),
+            v128.load(s0 + 2 * ld + o),
+            v128.load(s0 + 3 * ld + o),
+            out + (o << 2),
+            16,
+          );
+        }
+      }
+      for (; kk < kb; kk++) {
+        for (let r: i32 = 0; r < MR; r++) {
+          const v: f32 = r < rows ? load<f32>(at(a, (r0 + r) * k + k0 + kk)) : 0;
+          store<f32>(at(out, kk * MR + r), v);
+        }
+      }
+    } else {
+      for (let kk: i32 = 0; kk < kb; kk++) {
+        const src = at(a, (k0 + kk) * m + r0);
+        if (rows == MR) {
+          v128.store(at(out, kk * MR), v128.load(src));
+        } else {
+          for (let r: i32 = 0; r < MR; r++) store<f32>(at(out, kk * MR + r), r < rows ? load<f32>(at(src, r)) : 0);
+        }
+      }
+    }
+  }
+}
+
+// op(B) rows [k0, k0 + kb) x cols [j0, j0 + nw) -> NR-column panels, each laid out [kb][NR].
+function packB(b: usize, transB: bool, n: i32, k: i32, j0: i32, nw: i32, k0: i32, kb: i32, dst: usize): void {
+  for (let p: i32 = 0; p < nw; p += NR) {
+    const cols = imin(NR, nw - p);
+    const out = dst + <usize>(p * kb) * 4;
+    const c0 = j0 + p;
+    if (!transB) {
+      for (let kk: i32 = 0; kk < kb; kk++) {
+        const src = at(b, (k0 + kk) * n + c0);
+        const o = at(out, kk * NR);
+        if (cols == NR) {
+          v128.store(o, v128.load(src));
+          v128.store(o, v128.load(src, 16), 16);
+        } else {
+          for (let c: i32 = 0; c < NR; c++) store<f32>(at(o, c), c < cols ? load<f32>(at(src, c)) : 0);
+        }
+      }
+    } else {
+      let kk: i32 = 0;
+      if (cols == NR) {
+        const s0 = at(b, c0 * k + k0);
+        const ld = <usize>k << 2;
+        for (; kk + 4 <= kb; kk += 4) {
+          const o = <usize>kk << 2;
+          const d = out + (o << 3);
+          transpose4Store(
+            v128.load(s0 + o),
+            v128.load(s0 + ld + o),
+            v128.load(s0 + 2 * ld + o),
+            v128.load(s0 + 3 * ld + o),
+            d,
+            32,
+          );
+          transpose4Store(
+            v128.load(s0 + 4 * ld + o),
+            v128.load(s0 + 5 * ld + o),
+            v128.load(s0 + 6 * ld + o),
+            v128.load(s0 + 7 * ld + o),
+            d + 16,
+            32,
+          );
+        }
+      }
+      for (; kk < kb; kk++) {
+        for (let c: i32 = 0; c < NR; c++) {
+          const v: f32 = c < cols ? load<f32>(at(b, (c0 + c) * k + k0 + kk)) : 0;
+          store<f32>(at(out, kk * NR + c), v);
+        }
+      }
+    }
+  }
+}
+
+@inline function tileRow(c: usize, lo: v128, hi: v128, alpha: v128, beta: bool): void {
+  let x = f32x4.mul(lo, alpha);
+  let y = f32x4.mul(hi, alpha);
+  if (beta) {
+    x = f32x4.add(x, v128.load(c));
+    y = f32x4.add(y, v128.load(c, 16));
+  }
+  v128.store(c, x);
+  v128.store(c, y, 16);
+}
+
+// C[rows x cols] (row stride ldc elements) (+)= alpha * Apanel @ Bpanel over kb.
+function kernel4x8(
+  ap: usize,
+  bp: usize,
+  kb: i32,
+  c: usize,
+  ldc: i32,
+  rows: i32,
+  cols: i32,
+  alpha: f32,
+  beta: bool,
+  tmp: usize,
+): void {
+  let c00 = f32x4.splat(0);
+  let c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0);
+  let c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0);
+  let c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0);
+  let c31 = f32x4.splat(0);
+  for (let kk: i32 = 0; kk < kb; kk++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = f32x4.add(c00, f32x4.mul(a, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 4);
+    c10 = f32x4.add(c10, f32x4.mul(a, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 8);
+    c20 = f32x4.add(c20, f32x4.mul(a, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 12);
+    c30 = f32x4.add(c30, f32x4.mul(a, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    ap += 16;
+    bp += 32;
+  }
+  const al = f32x4.splat(alpha);
+  const ldb = <usize>ldc << 2;
+  if (rows == MR && cols == NR) {
+    tileRow(c, c00, c01, al, beta);
+    tileRow(c + ldb, c10, c11, al, beta);
+    tileRow(c + 2 * ldb, c20, c21, al, beta);
+    tileRow(c + 3 * ldb, c30, c31, al, beta);
+    return;
+  }
+  tileRow(tmp, c00, c01, al, false);
+  tileRow(tmp + 32, c10, c11, al, false);
+  tileRow(tmp + 64, c20, c21, al, false);
+  tileRow(tmp + 96, c30, c31, al, false);
+  for (let r: i32 = 0; r < rows; r++) {
+    for (let j: i32 = 0; j < cols; j++) {
+      const dst = at(c, r * ldc + j);
+      const v = load<f32>(at(tmp, r * NR + j));
+      store<f32>(dst, beta ? load<f32>(dst) + v : v);
+    }
+  }
+}
+
+/** Multiplies one item: rows [m0, m0 + mh) x cols [n0, n0 + nw) of one batch entry. */
+function matmulItem(
+  a: usize,
+  b: usize,
+  c: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+  flags: i32,
+  alpha: f32,
+  m0: i32,
+  mh: i32,
+  n0: i32,
+  nw: i32,
+  scratch: usize,
+): void {
+  const transA = (flags & FLAG_TRANS_A) != 0;
+  const transB = (flags & FLAG_TRANS_B) != 0;
+  const acc = (flags & FLAG_ACCUMULATE) != 0;
+  const aPack = scratch;
+  const bPack = aPack + <usize>(MC * KC) * 4;
+  const tmp = bPack + <usize>(KC * NCH_MAX) * 4;
+  if (k == 0) {
+    if (!acc) for (let i: i32 = 0; i < mh; i++) memory.fill(at(c, (m0 + i) * n + n0), 0, <usize>nw << 2);
+    return;
+  }
+  for (let k0: i32 = 0; k0 < k; k0 += KC) {
+    const kb = imin(KC, k - k0);
+    const beta = acc || k0 > 0;
+    packB(b, transB, n, k, n0, nw, k0, kb, bPack);
+    for (let i0: i32 = 0; i0 < mh; i0 += MC) {
+      const mb = imin(MC, mh - i0);
+      packA(a, transA, m, k, m0 + i0, mb, k0, kb, aPack);
+      for (let jr: i32 = 0; jr < nw; jr += NR) {
+        const bp = bPack + <usize>(jr * kb) * 4;
+        const cols = imin(NR, nw - jr);
+        for (let ir: i32 = 0; ir < mb; ir += MR) {
+          const cp = at(c, (m0 + i0 + ir) * n + n0 + jr);
+          kernel4x8(aPack + <usize>(ir * kb) * 4, bp, kb, cp, n, imin(MR, mb - ir), cols, alpha, beta, tmp);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Runs this thread's share of one matmul job. Every thread of the job calls it with the same
+ * arguments except `scratch` (its own MATMUL_SCRATCH bytes, always the last argument); `counter`
+ * (i32, zeroed by the caller before the job) hands out the items. Strides are in elements; strideB 0 broadcasts B.
+ */
+export function matmulJob(
+  a: usize,
+  b: usize,
+  c: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+  batch: i32,
+  strideA: i32,
+  strideB: i32,
+  strideC: i32,
+  flags: i32,
+  alpha: f32,
+  counter: usize,
+  threads: i32,
+  scratch: usize,
+): void {
+  if (m <= 0 || n <= 0 || batch <= 0) return;
+  let mch = imin(MCH_MAX, roundUp(m, MR));
+  let nch = imin(NCH_MAX, roundUp(n, NR));
+  const target = threads > 1 ? threads * 2 : 1;
+  while (batch * cdiv(m, mch) * cdiv(n, nch) < target) {
+    if (mch >= nch && mch > 2 * MR) mch = roundUp(mch >> 1, MR);
+    else if (nch > 2 * NR) nch = roundUp(nch >> 1, NR);
+    else break;
+  }
+  const mItems = cdiv(m, mch);
+  const nItems = cdiv(n, nch);
+  const perBatch = mItems * nItems;
+  const count = batch * perBatch;
+  for (let item = nextItem(counter); item < count; item = nextItem(counter)) {
+    const bi = item / perBatch;
+    const r = item - bi * perBatch;
+    const mi = r / nItems;
+    const ni = r - mi * nItems;
+    const m0 = mi * mch;
+    const n0 = ni * nch;
+    matmulItem(
+      at(a, bi * strideA),
+      at(b, bi * strideB),
+      at(c, bi * strideC),
+      m,
+      n,
+      k,
+      flags,
+      alpha,
+      m0,
+      imin(mch, m - m0),
+      n0,
+      imin(nch, n - n0),
+      scratch,
+    );
+  }
+}

@@ -1,0 +1,204 @@
+// The CPU backend's fast kernels: WebAssembly SIMD (compiled from ./assembly, AssemblyScript)
+// on a shared memory owned by the backend, run synchronously on a pool of worker threads.
+// All tensor arguments are BYTE offsets into that memory, f32, contiguous row-major; strides are
+// in elements. Kernels only read/write the operands they are given and [0, reservedBytes).
+import { BackendError } from "../../../errors.js";
+import { KERNELS_WASM_BASE64 } from "./kernels-wasm.generated.js";
+import {
+  COUNTER_OFFSET,
+  reservedBytesFor,
+  STATIC_LIMIT,
+  scratchOffset,
+  THREAD_SCRATCH_BYTES,
+} from "./layout.js";
+import { KernelPool, type WorkerSpawner } from "./pool.js";
+
+/** C(batch; M, N) = alpha * op(A) @ op(B) (+ C if accumulate). */
+export interface WasmMatmulParams {
+  a: number;
+  b: number;
+  c: number;
+  m: number;
+  n: number;
+  k: number;
+  batch: number;
+  /** Elements between consecutive batch entries of A, B, C; strideB 0 broadcasts B. */
+  strideA: number;
+  strideB: number;
+  strideC: number;
+  /** A stored (K, M). */
+  transA: boolean;
+  /** B stored (N, K). */
+  transB: boolean;
+  alpha: number;
+  accumulate: boolean;
+}
+
+/** Dimensions of one attention call (the Backend glossary); all operands f32. */
+export interface WasmAttentionDims {
+  batch: number;
+  /** Queries T; query t sits at key position t + (S - T). */
+  t: number;
+  /** Keys S. */
+  s: number;
+  h: number;
+  /** K/V heads; divides h. Query head h reads K/V head floor(h / (H / Hkv)). */
+  hkv: number;
+  d: number;
+  scale: number;
+  causal: boolean;
+}
+
+/** Forward: q (B, T, H, D); k, v (B, S, Hkv, D) -> out (B, T, H, D), lse (B, H, T). Byte offsets. */
+export interface WasmAttentionParams extends WasmAttentionDims {
+  q: number;
+  k: number;
+  v: number;
+  out: number;
+  lse: number;
+}
+
+/**
+ * Backward: given dOut, q, k, v, out and lse of the forward, writes dq (B, T, H, D) (overwrite)
+ * and dk, dv (B, S, Hkv, D) (overwrite, or += when accumulateKV). Byte offsets.
+ */
+export interface WasmAttentionBackwardParams extends WasmAttentionDims {
+  dq: number;
+  dk: number;
+  dv: number;
+  dOut: number;
+  q: number;
+  k: number;
+  v: number;
+  out: number;
+  lse: number;
+  accumulateKV: boolean;
+}
+
+export interface WasmKernels {
+  readonly threads: number;
+  /** Bytes at the start of the memory the kernels own; tensors go at or above it. */
+  readonly reservedBytes: number;
+  readonly features: string[];
+  matmul(p: WasmMatmulParams): void;
+  attention(p: WasmAttentionParams): void;
+  attentionBackward(p: WasmAttentionBackwardParams): void;
+  /** Stops the workers; the object is unusable afterwards. */
+  dispose(): void;
+}
+
+export interface LoadWasmKernelsOptions {
+  /** Shared memory (shared: true, maximum <= 65536 pages); grown to reservedBytes if smaller. */
+  memory: WebAssembly.Memory;
+  /** Threads including the caller; 1 runs inline without workers. */
+  threads: number;
+  /** Worker factory (default: node:worker_threads). */
+  spawner?: WorkerSpawner;
+}
+
+const FNS = ["matmulJob", "attentionJob", "attentionBackwardJob", "simdPeak"] as const;
+const FN_MATMUL = 0;
+const FN_ATTENTION = 1;
+const FN_ATTENTION_BWD = 2;
+/** Below this many flops a job runs on the calling thread alone (waking workers costs more). */
+const PARALLEL_MIN_FLOPS = 1 << 18;
+
+let modulePromise: Promise<WebAssembly.Module> | undefined;
+
+function decodeBase64(b64: string): Uint8Array {
+  if (typeof Buffer !== "undefined") return new Uint8Array(Buffer.from(b64, "base64"));
+  return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+}
+
+/** The compiled kernel module (compiled once per process). */
+export function kernelModule(): Promise<WebAssembly.Module> {
+  modulePromise ??= WebAssembly.compile(decodeBase64(KERNELS_WASM_BASE64) as BufferSource);
+  return modulePromise;
+}
+
+function checkMemory(memory: WebAssembly.Memory, reserved: number): void {
+  const buf = memory.buffer as ArrayBuffer | SharedArrayBuffer;
+  if (!(buf instanceof SharedArrayBuffer)) {
+    throw new BackendError(
+      "wasm kernels need a shared memory: create it with new WebAssembly.Memory({ initial, maximum, shared: true })",
+    );
+  }
+  const have = (buf as SharedArrayBuffer).byteLength;
+  if (have < reserved) memory.grow(Math.ceil((reserved - have) / 65536));
+}
+
+export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<WasmKernels> {
+  const threads = Math.max(1, Math.floor(opts.threads));
+  const reservedBytes = reservedBytesFor(threads);
+  checkMemory(opts.memory, reservedBytes);
+  const module = await kernelModule();
+  const instance = await WebAssembly.instantiate(module, { env: { memory: opts.memory } });
+  const ex = instance.exports as Record<string, unknown>;
+  const staticEnd = (ex.staticEnd as () => number)();
+  if (staticEnd > STATIC_LIMIT)
+    throw new BackendError(`wasm static data ends at ${staticEnd} > ${STATIC_LIMIT}`);
+  for (const g of ["MATMUL_SCRATCH", "ATTENTION_SCRATCH"]) {
+    const need = (ex[g] as WebAssembly.Global | undefined)?.value as number | undefined;
+    if (need !== undefined && need > THREAD_SCRATCH_BYTES) {
+      throw new BackendError(`wasm kernel scratch ${g}=${need} exceeds THREAD_SCRATCH_BYTES`);
+    }
+  }
+  const pool = await KernelPool.create({
+    module,
+    memory: opts.memory,
+    exports: instance.exports,
+    threads,
+    fns: FNS.filter((f) => typeof ex[f] === "function"),
+    scratchOf: scratchOffset,
+    counter: COUNTER_OFFSET,
+    ...(opts.spawner ? { spawner: opts.spawner } : {}),
+  });
+  const launch = (fn: number, args: number[], flops: number) => {
+    const parallel = threads > 1 && flops >= PARALLEL_MIN_FLOPS;
+    pool.run(fn, [...args, COUNTER_OFFSET, parallel ? threads : 1], parallel);
+  };
+  return {
+    threads,
+    reservedBytes,
+    features: ["simd128", "threads", "shared-memory"],
+    matmul(p) {
+      const flags = (p.transA ? 1 : 0) | (p.transB ? 2 : 0) | (p.accumulate ? 4 : 0);
+      const args = [p.a, p.b, p.c, p.m, p.n, p.k, p.batch, p.strideA, p.strideB, p.strideC, flags, p.alpha];
+      launch(FN_MATMUL, args, 2 * p.m * p.n * p.k * p.batch);
+    },
+    attention(p) {
+      const args = [p.q, p.k, p.v, p.out, p.lse, ...dimArgs(p)];
+      launch(FN_ATTENTION, args, attentionFlops(p));
+    },
+    attentionBackward(p) {
+      const args = [
+        p.dq,
+        p.dk,
+        p.dv,
+        p.dOut,
+        p.q,
+        p.k,
+        p.v,
+        p.out,
+        p.lse,
+        ...dimArgs(p),
+        p.accumulateKV ? 1 : 0,
+      ];
+      launch(FN_ATTENTION_BWD, args, 2.5 * attentionFlops(p));
+    },
+    dispose() {
+      pool.dispose();
+    },
+  };
+}
+
+function dimArgs(p: WasmAttentionDims): number[] {
+  if (p.h % p.hkv !== 0) throw new BackendError(`hkv ${p.hkv} does not divide h ${p.h}`);
+  return [p.batch, p.t, p.s, p.h, p.hkv, p.d, p.scale, p.causal ? 1 : 0];
+}
+
+/** Multiply-add flops of QK^T and PV (the causal half counted as half). */
+export function attentionFlops(p: WasmAttentionDims): number {
+  const full = 4 * p.batch * p.h * p.t * p.s * p.d;
+  return p.causal ? full / 2 : full;
+}

@@ -1,0 +1,170 @@
+// Synchronous fork-join over kernel workers that share one wasm memory: the caller writes a job
+// (export index + numeric args) into a shared control block, wakes the workers with
+// Atomics.notify, runs its own share, and waits with Atomics.wait. No postMessage per job.
+// Workers come from a WorkerSpawner (Node's worker_threads now; a Web Worker spawner can plug in).
+import { BackendError } from "../../../errors.js";
+import { NODE_WORKER_SOURCE } from "./worker-source.js";
+
+// Control block slots (Int32Array indices), mirrored in worker-source.ts.
+const CTL_GEN = 0;
+const CTL_DONE = 1;
+const CTL_STOP = 2;
+const CTL_FN = 3;
+const CTL_NARGS = 4;
+const CTL_ERROR = 5;
+const MAX_ARGS = 32;
+
+/** What each worker receives once, at start. */
+export interface WorkerData {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  ctlBuffer: SharedArrayBuffer;
+  argBuffer: SharedArrayBuffer;
+  /** Byte address of this worker's scratch area. */
+  scratch: number;
+  /** Number of workers (excluding the calling thread). */
+  workers: number;
+  /** Busy-poll iterations before sleeping in Atomics.wait (wake-up latency vs idle CPU). */
+  spins: number;
+  /** Export names, indexed by the job's function index. */
+  fns: readonly string[];
+}
+
+export interface WorkerHandle {
+  terminate(): void;
+}
+
+/** Starts one worker running the kernel loop; resolves once it has instantiated the module. */
+export type WorkerSpawner = (data: WorkerData) => Promise<WorkerHandle>;
+
+export const nodeSpawner: WorkerSpawner = async (data) => {
+  const { Worker } = await import("node:worker_threads");
+  const w = new Worker(NODE_WORKER_SOURCE, { eval: true, workerData: data });
+  await new Promise<void>((resolve, reject) => {
+    w.once("message", () => resolve());
+    w.once("error", reject);
+    w.once("exit", (code) => reject(new BackendError(`wasm kernel worker exited early (code ${code})`)));
+  });
+  w.removeAllListeners("exit");
+  w.removeAllListeners("error");
+  w.on("error", () => undefined);
+  w.unref();
+  return { terminate: () => void w.terminate() };
+};
+
+export interface PoolOptions {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  /** The calling thread's instance of the module. */
+  exports: WebAssembly.Exports;
+  /** Total threads including the caller (1 = no workers). */
+  threads: number;
+  fns: readonly string[];
+  /** Byte address of thread t's scratch. */
+  scratchOf: (t: number) => number;
+  /** Byte address of the job's i32 item counter (zeroed before each job). */
+  counter: number;
+  spins?: number;
+  spawner?: WorkerSpawner;
+}
+
+export class KernelPool {
+  readonly threads: number;
+  private readonly ctl: Int32Array;
+  private readonly args: Float64Array;
+  private readonly fns: ((...a: number[]) => unknown)[];
+  private workers: WorkerHandle[] = [];
+  private disposed = false;
+
+  private constructor(
+    private readonly opts: PoolOptions,
+    ctlBuffer: SharedArrayBuffer,
+    argBuffer: SharedArrayBuffer,
+  ) {
+    this.threads = opts.threads;
+    this.ctl = new Int32Array(ctlBuffer);
+    this.args = new Float64Array(argBuffer);
+    this.fns = opts.fns.map((name) => {
+      const f = opts.exports[name];
+      if (typeof f !== "function")
+        throw new BackendError(`wasm kernels lack export "${name}": rebuild assets`);
+      return f as (...a: number[]) => unknown;
+    });
+  }
+
+  static async create(opts: PoolOptions): Promise<KernelPool> {
+    const ctlBuffer = new SharedArrayBuffer(64);
+    const argBuffer = new SharedArrayBuffer(MAX_ARGS * 8);
+    const pool = new KernelPool(opts, ctlBuffer, argBuffer);
+    const spawn = opts.spawner ?? nodeSpawner;
+    const workers = opts.threads - 1;
+    pool.workers = await Promise.all(
+      Array.from({ length: workers }, (_, i) =>
+        spawn({
+          module: opts.module,
+          memory: opts.memory,
+          ctlBuffer,
+          argBuffer,
+          scratch: opts.scratchOf(i + 1),
+          workers,
+          spins: opts.spins ?? 20000,
+          fns: opts.fns,
+        }),
+      ),
+    );
+    return pool;
+  }
+
+  /**
+   * Runs export `fn` on `parallel` threads (the caller plus parallel - 1 workers; the other
+   * workers see the job, find no items left, and report done). Each thread calls
+   * fn(...args, itsScratch). Throws if any thread trapped.
+   */
+  run(fn: number, args: readonly number[], parallel: boolean): void {
+    if (this.disposed) throw new BackendError("wasm kernels were disposed");
+    if (args.length > MAX_ARGS) throw new BackendError(`too many kernel arguments (${args.length})`);
+    Atomics.store(new Int32Array(this.opts.memory.buffer, this.opts.counter, 1), 0, 0);
+    const f = this.fns[fn]!;
+    const own = [...args, this.opts.scratchOf(0)];
+    const n = this.workers.length;
+    if (!parallel || n === 0) {
+      f(...own);
+      return;
+    }
+    const ctl = this.ctl;
+    this.args.set(args);
+    Atomics.store(ctl, CTL_FN, fn);
+    Atomics.store(ctl, CTL_NARGS, args.length);
+    Atomics.store(ctl, CTL_DONE, 0);
+    Atomics.store(ctl, CTL_ERROR, 0);
+    Atomics.add(ctl, CTL_GEN, 1);
+    Atomics.notify(ctl, CTL_GEN);
+    let err: unknown;
+    try {
+      f(...own);
+    } catch (e) {
+      err = e;
+    }
+    const spins = this.opts.spins ?? 20000;
+    let done = Atomics.load(ctl, CTL_DONE);
+    for (let i = 0; done !== n && i < spins; i++) done = Atomics.load(ctl, CTL_DONE);
+    while (done !== n) {
+      Atomics.wait(ctl, CTL_DONE, done);
+      done = Atomics.load(ctl, CTL_DONE);
+    }
+    if (err !== undefined) throw err;
+    if (Atomics.load(ctl, CTL_ERROR) !== 0) {
+      throw new BackendError(`a wasm kernel worker trapped in ${this.opts.fns[fn]}: check operand offsets`);
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    Atomics.store(this.ctl, CTL_STOP, 1);
+    Atomics.add(this.ctl, CTL_GEN, 1);
+    Atomics.notify(this.ctl, CTL_GEN);
+    for (const w of this.workers) w.terminate();
+    this.workers = [];
+  }
+}

@@ -1,0 +1,48 @@
+// Source of one kernel worker, as a string so that it loads the same way from src (tsx), from
+// dist and, later, from a Blob URL in browsers: it instantiates the shared module on the shared
+// memory, then sleeps on the control block and runs its share of each job. No per-job messages.
+// Control block (Int32Array over a SharedArrayBuffer): see CTL_* in pool.ts; args in a Float64Array.
+
+/** The part common to every host: `start(data, ready)` runs forever (until the stop flag). */
+const CORE = `
+function start(data, ready) {
+  const { module, memory, ctlBuffer, argBuffer, scratch, workers, spins, fns } = data;
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const ex = instance.exports;
+  const ctl = new Int32Array(ctlBuffer);
+  const args = new Float64Array(argBuffer);
+  ready();
+  let seen = 0;
+  for (;;) {
+    let gen = Atomics.load(ctl, 0);
+    for (let i = 0; gen === seen && i < spins; i++) gen = Atomics.load(ctl, 0);
+    while (gen === seen) {
+      Atomics.wait(ctl, 0, seen);
+      gen = Atomics.load(ctl, 0);
+    }
+    seen = gen;
+    if (Atomics.load(ctl, 2) !== 0) return;
+    try {
+      const n = Atomics.load(ctl, 4);
+      const a = new Array(n + 1);
+      for (let i = 0; i < n; i++) a[i] = args[i];
+      a[n] = scratch;
+      ex[fns[Atomics.load(ctl, 3)]](...a);
+    } catch (e) {
+      Atomics.store(ctl, 5, 1);
+    }
+    if (Atomics.add(ctl, 1, 1) === workers - 1) Atomics.notify(ctl, 1);
+  }
+}
+`;
+
+/** Node (worker_threads, eval mode: CommonJS). */
+export const NODE_WORKER_SOURCE = `${CORE}
+const { workerData, parentPort } = require("node:worker_threads");
+start(workerData, () => parentPort.postMessage("ready"));
+`;
+
+/** Web Worker: the data arrives in the first message. Not used yet (see pool.ts). */
+export const WEB_WORKER_SOURCE = `${CORE}
+self.onmessage = (e) => { self.onmessage = null; start(e.data, () => self.postMessage("ready")); };
+`;
