@@ -132,7 +132,10 @@ export function f32BitsToBf16Bits(f: number): number {
 }
 
 /** dst[i] = f16 bits of src[i]. Float64Array input is rounded exactly (no double rounding). */
-export function toF16Array(src: Float32Array | Float64Array, dst = new Uint16Array(src.length)): Uint16Array {
+export function toF16Array(
+  src: Float32Array | Float64Array,
+  dst: Uint16Array = new Uint16Array(src.length),
+): Uint16Array {
   if (src instanceof Float32Array) {
     const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
     for (let i = 0; i < src.length; i++) dst[i] = f32BitsToF16Bits(bits[i]!);
@@ -145,7 +148,7 @@ export function toF16Array(src: Float32Array | Float64Array, dst = new Uint16Arr
 /** dst[i] = bf16 bits of src[i]. Float64Array input is rounded exactly (no double rounding). */
 export function toBf16Array(
   src: Float32Array | Float64Array,
-  dst = new Uint16Array(src.length),
+  dst: Uint16Array = new Uint16Array(src.length),
 ): Uint16Array {
   if (src instanceof Float32Array) {
     const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
@@ -157,14 +160,20 @@ export function toBf16Array(
 }
 
 /** dst[i] = value of f16 bits src[i], widened to f32. */
-export function fromF16Array(src: Uint16Array, dst = new Float32Array(src.length)): Float32Array {
+export function fromF16Array(
+  src: Uint16Array,
+  dst: Float32Array = new Float32Array(src.length),
+): Float32Array {
   const bits = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
   for (let i = 0; i < src.length; i++) bits[i] = f16BitsToF32Bits(src[i]!);
   return dst;
 }
 
 /** dst[i] = value of bf16 bits src[i], widened to f32. */
-export function fromBf16Array(src: Uint16Array, dst = new Float32Array(src.length)): Float32Array {
+export function fromBf16Array(
+  src: Uint16Array,
+  dst: Float32Array = new Float32Array(src.length),
+): Float32Array {
   const bits = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
   for (let i = 0; i < src.length; i++) bits[i] = src[i]! << 16;
   return dst;

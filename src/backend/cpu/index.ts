@@ -1,8 +1,56 @@
-// CPU backend entry (being written: see the cpu backend helper). Placeholder until it lands.
-import type { Backend } from "../backend.js";
-import { BackendError } from "../../errors.js";
+// CPU backend entry: `createCpuBackend({ precision, threads })`. "f64" is the exact oracle tests
+// compare against (Float64Array buffers, reference kernels); "f32" (default) keeps every buffer in
+// one shared WebAssembly.Memory and runs matmul on the wasm SIMD kernels when they load.
+import { availableParallelism, cpus } from "node:os";
+import { ConfigError } from "../../errors.js";
+import type { Backend, BackendInfo } from "../backend.js";
 import type { BackendOptions } from "../registry.js";
+import { CpuBackend } from "./cpu-backend.js";
+import { MAX_PAGES, SharedHeap } from "./heap.js";
+import { F64Store } from "./store-f64.js";
+import { HeapStore } from "./store-heap.js";
+import { loadKernels } from "./wasm-bridge.js";
 
-export async function createCpuBackend(_opts: BackendOptions = {}): Promise<Backend> {
-  throw new BackendError("the cpu backend is not built yet");
+function cpuModel(): string {
+  return cpus()[0]?.model.trim() || "unknown CPU";
+}
+
+export async function createCpuBackend(opts: BackendOptions = {}): Promise<Backend> {
+  const precision = opts.precision ?? "f32";
+  if (precision !== "f32" && precision !== "f64") {
+    throw new ConfigError(`cpu precision "${String(precision)}" is not supported: use "f32" or "f64"`);
+  }
+  const threads = opts.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new ConfigError(`cpu threads ${threads} must be a positive integer`);
+  }
+  if (precision === "f64") {
+    const info: BackendInfo = {
+      name: "cpu",
+      device: cpuModel(),
+      detail: "f64 reference",
+      features: ["f64-reference"],
+      limits: { maxBufferBytes: 2 ** 31 * 8 - 8, maxThreads: 1 },
+    };
+    return new CpuBackend({ store: new F64Store(), kernels: null, info });
+  }
+  const heap = new SharedHeap();
+  const { kernels, reason } = await loadKernels(heap.memory, threads);
+  heap.init(kernels?.reservedBytes ?? 0);
+  const features = kernels ? ["wasm-simd", ...(kernels.features ?? [])] : ["typescript"];
+  if (kernels && kernels.threads > 1 && !features.includes("threads")) features.push("threads");
+  const detail = kernels
+    ? `wasm-simd, ${kernels.threads} thread${kernels.threads === 1 ? "" : "s"}`
+    : `f32 typescript kernels (wasm kernels unavailable: ${reason})`;
+  const info: BackendInfo = {
+    name: "cpu",
+    device: cpuModel(),
+    detail,
+    features,
+    limits: {
+      maxBufferBytes: MAX_PAGES * 65536 - (kernels?.reservedBytes ?? 0),
+      maxThreads: kernels?.threads ?? 1,
+    },
+  };
+  return new CpuBackend({ store: new HeapStore(heap), kernels, info });
 }
