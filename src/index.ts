@@ -17,3 +17,41 @@ export {
   type BackendOptions,
 } from "./backend/registry.js";
 export { CrosslayerError, ShapeError, ConfigError, BackendError, FormatError } from "./errors.js";
+export type { KvSharing, ModelConfig } from "./model/config-types.js";
+export {
+  parseModelConfig,
+  loadModelConfig,
+  modelConfigSchema,
+  CONFIG_DEFAULTS,
+  type ModelConfigInput,
+} from "./model/config.js";
+export {
+  producerMap,
+  kvLayers,
+  validateProducerMap,
+  patternProducers,
+  uniformProducers,
+  SHARING_PATTERNS,
+  type SharingPattern,
+} from "./model/sharing.js";
+export {
+  countParams,
+  forwardFlopsPerToken,
+  trainFlopsPerToken,
+  kvBytesPerToken,
+  kvBytesPerToken16,
+  accountModel,
+  type KvDtype,
+  type ParamCounts,
+  type FlopCounts,
+  type ModelAccounting,
+} from "./model/accounting.js";
+export { listPresets, findPreset, type Preset } from "./model/presets/index.js";
+export {
+  planCapacity,
+  parseByteSize,
+  parseTokenCount,
+  formatBytes,
+  type PlanOptions,
+  type CapacityPlan,
+} from "./model/plan.js";

@@ -4,6 +4,8 @@
 import { Command } from "commander";
 import { CrosslayerError } from "../errors.js";
 import { registerDoctor } from "./commands/doctor.js";
+import { registerInspect } from "./commands/inspect.js";
+import { registerPlan } from "./commands/plan.js";
 
 const program = new Command();
 program
@@ -16,6 +18,8 @@ program
   .showHelpAfterError("(run with --help for usage)");
 
 registerDoctor(program);
+registerInspect(program);
+registerPlan(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CrosslayerError) {

@@ -156,3 +156,16 @@ export function formatBytes(n: number): string {
   }
   return i === 0 ? `${n} B` : `${v.toPrecision(3)} ${units[i]}`;
 }
+
+/** 1_051_000_000 -> "1.05B", 25_300_000 -> "25.3M", 900 -> "900"; 3 significant digits. */
+export function formatCount(n: number): string {
+  const units: [number, string][] = [
+    [1e12, "T"],
+    [1e9, "B"],
+    [1e6, "M"],
+    [1e3, "k"],
+  ];
+  for (const [scale, suffix] of units)
+    if (Math.abs(n) >= scale) return `${(n / scale).toPrecision(3)}${suffix}`;
+  return String(n);
+}
