@@ -62,21 +62,46 @@ async function claVersusCopies(cfg: ModelConfig, makeIdentity: boolean) {
   const batch = randomBatch(cfg.vocabSize, 2, 6, 4);
   const a = await cla.forwardLogits(batch);
   const b = await plain.forwardLogits(batch);
-  cla.dispose();
-  plain.dispose();
-  return maxAbsDiff(a, b);
+  return { diff: maxAbsDiff(a, b), cla, plain, batch };
 }
 
-test("CLA equals a non-CLA model with copied K/V weights and kv_norm when its inputs match", async () => {
+test("CLA equals a non-CLA twin with copied K/V weights and kv_norm when inputs match; K/V grads sum", async () => {
   for (const over of [
     { nKvHeads: 2, kvSharing: 2 },
     { nKvHeads: 1, kvSharing: [0, 0, 0, 3] },
     { nKvHeads: 4, kvSharing: 3, nLayers: 5 },
   ]) {
     const cfg = tinyConfig(over);
-    assert.ok((await claVersusCopies(cfg, true)) < 1e-12, JSON.stringify(over));
+    const same = await claVersusCopies(cfg, true);
+    assert.ok(same.diff < 1e-12, JSON.stringify(over));
+    // The producer's K/V weights and kv_norm get the gradients of every consumer: in the non-CLA
+    // twin each consumer has its own copy, so the producer's gradient is the sum over the copies.
+    for (const m of [same.cla, same.plain]) {
+      await m.forward(same.batch);
+      m.backward();
+    }
+    const prod = same.cla.layout.producers;
+    for (const p of new Set(prod)) {
+      for (const n of ["wk", "wv", "kv_norm"]) {
+        const got = Float64Array.from(await be.read(same.cla.grad(`layers.${p}.${n}.weight`)));
+        const want = new Float64Array(got.length);
+        for (let l = 0; l < cfg.nLayers; l++) {
+          if (prod[l] !== p) continue;
+          const g = await be.read(same.plain.grad(`layers.${l}.${n}.weight`));
+          g.forEach((x, i) => {
+            want[i]! += x;
+          });
+        }
+        assert.ok(maxAbsDiff(got, want) < 1e-12 * (1 + Math.max(...Array.from(want, Math.abs))), `${p} ${n}`);
+      }
+    }
+    same.cla.dispose();
+    same.plain.dispose();
     // Control: without identity layers the inputs differ, and so do the logits.
-    assert.ok((await claVersusCopies(cfg, false)) > 1e-3, `control ${JSON.stringify(over)}`);
+    const differ = await claVersusCopies(cfg, false);
+    assert.ok(differ.diff > 1e-3, `control ${JSON.stringify(over)}`);
+    differ.cla.dispose();
+    differ.plain.dispose();
   }
 });
 
