@@ -55,3 +55,12 @@ export {
   type PlanOptions,
   type CapacityPlan,
 } from "./model/plan.js";
+export { Model, type ModelOptions, type TokenBatch } from "./model/model.js";
+export {
+  buildLayout,
+  PARAM_ALIGN,
+  type ParamLayout,
+  type ParamSpec,
+  type ParamRange,
+  type ParamRole,
+} from "./model/layout.js";

@@ -2,8 +2,9 @@
 // aligned non-overlapping offsets, and a parameter count derived by hand from the architecture.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { countParams } from "../../src/model/accounting.js";
 import { buildLayout, PARAM_ALIGN } from "../../src/model/layout.js";
-import { findPreset } from "../../src/model/presets/index.js";
+import { findPreset, listPresets } from "../../src/model/presets/index.js";
 import { tinyConfig } from "./grad-helpers.js";
 
 test("CLA2 layout: sharing layers own no K/V weights and no kv_norm", () => {
@@ -64,4 +65,9 @@ test("parameter count matches the hand formula (paper 1B presets, MQA vs MQA-CLA
   // The paper: CLA2 removes about 0.5% of the parameters at 1B (10 of 20 K/V projections).
   const drop = (mqa - cla2) / mqa;
   assert.ok(drop > 0.001 && drop < 0.01, `drop ${drop}`);
+});
+
+test("layout parameter count equals the accounting module's count for every preset", () => {
+  for (const p of listPresets())
+    assert.equal(buildLayout(p.config).paramCount, countParams(p.config).total, p.name);
 });
