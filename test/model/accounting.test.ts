@@ -2,7 +2,8 @@
 // reproduced exactly from our presets, parameter counts against hand-derived values, the
 // MHA vs MQA-CLA2 difference, FLOPs against a hand count, and KV bytes at each storage dtype.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import {
   accountModel,
@@ -15,16 +16,17 @@ import {
 import { loadModelConfig, parseModelConfig } from "../../src/model/config.js";
 import { kvLayers } from "../../src/model/sharing.js";
 
-const csvUrl = new URL("../../../test/fixtures/cla-1b-table1.csv", import.meta.url);
-const srcUrl = new URL("../fixtures/cla-1b-table1.csv", import.meta.url);
+// Next to this file when run from source (tsx); from dist/test/model, two levels further up; else cwd.
+const candidates = [
+  new URL("../fixtures/cla-1b-table1.csv", import.meta.url),
+  new URL("../../../test/fixtures/cla-1b-table1.csv", import.meta.url),
+  join(process.cwd(), "test/fixtures/cla-1b-table1.csv"),
+];
 
 function readTable(): Record<string, string>[] {
-  let text: string;
-  try {
-    text = readFileSync(srcUrl, "utf8"); // run from source (tsx)
-  } catch {
-    text = readFileSync(csvUrl, "utf8"); // run from dist/test/model
-  }
+  const found = candidates.find((c) => existsSync(c));
+  assert.ok(found, "test/fixtures/cla-1b-table1.csv not found");
+  const text = readFileSync(found, "utf8");
   const [head, ...rows] = text.trim().split("\n");
   const cols = head!.split(",");
   return rows.map((r) => Object.fromEntries(r.split(",").map((v, i) => [cols[i]!, v])));
