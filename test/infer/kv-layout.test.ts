@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError } from "../../src/errors.js";
 import { resolveKvLayout } from "../../src/infer/kv-layout.js";
-import { sharingPatterns, uniformProducers } from "./layouts.js";
+import { uniformProducers } from "../../src/model/sharing.js";
+import { sharingPatterns } from "./layouts.js";
 
 const base = { nLayers: 4, nKvHeads: 2, headDim: 8, dtype: "f16" as const, blockSize: 16 };
 
@@ -29,7 +30,7 @@ test("bytesPerToken matches the paper's Table 1 rows (16-bit, L=20, D=128)", () 
       headDim,
       dtype: "bf16",
       blockSize: 16,
-      producers: uniformProducers(20, factor),
+      producers: uniformProducers(factor, 20),
     }).bytesPerToken();
   assert.equal(row(16, 128, 1), 163840); // H128-MHA
   assert.equal(row(4, 128, 1), 40960); // H128-GQA4
