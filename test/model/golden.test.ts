@@ -35,14 +35,19 @@ interface Fixture {
 }
 
 function loadFixture(): Fixture {
-  // Works from test/model (tsx) and dist/test/model (compiled): walk up to the repository root.
+  // Works from test/model (tsx), dist/test/model (compiled) or any build dir run from the repo root.
+  const rel = join("test", "fixtures", "golden-gqa-cla2.json");
   let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "test", "fixtures", "golden-gqa-cla2.json"))) {
+  while (!existsSync(join(dir, rel))) {
     const up = dirname(dir);
-    if (up === dir) throw new Error("test/fixtures/golden-gqa-cla2.json not found above the test file");
+    if (up === dir) {
+      dir = process.cwd();
+      break;
+    }
     dir = up;
   }
-  return JSON.parse(readFileSync(join(dir, "test", "fixtures", "golden-gqa-cla2.json"), "utf8"));
+  if (!existsSync(join(dir, rel))) throw new Error(`${rel} not found above the test file or in the cwd`);
+  return JSON.parse(readFileSync(join(dir, rel), "utf8"));
 }
 
 const f32 = (b64: string) => {
