@@ -26,10 +26,12 @@ import { HeapStore } from "./store-heap.js";
 import { checkTensor, type Store } from "./store.js";
 import { checkAttention, checkIds, checkMatmul, expectNumel, rowsOf } from "./validate.js";
 import { type WasmKernels, WasmOps } from "./wasm-bridge.js";
+import type { WasmSupport } from "./wasm-selftest.js";
 
 export interface CpuBackendParts {
   store: Store;
   kernels: WasmKernels | null;
+  support: WasmSupport;
   info: BackendInfo;
 }
 
@@ -45,7 +47,9 @@ export class CpuBackend implements Backend {
   constructor(private readonly parts: CpuBackendParts) {
     this.store = parts.store;
     this.wasm =
-      parts.kernels && parts.store instanceof HeapStore ? new WasmOps(parts.kernels, parts.store) : null;
+      parts.kernels && parts.store instanceof HeapStore
+        ? new WasmOps(parts.kernels, parts.store, parts.support)
+        : null;
   }
 
   info(): BackendInfo {
@@ -125,7 +129,7 @@ export class CpuBackend implements Backend {
     this.checkAll("matmul", { out, a, b });
     const dims = checkMatmul(out, a, b, opts);
     if (dims.batch * dims.m * dims.n === 0) return;
-    if (this.wasm) {
+    if (this.wasm?.support.matmul) {
       this.wasm.matmul(out, a, b, dims);
       return;
     }
@@ -256,7 +260,7 @@ export class CpuBackend implements Backend {
     expectShape("attention out", out, q.shape);
     expectDType("attention out", out, "f32");
     if (dims.b * dims.h * dims.t === 0) return;
-    if (this.wasm) {
+    if (this.wasm?.support.attention) {
       this.wasm.attention({ out, lse, q, k, v }, dims);
       return;
     }
@@ -295,7 +299,7 @@ export class CpuBackend implements Backend {
       expectDType(`attentionBackward ${name}`, t, "f32");
     }
     const accumulateKV = opts.accumulateKV ?? false;
-    if (this.wasm) {
+    if (this.wasm?.support.attentionBackward) {
       this.wasm.attentionBackward({ dq, dk, dv, dOut, q, k, v, out, lse }, dims, accumulateKV);
       return;
     }

@@ -10,6 +10,9 @@ import { MAX_PAGES, SharedHeap } from "./heap.js";
 import { F64Store } from "./store-f64.js";
 import { HeapStore } from "./store-heap.js";
 import { loadKernels } from "./wasm-bridge.js";
+import { verifyKernels, type WasmSupport } from "./wasm-selftest.js";
+
+const NO_WASM: WasmSupport = { matmul: false, attention: false, attentionBackward: false };
 
 function cpuModel(): string {
   return cpus()[0]?.model.trim() || "unknown CPU";
@@ -32,15 +35,19 @@ export async function createCpuBackend(opts: BackendOptions = {}): Promise<Backe
       features: ["f64-reference"],
       limits: { maxBufferBytes: 2 ** 31 * 8 - 8, maxThreads: 1 },
     };
-    return new CpuBackend({ store: new F64Store(), kernels: null, info });
+    return new CpuBackend({ store: new F64Store(), kernels: null, support: NO_WASM, info });
   }
   const heap = new SharedHeap();
   const { kernels, reason } = await loadKernels(heap.memory, threads);
   heap.init(kernels?.reservedBytes ?? 0);
-  const features = kernels ? ["wasm-simd", ...(kernels.features ?? [])] : ["typescript"];
+  const support = kernels ? verifyKernels(kernels, heap) : NO_WASM;
+  const wasmOps = Object.entries(support)
+    .filter(([, ok]) => ok)
+    .map(([op]) => op);
+  const features = kernels ? ["wasm-simd", ...kernels.features, ...wasmOps.map((op) => `wasm-${op}`)] : [];
   if (kernels && kernels.threads > 1 && !features.includes("threads")) features.push("threads");
   const detail = kernels
-    ? `wasm-simd, ${kernels.threads} thread${kernels.threads === 1 ? "" : "s"}`
+    ? `wasm-simd, ${kernels.threads} thread${kernels.threads === 1 ? "" : "s"} (wasm: ${wasmOps.join(", ") || "none"})`
     : `f32 typescript kernels (wasm kernels unavailable: ${reason})`;
   const info: BackendInfo = {
     name: "cpu",
@@ -52,5 +59,5 @@ export async function createCpuBackend(opts: BackendOptions = {}): Promise<Backe
       maxThreads: kernels?.threads ?? 1,
     },
   };
-  return new CpuBackend({ store: new HeapStore(heap), kernels, info });
+  return new CpuBackend({ store: new HeapStore(heap), kernels, support, info });
 }

@@ -7,6 +7,7 @@ import type { AttentionDims } from "../reference/attention.js";
 import type { WasmKernels } from "./wasm/index.js";
 import type { HeapStore } from "./store-heap.js";
 import type { MatmulDims } from "./validate.js";
+import type { WasmSupport } from "./wasm-selftest.js";
 
 export type { WasmKernels };
 
@@ -28,6 +29,8 @@ export class WasmOps {
   constructor(
     private readonly kernels: WasmKernels,
     private readonly store: HeapStore,
+    /** Which ops passed the start-up self-test; the others use the reference kernels. */
+    readonly support: WasmSupport,
   ) {}
 
   matmul(out: Tensor, a: Tensor, b: Tensor, dims: MatmulDims): void {

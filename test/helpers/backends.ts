@@ -1,0 +1,43 @@
+// The backends the op tests run on: the f32 CPU backend always, WebGPU when it starts here (else a
+// visible note says why not), and the f64 CPU oracle as the reference. One set per test process,
+// disposed by `after` so that worker threads and devices do not keep the process alive.
+import { after } from "node:test";
+import type { Backend } from "../../src/backend/backend.js";
+import { createBackend } from "../../src/backend/registry.js";
+
+let cached: Promise<{ backends: Backend[]; reference: Backend }> | undefined;
+
+async function create(): Promise<{ backends: Backend[]; reference: Backend }> {
+  const backends: Backend[] = [await createBackend("cpu", { precision: "f32" })];
+  try {
+    backends.push(await createBackend("webgpu"));
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    console.log(`# NOTE: WebGPU backend unavailable, ops tested on cpu only: ${reason}`);
+  }
+  const reference = await createBackend("cpu", { precision: "f64" });
+  after(() => {
+    for (const b of [...backends, reference]) b.dispose();
+  });
+  return { backends, reference };
+}
+
+function all() {
+  cached ??= create();
+  return cached;
+}
+
+/** cpu f32, plus webgpu when available. */
+export async function testBackends(): Promise<Backend[]> {
+  return (await all()).backends;
+}
+
+/** The cpu f64 oracle. */
+export async function referenceBackend(): Promise<Backend> {
+  return (await all()).reference;
+}
+
+/** A label for test names: "cpu (wasm-simd, 2 threads)". */
+export function backendLabel(b: Backend): string {
+  return `${b.name} (${b.info().detail})`;
+}
