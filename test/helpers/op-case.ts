@@ -3,6 +3,7 @@
 // elements around them) are poisoned with NaN first, so unwritten elements and writes out of
 // bounds both fail. Outputs with `init` start from those values instead (accumulating ops).
 import assert from "node:assert/strict";
+import { test } from "node:test";
 import type { Backend } from "../../src/backend/backend.js";
 import { type DType, numel, type Tensor, view } from "../../src/backend/tensor.js";
 import { assertClose } from "./compare.js";
@@ -71,5 +72,16 @@ export async function checkOp(be: Backend, ref: Backend, c: OpCase): Promise<voi
     const unwritten = want[k]!.findIndex((x) => Number.isNaN(x));
     assert.equal(unwritten, -1, `${c.name}: the reference left output "${k}" element ${unwritten} unwritten`);
     assertClose(`${c.name} on ${be.name}: ${k}`, got[k]!, want[k]!, spec.tol);
+  }
+}
+
+/** Registers one test per test backend that runs every case against the reference. */
+export async function opTests(title: string, cases: () => OpCase[]): Promise<void> {
+  const { testBackends, referenceBackend, backendLabel } = await import("./backends.js");
+  const ref = await referenceBackend();
+  for (const be of await testBackends()) {
+    test(`${title} on ${backendLabel(be)}`, async () => {
+      for (const c of cases()) await checkOp(be, ref, c);
+    });
   }
 }
