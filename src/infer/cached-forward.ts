@@ -125,7 +125,9 @@ export class CachedForward {
     const M = sampleRows.length;
     if (M === 0) return new Float32Array(0);
     const xs = ws.get("xs", [M, C]);
-    sampleRows.forEach((row, m) => be.cast(slice0(xs, m, 1), slice0(x, row, 1)));
+    sampleRows.forEach((row, m) => {
+      be.cast(slice0(xs, m, 1), slice0(x, row, 1));
+    });
     const xsn = ws.get("xsn", [M, C]);
     be.rmsnorm(xsn, ws.get("rstdS", [M]), xs, this.w.norm, eps);
     const logits = ws.get("logits", [M, V]);
