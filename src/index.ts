@@ -64,3 +64,31 @@ export {
   type ParamRange,
   type ParamRole,
 } from "./model/layout.js";
+export {
+  readCorpus,
+  sourceFromPath,
+  type CorpusSource,
+  type CorpusDocument,
+} from "./data/corpus.js";
+export { detokenizeBrown, brownCatalog } from "./data/corpus-brown.js";
+export type { TextTokenizer, TokenizerKind, TokenizerSpec } from "./data/tokenizers/types.js";
+export { ByteTokenizer } from "./data/tokenizers/byte-tokenizer.js";
+export { BpeTokenizer } from "./data/tokenizers/bpe-tokenizer.js";
+export { trainBpe, PieceCounter, type TrainBpeOptions } from "./data/tokenizers/bpe-train.js";
+export { loadGpt2Tokenizer } from "./data/tokenizers/gpt2.js";
+export { loadTokenizer, tokenizerFromSpec } from "./data/tokenizers/resolve.js";
+export {
+  readTokenizerJson,
+  writeTokenizerJson,
+  parseTokenizerJson,
+  type HfTokenizerJson,
+} from "./io/tokenizer-json.js";
+export {
+  buildShards,
+  type BuildShardsOptions,
+  type ShardProgress,
+  type TokenizerChoice,
+} from "./data/shards.js";
+export { readManifest, type ShardManifest } from "./data/manifest.js";
+export { isValidationDocument } from "./data/split.js";
+export { BatchLoader, type Batch, type BatchLoaderOptions, type LoaderState } from "./data/loader.js";

@@ -3,6 +3,7 @@
 // commands/<name>.ts and registers itself here; no model math in this folder.
 import { Command } from "commander";
 import { CrosslayerError } from "../errors.js";
+import { registerData } from "./commands/data.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerPlan } from "./commands/plan.js";
@@ -18,6 +19,7 @@ program
   .showHelpAfterError("(run with --help for usage)");
 
 registerDoctor(program);
+registerData(program);
 registerInspect(program);
 registerPlan(program);
 
