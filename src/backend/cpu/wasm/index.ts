@@ -137,10 +137,17 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
   const staticEnd = (ex.staticEnd as () => number)();
   if (staticEnd > STATIC_LIMIT)
     throw new BackendError(`wasm static data ends at ${staticEnd} > ${STATIC_LIMIT}`);
-  for (const g of ["MATMUL_SCRATCH", "ATTENTION_SCRATCH"]) {
-    const need = (ex[g] as WebAssembly.Global | undefined)?.value as number | undefined;
-    if (need !== undefined && need > THREAD_SCRATCH_BYTES) {
-      throw new BackendError(`wasm kernel scratch ${g}=${need} exceeds THREAD_SCRATCH_BYTES`);
+  const maxD = (ex.MAX_HEAD_DIM as WebAssembly.Global).value as number;
+  const needs = {
+    matmul: (ex.MATMUL_SCRATCH as WebAssembly.Global).value as number,
+    attention: (ex.attentionScratchBytes as (d: number) => number)(maxD),
+    attentionBackward: (ex.attentionBackwardScratchBytes as (d: number) => number)(maxD),
+  };
+  for (const [op, need] of Object.entries(needs)) {
+    if (need > THREAD_SCRATCH_BYTES) {
+      throw new BackendError(
+        `wasm ${op} needs ${need} scratch bytes > THREAD_SCRATCH_BYTES ${THREAD_SCRATCH_BYTES}`,
+      );
     }
   }
   const pool = await KernelPool.create({
@@ -167,7 +174,7 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
       launch(FN_MATMUL, args, 2 * p.m * p.n * p.k * p.batch);
     },
     attention(p) {
-      const args = [p.q, p.k, p.v, p.out, p.lse, ...dimArgs(p)];
+      const args = [p.q, p.k, p.v, p.out, p.lse, ...dimArgs(p, maxD)];
       launch(FN_ATTENTION, args, attentionFlops(p));
     },
     attentionBackward(p) {
@@ -181,7 +188,7 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
         p.v,
         p.out,
         p.lse,
-        ...dimArgs(p),
+        ...dimArgs(p, maxD),
         p.accumulateKV ? 1 : 0,
       ];
       launch(FN_ATTENTION_BWD, args, 2.5 * attentionFlops(p));
@@ -192,8 +199,9 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
   };
 }
 
-function dimArgs(p: WasmAttentionDims): number[] {
+function dimArgs(p: WasmAttentionDims, maxD: number): number[] {
   if (p.h % p.hkv !== 0) throw new BackendError(`hkv ${p.hkv} does not divide h ${p.h}`);
+  if (p.d > maxD) throw new BackendError(`head dim ${p.d} exceeds the wasm kernels' limit ${maxD}`);
   return [p.batch, p.t, p.s, p.h, p.hkv, p.d, p.scale, p.causal ? 1 : 0];
 }
 

@@ -8,3 +8,5 @@ export { simdPeak } from "./peak";
 export function staticEnd(): usize {
   return __heap_base;
 }
+export { attentionJob, attentionScratchBytes, MAX_HEAD_DIM } from "./attention";
+export { attentionBackwardJob, attentionBackwardScratchBytes } from "./attention-backward";

@@ -4,8 +4,8 @@
 // scratch) and runs a 4x8 register-blocked f32x4 micro-kernel. Operands are byte addresses.
 import { at, cdiv, imin, nextItem, roundUp, transpose4Store } from "./common";
 
-const MR: i32 = 4;
-const NR: i32 = 8;
+export const MR: i32 = 4;
+export const NR: i32 = 8;
 const KC: i32 = 256;
 const MC: i32 = 128;
 const MCH_MAX: i32 = 512;
@@ -125,7 +125,7 @@ function packB(b: usize, transB: bool, n: i32, k: i32, j0: i32, nw: i32, k0: i32
 }
 
 // C[rows x cols] (row stride ldc elements) (+)= alpha * Apanel @ Bpanel over kb.
-function kernel4x8(
+export function kernel4x8(
   ap: usize,
   bp: usize,
   kb: i32,
@@ -185,6 +185,31 @@ function kernel4x8(
   }
 }
 
+/**
+ * C (mRows x nCols, row stride ldc elements) = alpha * A @ B (+ C if beta), from A packed in
+ * MR-row panels [kb][MR] at `ap` and B packed in NR-column panels [kb][NR] at `bp`.
+ */
+export function gemmPacked(
+  ap: usize,
+  bp: usize,
+  mRows: i32,
+  nCols: i32,
+  kb: i32,
+  c: usize,
+  ldc: i32,
+  alpha: f32,
+  beta: bool,
+  tmp: usize,
+): void {
+  for (let jr: i32 = 0; jr < nCols; jr += NR) {
+    const b = bp + <usize>(jr * kb) * 4;
+    const cols = imin(NR, nCols - jr);
+    for (let ir: i32 = 0; ir < mRows; ir += MR) {
+      kernel4x8(ap + <usize>(ir * kb) * 4, b, kb, at(c, ir * ldc + jr), ldc, imin(MR, mRows - ir), cols, alpha, beta, tmp);
+    }
+  }
+}
+
 /** Multiplies one item: rows [m0, m0 + mh) x cols [n0, n0 + nw) of one batch entry. */
 function matmulItem(
   a: usize,
@@ -218,14 +243,7 @@ function matmulItem(
     for (let i0: i32 = 0; i0 < mh; i0 += MC) {
       const mb = imin(MC, mh - i0);
       packA(a, transA, m, k, m0 + i0, mb, k0, kb, aPack);
-      for (let jr: i32 = 0; jr < nw; jr += NR) {
-        const bp = bPack + <usize>(jr * kb) * 4;
-        const cols = imin(NR, nw - jr);
-        for (let ir: i32 = 0; ir < mb; ir += MR) {
-          const cp = at(c, (m0 + i0 + ir) * n + n0 + jr);
-          kernel4x8(aPack + <usize>(ir * kb) * 4, bp, kb, cp, n, imin(MR, mb - ir), cols, alpha, beta, tmp);
-        }
-      }
+      gemmPacked(aPack, bPack, mb, nw, kb, at(c, (m0 + i0) * n + n0), n, alpha, beta, tmp);
     }
   }
 }

@@ -1,0 +1,310 @@
+// Fused attention backward by recomputation from lse, in two kinds of items of one job so that
+// no two threads write the same output (no atomics, deterministic):
+//   key items   (batch, K/V head, block of keys):  P^T, dV += P^T dO, dS^T, dK += scale dS^T Q
+//   query items (batch, K/V head, block of stacked query rows): P, dS, dQ = scale dS K
+// with P = exp(scale q.k - lse), dS = P (dO.v - delta), delta = rowsum(dO * O).
+// dq is overwritten; dk/dv are overwritten, or accumulated when accumulateKV.
+import { at, cdiv, imin, nextItem, roundUp } from "./common";
+import { gemmPacked, NR } from "./matmul";
+import { BR, dot, exp4, fillKeyRows, fillQueryRows, keyBlock, packRowsA, packRowsB, packRowsBT, visible } from "./attention-pack";
+import { packScoresA } from "./attention";
+
+/** Scratch bytes one thread needs for the backward with head dim d (the larger item kind). */
+export function attentionBackwardScratchBytes(d: i32): i32 {
+  const bc = keyBlock(d);
+  const dp = roundUp(d, NR);
+  const keyItem = bc + BR + 4 * bc * dp + BR * dp + 3 * bc * BR + 3 * BR + 64;
+  const queryItem = bc + BR + 3 * BR * dp + bc * dp + 3 * BR * bc + 3 * BR + 64;
+  return (keyItem > queryItem ? keyItem : queryItem) * 4 + 64;
+}
+
+// Per stacked query row j of the table: lse, delta = dO.O, and the number of visible keys.
+function rowStats(
+  tab: usize,
+  n: i32,
+  r0: i32,
+  dOut: usize,
+  out: usize,
+  lse: usize,
+  lseA: usize,
+  deltaA: usize,
+  visA: usize,
+  bi: i32,
+  hk: i32,
+  g: i32,
+  t: i32,
+  s: i32,
+  h: i32,
+  d: i32,
+  causal: bool,
+): void {
+  for (let j: i32 = 0; j < n; j++) {
+    const off = <usize>load<u32>(tab + (<usize>j << 2));
+    const rr = r0 + j;
+    const tt = rr / g;
+    const head = hk * g + (rr - tt * g);
+    store<f32>(at(lseA, j), load<f32>(at(lse, (bi * h + head) * t + tt)));
+    store<f32>(at(deltaA, j), dot(dOut + off, out + off, d));
+    store<i32>(at(visA, j), visible(tt, t, s, causal));
+  }
+}
+
+/** One key item: keys [s0, s0 + kn) of (bi, hk); writes those rows of dk and dv. */
+function keyItem(
+  p: usize, // [dq, dk, dv, dOut, q, k, v, out, lse]: u32 byte addresses
+  bi: i32,
+  hk: i32,
+  s0: i32,
+  t: i32,
+  s: i32,
+  h: i32,
+  hkv: i32,
+  d: i32,
+  scale: f32,
+  causal: bool,
+  accKV: bool,
+  scratch: usize,
+): void {
+  const dk = <usize>load<u32>(p, 4);
+  const dv = <usize>load<u32>(p, 8);
+  const dOut = <usize>load<u32>(p, 12);
+  const q = <usize>load<u32>(p, 16);
+  const k = <usize>load<u32>(p, 20);
+  const v = <usize>load<u32>(p, 24);
+  const out = <usize>load<u32>(p, 28);
+  const lse = <usize>load<u32>(p, 32);
+  const g = h / hkv;
+  const bc = keyBlock(d);
+  const dp = roundUp(d, NR);
+  const kn = imin(bc, s - s0);
+  let sp = scratch;
+  const kTab = sp;
+  sp = at(sp, bc);
+  const qTab = sp;
+  sp = at(sp, BR);
+  const kA = sp;
+  sp = at(sp, bc * dp);
+  const vA = sp;
+  sp = at(sp, bc * dp);
+  const dKa = sp;
+  sp = at(sp, bc * dp);
+  const dVa = sp;
+  sp = at(sp, bc * dp);
+  const bq = sp;
+  sp = at(sp, BR * dp);
+  const sT = sp;
+  sp = at(sp, bc * BR);
+  const dpT = sp;
+  sp = at(sp, bc * BR);
+  const pA = sp;
+  sp = at(sp, bc * BR);
+  const lseA = sp;
+  sp = at(sp, BR);
+  const deltaA = sp;
+  sp = at(sp, BR);
+  const visA = sp;
+  sp = at(sp, BR);
+  const tmp = sp;
+
+  fillKeyRows(kTab, s0, kn, bi, hk, s, hkv, d);
+  packRowsA(k, kTab, kn, d, kA);
+  packRowsA(v, kTab, kn, d, vA);
+  memory.fill(dKa, 0, <usize>(kn * dp) << 2);
+  memory.fill(dVa, 0, <usize>(kn * dp) << 2);
+  const rTot = t * g;
+  const tMin = causal ? s0 - (s - t) : 0;
+  const rStart = tMin > 0 ? tMin * g : 0;
+  for (let c0 = rStart; c0 < rTot; c0 += BR) {
+    const cn = imin(BR, rTot - c0);
+    fillQueryRows(qTab, c0, cn, bi, hk, g, t, h, d);
+    rowStats(qTab, cn, c0, dOut, out, lse, lseA, deltaA, visA, bi, hk, g, t, s, h, d, causal);
+    for (let j = cn; j < roundUp(cn, 4); j++) store<i32>(at(visA, j), 0);
+    // S^T = K Q^T (scaled), then P^T = exp(S^T - lse) on visible pairs
+    packRowsBT(q, qTab, cn, d, bq);
+    gemmPacked(kA, bq, kn, cn, d, sT, BR, scale, false, tmp);
+    // dP^T = V dO^T
+    packRowsBT(dOut, qTab, cn, d, bq);
+    gemmPacked(vA, bq, kn, cn, d, dpT, BR, 1, false, tmp);
+    for (let i: i32 = 0; i < kn; i++) {
+      const key = i32x4.splat(s0 + i);
+      const sr = at(sT, i * BR);
+      const dr = at(dpT, i * BR);
+      for (let j: i32 = 0; j < cn; j += 4) {
+        const mask = i32x4.lt_s(key, v128.load(at(visA, j)));
+        const pv = v128.and(exp4(f32x4.sub(v128.load(at(sr, j)), v128.load(at(lseA, j)))), mask);
+        v128.store(at(sr, j), pv);
+        v128.store(at(dr, j), f32x4.mul(pv, f32x4.sub(v128.load(at(dr, j)), v128.load(at(deltaA, j)))));
+      }
+    }
+    // dV += P^T dO
+    packScoresA(sT, kn, cn, BR, pA);
+    packRowsB(dOut, qTab, cn, d, bq);
+    gemmPacked(pA, bq, kn, d, cn, dVa, dp, 1, true, tmp);
+    // dK += scale dS^T Q
+    packScoresA(dpT, kn, cn, BR, pA);
+    packRowsB(q, qTab, cn, d, bq);
+    gemmPacked(pA, bq, kn, d, cn, dKa, dp, scale, true, tmp);
+  }
+  for (let i: i32 = 0; i < kn; i++) {
+    const off = <usize>load<u32>(kTab + (<usize>i << 2));
+    storeRow(dk + off, at(dKa, i * dp), d, accKV);
+    storeRow(dv + off, at(dVa, i * dp), d, accKV);
+  }
+}
+
+function storeRow(dst: usize, src: usize, d: i32, add: bool): void {
+  let j: i32 = 0;
+  for (; j + 4 <= d; j += 4) {
+    let x = v128.load(at(src, j));
+    if (add) x = f32x4.add(x, v128.load(at(dst, j)));
+    v128.store(at(dst, j), x);
+  }
+  for (; j < d; j++) store<f32>(at(dst, j), add ? load<f32>(at(dst, j)) + load<f32>(at(src, j)) : load<f32>(at(src, j)));
+}
+
+/** One query item: stacked rows [r0, r0 + BR) of (bi, hk); writes those rows of dq. */
+function queryItem(
+  p: usize,
+  bi: i32,
+  hk: i32,
+  r0: i32,
+  t: i32,
+  s: i32,
+  h: i32,
+  hkv: i32,
+  d: i32,
+  scale: f32,
+  causal: bool,
+  scratch: usize,
+): void {
+  const dq = <usize>load<u32>(p, 0);
+  const dOut = <usize>load<u32>(p, 12);
+  const q = <usize>load<u32>(p, 16);
+  const k = <usize>load<u32>(p, 20);
+  const v = <usize>load<u32>(p, 24);
+  const out = <usize>load<u32>(p, 28);
+  const lse = <usize>load<u32>(p, 32);
+  const g = h / hkv;
+  const bc = keyBlock(d);
+  const dp = roundUp(d, NR);
+  const rows = imin(BR, t * g - r0);
+  let sp = scratch;
+  const kTab = sp;
+  sp = at(sp, bc);
+  const qTab = sp;
+  sp = at(sp, BR);
+  const qA = sp;
+  sp = at(sp, BR * dp);
+  const doA = sp;
+  sp = at(sp, BR * dp);
+  const dQa = sp;
+  sp = at(sp, BR * dp);
+  const kb = sp;
+  sp = at(sp, bc * dp);
+  const sc = sp;
+  sp = at(sp, BR * bc);
+  const dpb = sp;
+  sp = at(sp, BR * bc);
+  const pA = sp;
+  sp = at(sp, BR * bc);
+  const lseA = sp;
+  sp = at(sp, BR);
+  const deltaA = sp;
+  sp = at(sp, BR);
+  const visA = sp;
+  sp = at(sp, BR);
+  const tmp = sp;
+
+  fillQueryRows(qTab, r0, rows, bi, hk, g, t, h, d);
+  rowStats(qTab, rows, r0, dOut, out, lse, lseA, deltaA, visA, bi, hk, g, t, s, h, d, causal);
+  packRowsA(q, qTab, rows, d, qA);
+  packRowsA(dOut, qTab, rows, d, doA);
+  memory.fill(dQa, 0, <usize>(rows * dp) << 2);
+  const kEnd = visible((r0 + rows - 1) / g, t, s, causal);
+  const lane = i32x4(0, 1, 2, 3);
+  for (let s0: i32 = 0; s0 < kEnd; s0 += bc) {
+    const kn = imin(bc, kEnd - s0);
+    fillKeyRows(kTab, s0, kn, bi, hk, s, hkv, d);
+    packRowsBT(k, kTab, kn, d, kb);
+    gemmPacked(qA, kb, rows, kn, d, sc, bc, scale, false, tmp);
+    packRowsBT(v, kTab, kn, d, kb);
+    gemmPacked(doA, kb, rows, kn, d, dpb, bc, 1, false, tmp);
+    for (let r: i32 = 0; r < rows; r++) {
+      const nv = i32x4.splat(load<i32>(at(visA, r)));
+      const l = f32x4.splat(load<f32>(at(lseA, r)));
+      const dl = f32x4.splat(load<f32>(at(deltaA, r)));
+      const sr = at(sc, r * bc);
+      const dr = at(dpb, r * bc);
+      for (let j: i32 = 0; j < kn; j += 4) {
+        const mask = i32x4.lt_s(i32x4.add(i32x4.splat(s0 + j), lane), nv);
+        const pv = v128.and(exp4(f32x4.sub(v128.load(at(sr, j)), l)), mask);
+        v128.store(at(dr, j), f32x4.mul(pv, f32x4.sub(v128.load(at(dr, j)), dl)));
+      }
+    }
+    packScoresA(dpb, rows, kn, bc, pA);
+    packRowsB(k, kTab, kn, d, kb);
+    gemmPacked(pA, kb, rows, d, kn, dQa, dp, scale, true, tmp);
+  }
+  for (let r: i32 = 0; r < rows; r++) {
+    storeRow(dq + <usize>load<u32>(qTab + (<usize>r << 2)), at(dQa, r * dp), d, false);
+  }
+}
+
+/** This thread's share of one attention backward (operands: byte addresses, f32). */
+export function attentionBackwardJob(
+  dq: usize,
+  dk: usize,
+  dv: usize,
+  dOut: usize,
+  q: usize,
+  k: usize,
+  v: usize,
+  out: usize,
+  lse: usize,
+  batch: i32,
+  t: i32,
+  s: i32,
+  h: i32,
+  hkv: i32,
+  d: i32,
+  scale: f32,
+  causal: i32,
+  accumulateKV: i32,
+  counter: usize,
+  threads: i32,
+  scratch: usize,
+): void {
+  // the operand addresses go to the head of this thread's scratch for the item functions
+  const ptrs = scratch;
+  store<u32>(ptrs, <u32>dq, 0);
+  store<u32>(ptrs, <u32>dk, 4);
+  store<u32>(ptrs, <u32>dv, 8);
+  store<u32>(ptrs, <u32>dOut, 12);
+  store<u32>(ptrs, <u32>q, 16);
+  store<u32>(ptrs, <u32>k, 20);
+  store<u32>(ptrs, <u32>v, 24);
+  store<u32>(ptrs, <u32>out, 28);
+  store<u32>(ptrs, <u32>lse, 32);
+  scratch += 64;
+  const g = h / hkv;
+  const bc = keyBlock(d);
+  const kBlocks = cdiv(s, bc);
+  const qBlocks = cdiv(t * g, BR);
+  const keyCount = batch * hkv * kBlocks;
+  const count = keyCount + batch * hkv * qBlocks;
+  const isCausal = causal != 0;
+  for (let item = nextItem(counter); item < count; item = nextItem(counter)) {
+    if (item < keyCount) {
+      const pair = item / kBlocks;
+      const blk = item - pair * kBlocks;
+      const bi = pair / hkv;
+      keyItem(ptrs, bi, pair - bi * hkv, blk * bc, t, s, h, hkv, d, scale, isCausal, accumulateKV != 0, scratch);
+    } else {
+      const it = item - keyCount;
+      const pair = it / qBlocks;
+      const blk = qBlocks - 1 - (it - pair * qBlocks);
+      const bi = pair / hkv;
+      queryItem(ptrs, bi, pair - bi * hkv, blk * BR, t, s, h, hkv, d, scale, isCausal, scratch);
+    }
+  }
+}

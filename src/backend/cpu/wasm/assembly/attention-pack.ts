@@ -1,0 +1,146 @@
+// Attention building blocks: row tables (byte offsets of the q/out/dO rows or k/v rows a tile
+// covers, so one packer serves every head layout), packers from row tables into the GEMM panel
+// layouts of matmul.ts, a vector exp, and the shared tile geometry. No allocation.
+import { at, imin, transpose4Store } from "./common";
+import { MR, NR } from "./matmul";
+
+/** Stacked query rows per tile: row r of a (b, hkv) pair is (t = r / g, head hkv * g + r % g). */
+export const BR: i32 = 64;
+
+/** Keys per tile: 64, or 32 when the head dim is large (keeps the tiles within thread scratch). */
+@inline export function keyBlock(d: i32): i32 {
+  return d > 256 ? 32 : 64;
+}
+
+/** Byte offset (from the tensor base) of stacked row r = t * g + hl of batch bi, K/V head hk. */
+@inline export function qRowOffset(bi: i32, r: i32, hk: i32, g: i32, t: i32, h: i32, d: i32): usize {
+  const tt = r / g;
+  const head = hk * g + (r - tt * g);
+  return <usize>(((bi * t + tt) * h + head) * d) << 2;
+}
+
+/** Fills tab[0..n) with the byte offsets of stacked query rows r0..r0+n. */
+export function fillQueryRows(tab: usize, r0: i32, n: i32, bi: i32, hk: i32, g: i32, t: i32, h: i32, d: i32): void {
+  for (let i: i32 = 0; i < n; i++) store<u32>(tab + (<usize>i << 2), <u32>qRowOffset(bi, r0 + i, hk, g, t, h, d));
+}
+
+/** Fills tab[0..n) with the byte offsets of key rows s0..s0+n of batch bi, K/V head hk. */
+export function fillKeyRows(tab: usize, s0: i32, n: i32, bi: i32, hk: i32, s: i32, hkv: i32, d: i32): void {
+  for (let i: i32 = 0; i < n; i++) store<u32>(tab + (<usize>i << 2), <u32>(((bi * s + s0 + i) * hkv + hk) * d) << 2);
+}
+
+@inline function row(base: usize, tab: usize, i: i32): usize {
+  return base + <usize>load<u32>(tab + (<usize>i << 2));
+}
+
+/** A panels [d][MR] of rows tab[0..n) (each d floats long): A(i, kk) = row_i[kk]. */
+export function packRowsA(base: usize, tab: usize, n: i32, d: i32, dst: usize): void {
+  for (let p: i32 = 0; p < n; p += MR) {
+    const rows = imin(MR, n - p);
+    const out = dst + <usize>(p * d) * 4;
+    let kk: i32 = 0;
+    if (rows == MR) {
+      const r0 = row(base, tab, p);
+      const r1 = row(base, tab, p + 1);
+      const r2 = row(base, tab, p + 2);
+      const r3 = row(base, tab, p + 3);
+      for (; kk + 4 <= d; kk += 4) {
+        const o = <usize>kk << 2;
+        transpose4Store(v128.load(r0 + o), v128.load(r1 + o), v128.load(r2 + o), v128.load(r3 + o), out + (o << 2), 16);
+      }
+    }
+    for (; kk < d; kk++) {
+      for (let r: i32 = 0; r < MR; r++) {
+        store<f32>(at(out, kk * MR + r), r < rows ? load<f32>(at(row(base, tab, p + r), kk)) : 0);
+      }
+    }
+  }
+}
+
+/** B panels [d][NR] with B(kk, j) = row_j[kk]: the rows, transposed (e.g. K^T for Q K^T). */
+export function packRowsBT(base: usize, tab: usize, n: i32, d: i32, dst: usize): void {
+  for (let p: i32 = 0; p < n; p += NR) {
+    const cols = imin(NR, n - p);
+    const out = dst + <usize>(p * d) * 4;
+    let kk: i32 = 0;
+    if (cols == NR) {
+      for (let half: i32 = 0; half < 2; half++) {
+        const q = p + half * 4;
+        const r0 = row(base, tab, q);
+        const r1 = row(base, tab, q + 1);
+        const r2 = row(base, tab, q + 2);
+        const r3 = row(base, tab, q + 3);
+        const o16 = <usize>(half * 16);
+        for (kk = 0; kk + 4 <= d; kk += 4) {
+          const o = <usize>kk << 2;
+          transpose4Store(v128.load(r0 + o), v128.load(r1 + o), v128.load(r2 + o), v128.load(r3 + o), out + (o << 3) + o16, 32);
+        }
+      }
+    }
+    for (; kk < d; kk++) {
+      for (let c: i32 = 0; c < NR; c++) {
+        store<f32>(at(out, kk * NR + c), c < cols ? load<f32>(at(row(base, tab, p + c), kk)) : 0);
+      }
+    }
+  }
+}
+
+/** B panels [n][NR] with B(kk, j) = row_kk[j], j < d: the rows as they are (e.g. V for P V). */
+export function packRowsB(base: usize, tab: usize, n: i32, d: i32, dst: usize): void {
+  for (let p: i32 = 0; p < d; p += NR) {
+    const cols = imin(NR, d - p);
+    const out = dst + <usize>(p * n) * 4;
+    for (let kk: i32 = 0; kk < n; kk++) {
+      const src = at(row(base, tab, kk), p);
+      const o = at(out, kk * NR);
+      if (cols == NR) {
+        v128.store(o, v128.load(src));
+        v128.store(o, v128.load(src, 16), 16);
+      } else {
+        for (let c: i32 = 0; c < NR; c++) store<f32>(at(o, c), c < cols ? load<f32>(at(src, c)) : 0);
+      }
+    }
+  }
+}
+
+/** e^x per lane (rel. error ~2e-7); lanes below -87 (including -inf) give exactly 0. */
+@inline export function exp4(x: v128): v128 {
+  const lo = f32x4.splat(-87.0);
+  const keep = f32x4.ge(x, lo);
+  const xc = f32x4.max(x, lo);
+  const t = f32x4.mul(xc, f32x4.splat(1.4426950408889634));
+  const n = f32x4.nearest(t);
+  const f = f32x4.sub(t, n);
+  let p = f32x4.splat(1.5403530393381606e-4);
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.3333558146428443e-3));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(9.618129107628477e-3));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(5.550410866482158e-2));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(0.2402265069591007));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(0.6931471805599453));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.0));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return v128.and(f32x4.mul(p, scale), keep);
+}
+
+/** Scalar e^x through exp4 (same rounding as the vector path). */
+@inline export function exp1(x: f32): f32 {
+  return f32x4.extract_lane(exp4(f32x4.splat(x)), 0);
+}
+
+/** Keys visible to query t (0..n-1) under the causal rule t + (S - T), or all S. */
+@inline export function visible(t: i32, tq: i32, s: i32, causal: bool): i32 {
+  if (!causal) return s;
+  const n = t + s - tq + 1;
+  return n < 0 ? 0 : n > s ? s : n;
+}
+
+/** Sum over d of a[d] * b[d] for two rows of floats (SIMD with a scalar tail). */
+export function dot(a: usize, b: usize, d: i32): f32 {
+  let acc = f32x4.splat(0);
+  let i: i32 = 0;
+  for (; i + 4 <= d; i += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(at(a, i)), v128.load(at(b, i))));
+  let s =
+    f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  for (; i < d; i++) s += load<f32>(at(a, i)) * load<f32>(at(b, i));
+  return s;
+}
