@@ -18,7 +18,7 @@ export interface GenerationRequest extends SamplingParams {
   /** Text prompt (needs the engine's TextCodec); give this or `promptTokens`, not both. */
   prompt?: string;
   promptTokens?: readonly number[];
-  /** Tokens to generate at most (default 128). */
+  /** Tokens to generate at most (default: 128, or what the context has left if less). */
   maxTokens?: number;
   /** Seed of this request's sampler (default 0): equal seeds give equal outputs. */
   seed?: number;
@@ -51,6 +51,8 @@ export interface EngineStats {
   /** Bytes of the KV pools on the backend. */
   kvBytes: number;
   kvBytesPerToken: number;
+  /** Sequences preempted (blocks taken back, recomputed later) since the engine started. */
+  preemptions: number;
 }
 
 export interface Engine {
@@ -88,9 +90,8 @@ export function normalizeRequest(req: GenerationRequest, limits: RequestLimits):
   if (!Number.isInteger(seed) || seed < 0 || seed > Number.MAX_SAFE_INTEGER) {
     throw new RequestError("invalid-sampling", `seed ${seed} is invalid: use an integer in [0, 2^53)`);
   }
-  const maxTokens = req.maxTokens ?? 128;
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
-    throw new RequestError("invalid-request", `maxTokens ${maxTokens} is invalid: use an integer >= 1`);
+  if (req.maxTokens !== undefined && (!Number.isInteger(req.maxTokens) || req.maxTokens < 1)) {
+    throw new RequestError("invalid-request", `maxTokens ${req.maxTokens} is invalid: use an integer >= 1`);
   }
   if (req.prompt !== undefined && req.promptTokens !== undefined) {
     throw new RequestError("invalid-request", "give either prompt (text) or promptTokens (ids), not both");
@@ -129,6 +130,8 @@ export function normalizeRequest(req: GenerationRequest, limits: RequestLimits):
         `shorten it to at most ${limits.maxContext - 1} tokens`,
     );
   }
+  // Unset: up to 128 tokens, never past the context (an explicit value past it is refused later).
+  const maxTokens = req.maxTokens ?? Math.min(128, limits.maxContext - promptTokens.length);
   const stop = req.stop === undefined ? [] : typeof req.stop === "string" ? [req.stop] : [...req.stop];
   if (stop.length > 0 && limits.codec === undefined) {
     throw new RequestError(

@@ -20,7 +20,7 @@ test("defaults and normalisation", () => {
   assert.deepEqual(r, {
     id: "x",
     promptTokens: [47, 48],
-    maxTokens: 128,
+    maxTokens: 6, // default 128, clamped to the context (8) left after the prompt (2)
     sampling: { temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1 },
     seed: 0,
     stop: ["\n"],
