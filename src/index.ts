@@ -92,3 +92,32 @@ export {
 export { readManifest, type ShardManifest } from "./data/manifest.js";
 export { isValidationDocument } from "./data/split.js";
 export { BatchLoader, type Batch, type BatchLoaderOptions, type LoaderState } from "./data/loader.js";
+export {
+  resolveKvLayout,
+  type KvLayout,
+  type KvDType,
+  type ResolvedKvLayout,
+} from "./infer/kv-layout.js";
+export { BlockPool } from "./infer/block-pool.js";
+export { BlockTables, type AllocResult, type BlockCopy } from "./infer/block-tables.js";
+export { KvCache, blocksForBudget, type KvCacheOptions, type KvViews } from "./infer/kv-cache.js";
+export { kvWriteRef, pagedAttentionRef, type PagedAttentionRefArgs } from "./infer/reference-paged.js";
+export {
+  Sampler,
+  filteredDistribution,
+  validateSamplingParams,
+  type SamplingParams,
+} from "./infer/sampler.js";
+export { StopChecker, type StopOptions, type FinishReason } from "./infer/stop.js";
+export { Scheduler, type SchedulerOptions, type StepPlan, type StepItem } from "./infer/scheduler.js";
+export { LocalEngine, type LocalEngineOptions } from "./infer/engine.js";
+export {
+  normalizeRequest,
+  type Engine,
+  type EngineStats,
+  type GenerationRequest,
+  type GenerationChunk,
+  type GenerationFinishReason,
+  type TextCodec,
+} from "./infer/types.js";
+export { RequestError, KvCacheError, SamplingError, type RequestErrorCode } from "./infer/errors.js";
