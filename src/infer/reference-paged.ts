@@ -3,6 +3,40 @@
 // K/V through block tables). Backends adopt these as their conformance oracle; nothing here is fast.
 // Pools are (numBlocks * blockSize, Hkv, D) rows; slot = block * blockSize + offset.
 import { ShapeError } from "../errors.js";
+import type { Tensor } from "../backend/tensor.js";
+
+/**
+ * PROPOSED additions to the Backend contract (backend.ts), with the semantics of the reference
+ * functions below. Until a backend has them, kv-ops.ts does the same with `cast` + `attention`.
+ */
+export interface PagedKvBackendOps {
+  /**
+   * Scatter: pool viewed as (numBlocks * blockSize, Hkv, D) rows; pool[slots[n]] = src[n], rounded
+   * to the pool's dtype (f32/f16/bf16). src (N, Hkv, D) f32; slots (N) i32, distinct; -1 = skip.
+   */
+  kvWrite(pool: Tensor, src: Tensor, slots: Tensor): void;
+  /**
+   * Varlen attention over paged K/V. out, q: (N, H, D) f32, the new tokens of B sequences packed;
+   * kPool, vPool: (numBlocks, blockSize, Hkv, D) f32/f16/bf16 (a sharing layer passes its
+   * producer's pools). Query head h reads K/V head floor(h / (H / Hkv)).
+   */
+  pagedAttention(out: Tensor, q: Tensor, kv: { k: Tensor; v: Tensor }, meta: PagedAttentionMeta): void;
+}
+
+export interface PagedAttentionMeta {
+  /** (B, maxBlocksPerSeq) i32; entries past a sequence's length are ignored. */
+  blockTables: Tensor;
+  /** (B) i32: keys per sequence, cached + new (the new K/V already written by kvWrite). */
+  seqLens: Tensor;
+  /** (B + 1) i32: rows of sequence b in q/out are [queryStarts[b], queryStarts[b + 1]). */
+  queryStarts: Tensor;
+  /** Optional (N, H) f32 logsumexp output. */
+  lse?: Tensor;
+  /** Default 1 / sqrt(D). */
+  scale?: number;
+  /** Default true: query i of sequence b sits at seqLens[b] - qLen_b + i and sees keys <= it. */
+  causal?: boolean;
+}
 
 type Floats = Float32Array | Float64Array;
 
