@@ -7,6 +7,7 @@ import { registerData } from "./commands/data.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerPlan } from "./commands/plan.js";
+import { registerTrain } from "./commands/train.js";
 
 const program = new Command();
 program
@@ -22,6 +23,7 @@ registerDoctor(program);
 registerData(program);
 registerInspect(program);
 registerPlan(program);
+registerTrain(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CrosslayerError) {

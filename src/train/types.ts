@@ -66,6 +66,10 @@ export interface TrainRunSpec {
   label?: string;
   /** No progress display. */
   quiet?: boolean;
+  /** Stop early: the step in flight finishes, a checkpoint is written, and the result says so. */
+  signal?: AbortSignal;
+  /** Called after every optimizer step (metrics, tests, schedulers). */
+  onStep?: (step: number, loss: number) => void;
 }
 
 export interface TrainResult {
@@ -82,4 +86,6 @@ export interface TrainResult {
   seconds: number;
   backend: string;
   device: string;
+  /** True when `signal` stopped the run before `steps`; resume continues it. */
+  interrupted: boolean;
 }
