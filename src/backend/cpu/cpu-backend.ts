@@ -1,18 +1,13 @@
-// The CPU Backend: validates every op, then runs it on the TypeScript reference kernels (f64 oracle
-// or f32 storage) or, for matmul in f32 with the kernels loaded, on the WebAssembly SIMD kernels.
+// The CPU Backend: buffers, transfers, elementwise ops and the hot ops (matmul, attention), which
+// run on the WebAssembly SIMD kernels in f32 when they load and pass their self-test, else on the
+// TypeScript reference kernels; the other ops live in layer-ops.ts.
 // Ops run synchronously in call order, so `read`/`sync` have nothing to wait for.
 import { BackendError, ShapeError } from "../../errors.js";
 import type { AdamWOptions, AttentionOptions, Backend, BackendInfo, MatmulOptions } from "../backend.js";
-import { adamwRef, clipFactor } from "../reference/adamw.js";
 import { attentionRef } from "../reference/attention.js";
 import { attentionBackwardRef } from "../reference/attention-backward.js";
-import { crossEntropyBackwardRef, crossEntropyRef } from "../reference/cross-entropy.js";
-import { addRef, scaleRef, sumSquaresRef } from "../reference/elementwise.js";
-import { embeddingBackwardRef, embeddingRef } from "../reference/embedding.js";
+import { addRef, scaleRef } from "../reference/elementwise.js";
 import { matmulRef } from "../reference/matmul.js";
-import { rmsnormBackwardRef, rmsnormRef } from "../reference/rmsnorm.js";
-import { ropeRef } from "../reference/rope.js";
-import { swigluBackwardRef, swigluRef } from "../reference/swiglu.js";
 import {
   type DeviceBuffer,
   type DType,
@@ -22,9 +17,10 @@ import {
   numel,
   type Tensor,
 } from "../tensor.js";
+import { LayerOps } from "./layer-ops.js";
 import { HeapStore } from "./store-heap.js";
 import { checkTensor, type Store } from "./store.js";
-import { checkAttention, checkIds, checkMatmul, expectNumel, rowsOf } from "./validate.js";
+import { checkAttention, checkMatmul, expectNumel } from "./validate.js";
 import { type WasmKernels, WasmOps } from "./wasm-bridge.js";
 import type { WasmSupport } from "./wasm-selftest.js";
 
@@ -41,11 +37,13 @@ export class CpuBackend implements Backend {
   private nextId = 1;
   private disposed = false;
   private readonly store: Store;
+  private readonly layers: LayerOps;
   /** The wasm hot ops (f32 precision with the kernels loaded), else null: reference kernels. */
   private readonly wasm: WasmOps | null;
 
   constructor(private readonly parts: CpuBackendParts) {
     this.store = parts.store;
+    this.layers = new LayerOps(parts.store);
     this.wasm =
       parts.kernels && parts.store instanceof HeapStore
         ? new WasmOps(parts.kernels, parts.store, parts.support)
@@ -136,51 +134,18 @@ export class CpuBackend implements Backend {
     matmulRef({ ...dims, out: this.store.output(out), a: this.store.input(a), b: this.store.input(b) });
   }
 
-  // ---- embedding ----------------------------------------------------------------------------
+  // ---- layer ops (layer-ops.ts) ---------------------------------------------------------------
   embedding(out: Tensor, table: Tensor, ids: Tensor): void {
     this.checkAll("embedding", { out, table, ids });
-    const { n: v, c } = rowsOf("embedding table", table);
-    expectShape("embedding table", table, [v, c]);
-    expectDType("embedding table", table, "f32", "f16", "bf16");
-    expectDType("embedding out", out, "f32");
-    const n = numel(ids.shape);
-    expectShape("embedding out", out, [n, c]);
-    const idSpan = this.ids("embedding ids", ids, { lo: 0, hi: v });
-    embeddingRef({ out: this.store.output(out), table: this.store.input(table), ids: idSpan, n, c });
+    this.layers.embedding(out, table, ids);
   }
   embeddingBackward(dTable: Tensor, dOut: Tensor, ids: Tensor): void {
-    this.checkF32("embeddingBackward", { dTable, dOut });
-    this.check("embeddingBackward ids", ids);
-    const { n: v, c } = rowsOf("embeddingBackward dTable", dTable);
-    const n = numel(ids.shape);
-    expectShape("embeddingBackward dOut", dOut, [n, c]);
-    const idSpan = this.ids("embeddingBackward ids", ids, { lo: 0, hi: v });
-    embeddingBackwardRef({
-      dTable: this.store.output(dTable),
-      dOut: this.store.input(dOut),
-      ids: idSpan,
-      n,
-      c,
-    });
+    this.checkAll("embeddingBackward", { dTable, dOut, ids });
+    this.layers.embeddingBackward(dTable, dOut, ids);
   }
-
-  // ---- normalisation ------------------------------------------------------------------------
   rmsnorm(out: Tensor, rstd: Tensor, x: Tensor, weight: Tensor, eps: number): void {
-    this.checkF32("rmsnorm", { out, rstd, x, weight });
-    const { n, c } = rowsOf("rmsnorm x", x);
-    expectShape("rmsnorm out", out, x.shape);
-    expectShape("rmsnorm weight", weight, [c]);
-    expectNumel("rmsnorm rstd", rstd, n, " (one per row of x)");
-    const s = this.store;
-    rmsnormRef({
-      out: s.output(out),
-      rstd: s.output(rstd),
-      x: s.input(x),
-      weight: s.input(weight),
-      n,
-      c,
-      eps,
-    });
+    this.checkAll("rmsnorm", { out, rstd, x, weight });
+    this.layers.rmsnorm(out, rstd, x, weight, eps);
   }
   rmsnormBackward(
     dx: Tensor,
@@ -191,66 +156,37 @@ export class CpuBackend implements Backend {
     rstd: Tensor,
     accumulate = false,
   ): void {
-    this.checkF32("rmsnormBackward", { dx, dWeight, dOut, x, weight, rstd });
-    const { n, c } = rowsOf("rmsnormBackward x", x);
-    expectShape("rmsnormBackward dx", dx, x.shape);
-    expectShape("rmsnormBackward dOut", dOut, x.shape);
-    expectShape("rmsnormBackward weight", weight, [c]);
-    expectShape("rmsnormBackward dWeight", dWeight, [c]);
-    expectNumel("rmsnormBackward rstd", rstd, n, " (one per row of x)");
-    const s = this.store;
-    rmsnormBackwardRef({
-      dx: s.output(dx),
-      dWeight: s.output(dWeight),
-      dOut: s.input(dOut),
-      x: s.input(x),
-      weight: s.input(weight),
-      rstd: s.input(rstd),
-      n,
-      c,
-      accumulate,
-    });
+    const t = { dx, dWeight, dOut, x, weight, rstd };
+    this.checkAll("rmsnormBackward", t);
+    this.layers.rmsnormBackward(t, accumulate);
   }
-
-  // ---- position -----------------------------------------------------------------------------
   rope(out: Tensor, x: Tensor, positions: Tensor, base: number, inverse = false): void {
-    this.checkF32("rope", { out, x });
-    this.check("rope positions", positions);
-    if (x.shape.length < 3) throw new ShapeError(`rope x must be (N, Hx, D), got [${x.shape}]`);
-    const d = x.shape[x.shape.length - 1]!;
-    const heads = x.shape[x.shape.length - 2]!;
-    if (d % 2 !== 0) throw new ShapeError(`rope head dim D=${d} (x [${x.shape}]) must be even`);
-    expectShape("rope out", out, x.shape);
-    const n = numel(x.shape.slice(0, -2));
-    expectDType("rope positions", positions, "i32");
-    expectNumel("rope positions", positions, n, " (one per row of x)");
-    const s = this.store;
-    ropeRef({ out: s.output(out), x: s.input(x), positions: s.ints(positions), n, heads, d, base, inverse });
+    this.checkAll("rope", { out, x, positions });
+    this.layers.rope(out, x, positions, { base, inverse });
   }
-
-  // ---- feed-forward -------------------------------------------------------------------------
   swiglu(out: Tensor, gu: Tensor): void {
-    this.checkF32("swiglu", { out, gu });
-    const { n, f } = this.swigluDims("swiglu", out, gu);
-    swigluRef({ out: this.store.output(out), gu: this.store.input(gu), n, f });
+    this.checkAll("swiglu", { out, gu });
+    this.layers.swiglu(out, gu);
   }
   swigluBackward(dGu: Tensor, dOut: Tensor, gu: Tensor): void {
-    this.checkF32("swigluBackward", { dGu, dOut, gu });
-    const { n, f } = this.swigluDims("swigluBackward", dOut, gu);
-    expectShape("swigluBackward dGu", dGu, gu.shape);
-    swigluBackwardRef({
-      dGu: this.store.output(dGu),
-      dOut: this.store.input(dOut),
-      gu: this.store.input(gu),
-      n,
-      f,
-    });
+    this.checkAll("swigluBackward", { dGu, dOut, gu });
+    this.layers.swigluBackward(dGu, dOut, gu);
   }
-  private swigluDims(op: string, out: Tensor, gu: Tensor): { n: number; f: number } {
-    const { n, c } = rowsOf(`${op} gu`, gu);
-    if (c % 2 !== 0) throw new ShapeError(`${op} gu last dim ${c} must be even ([gate | up], 2F)`);
-    expectShape(`${op} ${op === "swiglu" ? "out" : "dOut"}`, out, [...gu.shape.slice(0, -1), c / 2]);
-    return { n, f: c / 2 };
+  crossEntropy(losses: Tensor, logits: Tensor, targets: Tensor): void {
+    this.checkAll("crossEntropy", { losses, logits, targets });
+    this.layers.crossEntropy(losses, logits, targets);
+  }
+  crossEntropyBackward(dLogits: Tensor, logits: Tensor, targets: Tensor, scale: number): void {
+    this.checkAll("crossEntropyBackward", { dLogits, logits, targets });
+    this.layers.crossEntropyBackward(dLogits, logits, targets, scale);
+  }
+  sumSquares(out: Tensor, xs: readonly Tensor[]): void {
+    this.checkAll("sumSquares", { out, ...Object.fromEntries(xs.map((x, i) => [`xs[${i}]`, x])) });
+    this.layers.sumSquares(out, xs);
+  }
+  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, opts: AdamWOptions): void {
+    this.checkAll("adamw", { param, grad, m, v, ...(opts.clip ? { "clip.sumSq": opts.clip.sumSq } : {}) });
+    this.layers.adamw({ param, grad, m, v }, opts);
   }
 
   // ---- attention ----------------------------------------------------------------------------
@@ -319,81 +255,6 @@ export class CpuBackend implements Backend {
     });
   }
 
-  // ---- loss ---------------------------------------------------------------------------------
-  crossEntropy(losses: Tensor, logits: Tensor, targets: Tensor): void {
-    this.checkF32("crossEntropy", { losses, logits });
-    const { n, v, ids } = this.lossDims("crossEntropy", logits, targets);
-    expectNumel("crossEntropy losses", losses, n, " (one per row of logits)");
-    crossEntropyRef({
-      losses: this.store.output(losses),
-      logits: this.store.input(logits),
-      targets: ids,
-      n,
-      v,
-    });
-  }
-  crossEntropyBackward(dLogits: Tensor, logits: Tensor, targets: Tensor, scale: number): void {
-    this.checkF32("crossEntropyBackward", { dLogits, logits });
-    const { n, v, ids } = this.lossDims("crossEntropyBackward", logits, targets);
-    expectShape("crossEntropyBackward dLogits", dLogits, logits.shape);
-    const s = this.store;
-    crossEntropyBackwardRef({
-      dLogits: s.output(dLogits),
-      logits: s.input(logits),
-      targets: ids,
-      n,
-      v,
-      scale,
-    });
-  }
-  private lossDims(op: string, logits: Tensor, targets: Tensor) {
-    this.check(`${op} targets`, targets);
-    const { n, c: v } = rowsOf(`${op} logits`, logits);
-    expectNumel(`${op} targets`, targets, n, " (one per row of logits)");
-    return { n, v, ids: this.ids(`${op} targets`, targets, { lo: -1, hi: v }) };
-  }
-
-  // ---- optimisation -------------------------------------------------------------------------
-  sumSquares(out: Tensor, xs: readonly Tensor[]): void {
-    this.checkF32("sumSquares", { out });
-    expectNumel("sumSquares out", out, 1);
-    let total = 0;
-    xs.forEach((x, i) => {
-      this.checkF32("sumSquares", { [`xs[${i}]`]: x });
-      total += sumSquaresRef(this.store.input(x), numel(x.shape));
-    });
-    const o = this.store.output(out);
-    o.data[o.off] = total;
-  }
-  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, opts: AdamWOptions): void {
-    this.checkF32("adamw", { param, grad, m, v });
-    const n = numel(param.shape);
-    for (const [name, t] of [
-      ["grad", grad],
-      ["m", m],
-      ["v", v],
-    ] as const) {
-      expectNumel(`adamw ${name}`, t, n, ` like param [${param.shape}]`);
-    }
-    let gradMul = opts.gradScale ?? 1;
-    if (opts.clip) {
-      this.checkF32("adamw", { "clip.sumSq": opts.clip.sumSq });
-      expectNumel("adamw clip.sumSq", opts.clip.sumSq, 1);
-      const ss = this.store.input(opts.clip.sumSq);
-      gradMul *= clipFactor(ss.data[ss.off]!, opts.clip.maxNorm);
-    }
-    const s = this.store;
-    adamwRef({
-      ...opts,
-      param: s.output(param),
-      grad: s.input(grad),
-      m: s.output(m),
-      v: s.output(v),
-      n,
-      gradMul,
-    });
-  }
-
   // ---- helpers ------------------------------------------------------------------------------
   private alive(): void {
     if (this.disposed) throw new BackendError("the cpu backend was disposed: create a new one");
@@ -410,12 +271,5 @@ export class CpuBackend implements Backend {
       this.check(`${op} ${name}`, t);
       expectDType(`${op} ${name}`, t, "f32");
     }
-  }
-  private ids(what: string, t: Tensor, range: { lo: number; hi: number }) {
-    this.check(what, t);
-    expectDType(what, t, "i32");
-    const span = this.store.ints(t);
-    checkIds(what, t, span.data.subarray(span.off, span.off + numel(t.shape)), range);
-    return span;
   }
 }
