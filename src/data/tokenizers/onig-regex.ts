@@ -33,12 +33,12 @@ export function translateOnigRegex(src: string): string {
       if (e === undefined) throw new FormatError(`regex ${JSON.stringify(src)} ends with a lone backslash`);
       i++;
       if (e === "p" || e === "P" || e === "x" || e === "u") {
-        // \p{..}, \x{..}/\xHH, \uHHHH pass through (a braced \x{...} is valid in u-mode as \u{...}).
-        if (e === "x" && src[i + 1] === "{") {
-          out += "\\u";
-          continue;
-        }
-        out += `\\${e}`;
+        // \p{..}, \x{..}/\xHH, \uHHHH pass through whole (a braced \x{...} becomes \u{...}), so
+        // a "}" met later in the loop is always a quantifier's.
+        const close = src[i + 1] === "{" ? src.indexOf("}", i) : -1;
+        const body = close > 0 ? src.slice(i + 1, close + 1) : "";
+        out += `\\${e === "x" && body ? "u" : e}${body}`;
+        if (close > 0) i = close;
         continue;
       }
       const table = inClass ? INSIDE : OUTSIDE;
