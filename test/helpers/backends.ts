@@ -1,15 +1,20 @@
-// The backends the op tests run on: the f32 CPU backend always, WebGPU when it starts here (else a
-// visible note says why not), and the f64 CPU oracle as the reference. One set per test process,
-// disposed by `after` so that worker threads and devices do not keep the process alive.
+// The backends the op tests run on: the f32 CPU backend always (with the wasm kernels, and with the
+// TypeScript kernels only), WebGPU when it starts here (else a visible note says why not), and the
+// f64 CPU oracle as the reference. One set per test process, disposed by `after` so that worker
+// threads and devices do not keep the process alive.
 // CROSSLAYER_TEST_WEBGPU=0 skips WebGPU (e.g. while its kernels are in flux).
 import { after } from "node:test";
 import type { Backend } from "../../src/backend/backend.js";
+import { createCpuBackend } from "../../src/backend/cpu/index.js";
 import { createBackend } from "../../src/backend/registry.js";
 
 let cached: Promise<{ backends: Backend[]; reference: Backend }> | undefined;
 
 async function create(): Promise<{ backends: Backend[]; reference: Backend }> {
-  const backends: Backend[] = [await createBackend("cpu", { precision: "f32" })];
+  const backends: Backend[] = [
+    await createBackend("cpu", { precision: "f32" }),
+    await createCpuBackend({ precision: "f32", wasm: false }), // the TypeScript f32 path
+  ];
   if (process.env.CROSSLAYER_TEST_WEBGPU === "0") {
     console.log("# NOTE: WebGPU skipped (CROSSLAYER_TEST_WEBGPU=0): ops tested on cpu only");
   } else {

@@ -79,7 +79,7 @@ for (const be of backends) {
     for (const c of cases) await checkOp(be, ref, attentionCase(c, seed++));
   });
 
-  test(`attention validation on ${be.name}`, () => {
+  test(`attention validation on ${backendLabel(be)}`, () => {
     const q = placeTensor(be, { shape: [1, 2, 4, 8] }, "q");
     const k = placeTensor(be, { shape: [1, 3, 3, 8] }, "k");
     const out = placeTensor(be, { shape: [1, 2, 4, 8] }, "out");

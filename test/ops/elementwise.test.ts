@@ -5,7 +5,7 @@ import { test } from "node:test";
 import type { DType } from "../../src/backend/tensor.js";
 import { view } from "../../src/backend/tensor.js";
 import { toBf16Array, toF16Array, fromBf16Array, fromF16Array } from "../../src/backend/dtype-convert.js";
-import { testBackends } from "../helpers/backends.js";
+import { backendLabel, testBackends } from "../helpers/backends.js";
 import { TOL } from "../helpers/compare.js";
 import { type OpCase, opTests } from "../helpers/op-case.js";
 import { makeRng, randomInts, uniform } from "../helpers/random.js";
@@ -56,7 +56,7 @@ await opTests("fill, cast, add, scale", () => {
 });
 
 for (const be of await testBackends()) {
-  test(`write/read round trips at nonzero offsets on ${be.name}`, async () => {
+  test(`write/read round trips at nonzero offsets on ${backendLabel(be)}`, async () => {
     const rng = makeRng(9);
     const data = uniform(rng, 21, 100);
     for (const dtype of FLOATS) {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { DType } from "../../src/backend/tensor.js";
 import { ShapeError } from "../../src/errors.js";
-import { testBackends } from "../helpers/backends.js";
+import { backendLabel, testBackends } from "../helpers/backends.js";
 import { TOL } from "../helpers/compare.js";
 import { type OpCase, opTests, placeTensor } from "../helpers/op-case.js";
 import { makeRng, uniform } from "../helpers/random.js";
@@ -37,7 +37,7 @@ await opTests("embedding forward + backward", () => [
 ]);
 
 for (const be of await testBackends()) {
-  test(`embedding rejects out-of-range ids on ${be.name}`, () => {
+  test(`embedding rejects out-of-range ids on ${backendLabel(be)}`, () => {
     const table = placeTensor(be, { shape: [4, 3] }, "table");
     const out = placeTensor(be, { shape: [2, 3] }, "out");
     const ids = placeTensor(be, { shape: [2], dtype: "i32", data: Int32Array.from([1, 4]) }, "ids");

@@ -73,7 +73,7 @@ for (const be of backends) {
     for (const c of cases) await checkOp(be, ref, matmulCase(c, seed++));
   });
 
-  test(`matmul validation on ${be.name}`, () => {
+  test(`matmul validation on ${backendLabel(be)}`, () => {
     const a = placeTensor(be, { shape: [4, 5] }, "a");
     const b = placeTensor(be, { shape: [6, 3] }, "b");
     const out = placeTensor(be, { shape: [4, 3] }, "out");

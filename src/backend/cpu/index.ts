@@ -18,7 +18,12 @@ function cpuModel(): string {
   return cpus()[0]?.model.trim() || "unknown CPU";
 }
 
-export async function createCpuBackend(opts: BackendOptions = {}): Promise<Backend> {
+export interface CpuBackendOptions extends BackendOptions {
+  /** false runs every op on the TypeScript kernels even when the wasm kernels load (tests use it). */
+  wasm?: boolean;
+}
+
+export async function createCpuBackend(opts: CpuBackendOptions = {}): Promise<Backend> {
   const precision = opts.precision ?? "f32";
   if (precision !== "f32" && precision !== "f64") {
     throw new ConfigError(`cpu precision "${String(precision)}" is not supported: use "f32" or "f64"`);
@@ -38,7 +43,10 @@ export async function createCpuBackend(opts: BackendOptions = {}): Promise<Backe
     return new CpuBackend({ store: new F64Store(), kernels: null, support: NO_WASM, info });
   }
   const heap = new SharedHeap();
-  const { kernels, reason } = await loadKernels(heap.memory, threads);
+  const { kernels, reason } =
+    opts.wasm === false
+      ? { kernels: null, reason: "disabled by option" }
+      : await loadKernels(heap.memory, threads);
   heap.init(kernels?.reservedBytes ?? 0);
   const support = kernels ? verifyKernels(kernels, heap) : NO_WASM;
   const wasmOps = Object.entries(support)
