@@ -1,7 +1,13 @@
-// WebGPU backend entry (being written). Placeholder until it lands.
+// WebGPU backend entry: acquires a device (real GPU, else Mesa llvmpipe through Dawn's OpenGL ES
+// backend, chosen automatically) and returns the Backend. Runtime internals are in runtime.ts;
+// ops in ops/*.ts; kernels in kernels/*.wgsl. Throws BackendError when no adapter exists.
 import type { Backend } from "../backend.js";
-import { BackendError } from "../../errors.js";
+import { acquireGpu } from "./device.js";
+import { WebGpuBackend } from "./webgpu-backend.js";
+
+export { Runtime } from "./runtime.js";
+export { WebGpuBackend } from "./webgpu-backend.js";
 
 export async function createWebGpuBackend(): Promise<Backend> {
-  throw new BackendError("the webgpu backend is not built yet");
+  return new WebGpuBackend(await acquireGpu());
 }

@@ -1,0 +1,464 @@
+// The WebGPU runtime: buffers, one command encoder + compute pass that accumulates dispatches, a
+// uniform params ring, pipeline and bind-group caches, scratch buffers, and byte-level transfers.
+// It knows tensors (buffer, offset, shape, dtype) but no op semantics; ops live in ops/*.ts.
+//
+// Dispatch API (for ops/*.ts):
+//   rt.dispatch({ key, source, bindings: [t0, t1, ...], params, offsetWords, workgroups,
+//                 entry?, constants? })
+//   - key/source: a cache key and the WGSL text (or a thunk). Kernels in kernels/*.wgsl: use
+//     `kernel("name")` from ./kernel-source.ts, which prepends kernels/common.wgsl.
+//   - WGSL bindings: @group(0) @binding(0) var<uniform> p: Params (256 bytes max);
+//     bindings[i] is bound at @binding(i + 1) as var<storage, read | read_write> (the access is read
+//     from the WGSL). At most limits.maxStorageBuffersPerShaderStage (8 on llvmpipe) per dispatch.
+//   - Each tensor is bound as a byte RANGE of its buffer that starts at the aligned-down view start,
+//     so a kernel sees a small array and the view's element offset *within the binding*: the runtime
+//     writes bindings[i]'s relative element offset (in elements of its dtype; f16/bf16 count halves)
+//     into params word offsetWords[i]. Without offsetWords whole buffers are bound and absolute
+//     offsets (t.offset) stay valid, at the cost of more aliasing copies.
+//   - params: ArrayBuffer / typed array (u32/f32/i32 words; `packParams([n, f32(a)])` helps).
+//   - workgroups: [x, y, z] (each <= maxComputeWorkgroupsPerDimension, 65535) or a number n, split
+//     into [min(n, 65535), ceil(n / 65535), 1]: kernels then use common.wgsl's
+//     `linear_wg(wid, nwg)` and return when it is >= n.
+//   - Aliasing: if one buffer is bound writable and also elsewhere, the runtime uses a variant of the
+//     kernel with all storage read_write and copies overlapping read inputs to scratch (in-place ops
+//     such as out == x just work). Dispatches run in call order with implicit barriers.
+//   - rt.scratch(numel, dtype) gives a pooled tensor valid until the end of the current op.
+// Work is submitted on read()/sync()/write(), when the params ring is full, or every
+// `submitEvery` dispatches (at op boundaries). Errors surface as BackendError on the next call.
+/// <reference types="@webgpu/types" />
+import { BackendError, ShapeError } from "../../errors.js";
+import type { DeviceBuffer, DType, Tensor } from "../tensor.js";
+import { bytesPerElement, numel } from "../tensor.js";
+import { BufferPool } from "./buffer-pool.js";
+import { BufferUsage, type GpuContext, MAP_MODE_READ } from "./device.js";
+import { type KernelSource, PipelineCache } from "./pipelines.js";
+
+export { f32, i32, packParams } from "./params.js";
+
+const PARAM_BYTES = 256;
+const RING_SLOTS = 2048;
+const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
+
+/** A buffer owned by this runtime (user buffers and pooled scratch). */
+export class WgBuffer implements DeviceBuffer {
+  destroyed = false;
+  constructor(
+    readonly id: number,
+    readonly size: number,
+    readonly dtype: DType,
+    readonly label: string,
+    readonly gpu: GPUBuffer,
+    readonly owner: Runtime,
+  ) {}
+}
+
+export interface DispatchOptions extends KernelSource {
+  entry?: string;
+  constants?: Record<string, number>;
+  bindings: readonly Tensor[];
+  params?: ArrayBuffer | ArrayBufferView;
+  offsetWords?: readonly number[];
+  workgroups: number | readonly [number, number?, number?];
+}
+
+interface Range {
+  buf: GPUBuffer;
+  start: number;
+  size: number;
+  rel: number;
+}
+
+export interface RuntimeStats {
+  dispatches: number;
+  submits: number;
+  bindGroupsCreated: number;
+  shadowCopies: number;
+}
+
+export class Runtime {
+  readonly device: GPUDevice;
+  readonly limits: Record<string, number>;
+  readonly features: ReadonlySet<string>;
+  readonly pool: BufferPool;
+  readonly stats: RuntimeStats = { dispatches: 0, submits: 0, bindGroupsCreated: 0, shadowCopies: 0 };
+  /** Submit at an op boundary once this many dispatches are pending. */
+  submitEvery = 256;
+  private readonly pipelines: PipelineCache;
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly gpuIds = new WeakMap<GPUBuffer, number>();
+  private nextId = 1;
+  private failure: string | null = null;
+  private disposed = false;
+  private readonly lost: Promise<void>;
+  private enc: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pendingDispatches = 0;
+  private readonly ring: GPUBuffer;
+  private readonly ringData: ArrayBuffer;
+  private readonly ringStride: number;
+  private ringUsed = 0;
+  private live: GPUBuffer[] = [];
+  private retired: GPUBuffer[] = [];
+  private scopes: Promise<void>[] = [];
+
+  constructor(readonly ctx: GpuContext) {
+    this.device = ctx.device;
+    this.limits = ctx.limits;
+    this.features = new Set(ctx.features);
+    this.pool = new BufferPool(this.device);
+    this.pipelines = new PipelineCache(this.device, (m) => this.fail(m));
+    this.device.onuncapturederror = (ev) => this.fail(ev.error.message);
+    this.lost = this.device.lost.then((info) => {
+      if (!this.disposed) this.fail(`device lost (${info.reason}): ${info.message}`);
+    });
+    const align = this.limits.minUniformBufferOffsetAlignment ?? 256;
+    this.ringStride = Math.ceil(PARAM_BYTES / align) * align;
+    this.ringData = new ArrayBuffer(this.ringStride * RING_SLOTS);
+    this.ring = this.device.createBuffer({
+      size: this.ringData.byteLength,
+      usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+      label: "params ring",
+    });
+  }
+
+  private fail(message: string): void {
+    this.failure ??= message;
+  }
+
+  /** Throws the first recorded device error, if any. */
+  assertHealthy(): void {
+    if (this.disposed) throw new BackendError("the webgpu backend was disposed: create a new one");
+    if (this.failure) throw new BackendError(`webgpu error: ${this.failure}`);
+  }
+
+  hasFeature(name: string): boolean {
+    return this.features.has(name);
+  }
+
+  // ---- buffers --------------------------------------------------------------------------------
+  createBuffer(size: number, dtype: DType, label = "buffer"): WgBuffer {
+    this.assertHealthy();
+    if (!Number.isInteger(size) || size < 0)
+      throw new ShapeError(`buffer "${label}" size ${size} is invalid`);
+    const bytes = Math.max(4, Math.ceil((size * bytesPerElement(dtype)) / 4) * 4);
+    const max = this.limits.maxBufferSize ?? 2 ** 28;
+    if (bytes > max) {
+      throw new BackendError(
+        `buffer "${label}" needs ${bytes} bytes, over this device's maxBufferSize ${max}: split it`,
+      );
+    }
+    const gpu = this.device.createBuffer({ size: bytes, usage: STORAGE_USAGE, label });
+    return new WgBuffer(this.nextId++, size, dtype, label, gpu, this);
+  }
+
+  destroyBuffer(b: DeviceBuffer): void {
+    const w = this.own(b, "destroyBuffer");
+    if (w.destroyed) return;
+    // Commands already recorded may still use it: submit them first (destroy waits for the GPU).
+    this.flush();
+    w.destroyed = true;
+    w.gpu.destroy();
+  }
+
+  /** The runtime buffer behind `b`, checked to be ours and alive. */
+  own(b: DeviceBuffer, what: string): WgBuffer {
+    if (!(b instanceof WgBuffer) || b.owner !== this) {
+      throw new BackendError(`${what}: buffer "${b.label}" was not created by this webgpu backend`);
+    }
+    if (b.destroyed) throw new BackendError(`${what}: buffer "${b.label}" was destroyed`);
+    return b;
+  }
+
+  /** Checks that `t` is a valid view of one of our buffers; returns the buffer. */
+  check(t: Tensor, what: string): WgBuffer {
+    const b = this.own(t.buffer, what);
+    const n = numel(t.shape);
+    if (t.dtype !== b.dtype) {
+      throw new ShapeError(
+        `${what}: view dtype ${t.dtype} differs from buffer "${b.label}" dtype ${b.dtype}`,
+      );
+    }
+    if (!Number.isInteger(t.offset) || t.offset < 0 || t.offset + n > b.size) {
+      throw new ShapeError(
+        `${what}: view [${t.shape}] at offset ${t.offset} needs ${t.offset + n} elements but buffer "${b.label}" has ${b.size}`,
+      );
+    }
+    return b;
+  }
+
+  /** A pooled tensor valid until the end of the current op (see beginOp). Contents undefined. */
+  scratch(n: number, dtype: DType, label = "scratch"): Tensor {
+    const bytes = Math.max(4, Math.ceil((n * bytesPerElement(dtype)) / 4) * 4);
+    const gpu = this.pool.acquire(bytes, STORAGE_USAGE, label);
+    this.live.push(gpu);
+    const b = new WgBuffer(this.nextId++, n, dtype, label, gpu, this);
+    return { buffer: b, offset: 0, shape: [n], dtype };
+  }
+
+  /** Marks an op boundary: scratch of earlier ops may be recycled; submits if many are pending. */
+  beginOp(): void {
+    this.assertHealthy();
+    if (this.live.length) {
+      this.retired.push(...this.live);
+      this.live = [];
+    }
+    if (this.pendingDispatches >= this.submitEvery) this.flush();
+  }
+
+  // ---- encoding -------------------------------------------------------------------------------
+  private encoder(): GPUCommandEncoder {
+    if (!this.enc) {
+      this.device.pushErrorScope("validation");
+      this.device.pushErrorScope("out-of-memory");
+      this.enc = this.device.createCommandEncoder({ label: "crosslayer ops" });
+    }
+    return this.enc;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    this.pass ??= this.encoder().beginComputePass();
+    return this.pass;
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    if (!this.enc) return;
+    this.endPass();
+    if (this.ringUsed)
+      this.device.queue.writeBuffer(this.ring, 0, this.ringData, 0, this.ringUsed * this.ringStride);
+    this.device.queue.submit([this.enc.finish()]);
+    this.enc = null;
+    this.stats.submits++;
+    const record = (e: GPUError | null) => {
+      if (e) this.fail(e.message);
+    };
+    this.scopes.push(this.device.popErrorScope().then(record), this.device.popErrorScope().then(record));
+    this.ringUsed = 0;
+    this.pendingDispatches = 0;
+    for (const b of this.retired) this.pool.release(b);
+    this.retired = [];
+  }
+
+  private gpuId(b: GPUBuffer): number {
+    let id = this.gpuIds.get(b);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.gpuIds.set(b, id);
+    }
+    return id;
+  }
+
+  private range(t: Tensor, whole: boolean): Range {
+    const b = this.check(t, "dispatch");
+    const bpe = bytesPerElement(t.dtype);
+    const byteOff = t.offset * bpe;
+    const maxBind = this.limits.maxStorageBufferBindingSize ?? 2 ** 27;
+    if (whole) {
+      if (b.gpu.size > maxBind) {
+        throw new BackendError(
+          `buffer "${b.label}" (${b.gpu.size} bytes) is over maxStorageBufferBindingSize ${maxBind}`,
+        );
+      }
+      return { buf: b.gpu, start: 0, size: b.gpu.size, rel: t.offset };
+    }
+    const align = this.limits.minStorageBufferOffsetAlignment ?? 256;
+    let start = Math.floor(byteOff / align) * align;
+    let end = Math.ceil(((t.offset + numel(t.shape)) * bpe) / 4) * 4;
+    if (end <= start) end = start + 4;
+    if (end > b.gpu.size) {
+      end = b.gpu.size;
+      start = Math.min(start, Math.floor((end - 4) / align) * align);
+    }
+    if (end - start > maxBind) {
+      throw new BackendError(
+        `tensor [${t.shape}] of "${b.label}" spans ${end - start} bytes, over this device's maxStorageBufferBindingSize ${maxBind}: split the op`,
+      );
+    }
+    return { buf: b.gpu, start, size: end - start, rel: (byteOff - start) / bpe };
+  }
+
+  /** Copies r to a pooled buffer (so it no longer overlaps); returns a copy-back if writable. */
+  private shadow(r: Range, t: Tensor, writable: boolean): (() => void) | null {
+    const copy = this.pool.acquire(r.size, STORAGE_USAGE, "alias copy");
+    this.live.push(copy);
+    this.endPass();
+    this.encoder().copyBufferToBuffer(r.buf, r.start, copy, 0, r.size);
+    this.stats.shadowCopies++;
+    const src = r.buf;
+    const start = r.start;
+    r.buf = copy;
+    r.start = 0;
+    if (!writable) return null;
+    const bpe = bytesPerElement(t.dtype);
+    const from = r.rel * bpe;
+    const len = numel(t.shape) * bpe;
+    if ((start + from) % 4 || len % 4) {
+      throw new BackendError(
+        `two outputs of one op overlap at odd 16-bit offsets in one buffer: allocate them apart`,
+      );
+    }
+    return () => {
+      this.endPass();
+      this.encoder().copyBufferToBuffer(copy, from, src, start + from, len);
+    };
+  }
+
+  dispatch(o: DispatchOptions): void {
+    this.assertHealthy();
+    const n = o.bindings.length;
+    const maxStorage = this.limits.maxStorageBuffersPerShaderStage ?? 8;
+    if (n > maxStorage) {
+      throw new BackendError(
+        `kernel ${o.key} binds ${n} storage buffers, over this device's limit ${maxStorage}`,
+      );
+    }
+    const wg = this.workgroups(o);
+    if (wg[0] === 0 || wg[1] === 0 || wg[2] === 0) return;
+    const declared = this.pipelines.declaredWritable(o, n);
+    const ranges = o.bindings.map((t) => this.range(t, !o.offsetWords));
+    const overlaps = (i: number, j: number) => {
+      const a = ranges[i] as Range;
+      const b = ranges[j] as Range;
+      return a.buf === b.buf && a.start < b.start + b.size && b.start < a.start + a.size;
+    };
+    const copyBacks: (() => void)[] = [];
+    const resolve = (eff: boolean[]) => {
+      for (let i = 0; i < n; i++) {
+        for (let j = i + 1; j < n; j++) {
+          if (!(eff[i] || eff[j]) || !overlaps(i, j)) continue;
+          const v = !declared[j] ? j : !declared[i] ? i : j;
+          const cb = this.shadow(ranges[v] as Range, o.bindings[v] as Tensor, declared[v] as boolean);
+          if (cb) copyBacks.push(cb);
+        }
+      }
+    };
+    resolve(declared);
+    const aliased = ranges.some(
+      (r, i) => declared[i] && ranges.some((q, j) => j !== i && !declared[j] && q.buf === r.buf),
+    );
+    if (aliased) resolve(declared.map(() => true));
+    const pe = this.pipelines.get(o, n, {
+      aliased,
+      ...(o.entry ? { entry: o.entry } : {}),
+      ...(o.constants ? { constants: o.constants } : {}),
+    });
+    if (this.ringUsed >= RING_SLOTS) this.flush();
+    const slot = this.ringUsed++;
+    const base = slot * this.ringStride;
+    if (o.params) {
+      const src =
+        o.params instanceof ArrayBuffer
+          ? new Uint8Array(o.params)
+          : new Uint8Array(o.params.buffer, o.params.byteOffset, o.params.byteLength);
+      if (src.byteLength > PARAM_BYTES)
+        throw new BackendError(`kernel ${o.key} params exceed ${PARAM_BYTES} bytes`);
+      new Uint8Array(this.ringData, base, src.byteLength).set(src);
+    }
+    if (o.offsetWords) {
+      const words = new Uint32Array(this.ringData, base, PARAM_BYTES / 4);
+      o.offsetWords.forEach((w, i) => {
+        words[w] = (ranges[i] as Range).rel;
+      });
+    }
+    const pass = this.computePass();
+    pass.setPipeline(pe.pipeline);
+    pass.setBindGroup(0, this.bindGroup(pe.layout, pe.layoutKey, ranges), [base]);
+    pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
+    this.pendingDispatches++;
+    this.stats.dispatches++;
+    for (const cb of copyBacks) cb();
+  }
+
+  private workgroups(o: DispatchOptions): [number, number, number] {
+    const max = this.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    if (typeof o.workgroups === "number") {
+      const n = o.workgroups;
+      const x = Math.min(n, max);
+      const y = x === 0 ? 0 : Math.ceil(n / x);
+      if (y > max) throw new BackendError(`kernel ${o.key}: ${n} workgroups exceed ${max}^2: split the op`);
+      return [x, y, 1];
+    }
+    const [x, y = 1, z = 1] = o.workgroups;
+    if (x > max || y > max || z > max) {
+      throw new BackendError(`kernel ${o.key}: workgroups [${x}, ${y}, ${z}] exceed the device limit ${max}`);
+    }
+    return [x, y, z];
+  }
+
+  private bindGroup(layout: GPUBindGroupLayout, layoutKey: string, ranges: Range[]): GPUBindGroup {
+    let key = layoutKey;
+    for (const r of ranges) key += `|${this.gpuId(r.buf)}:${r.start}:${r.size}`;
+    let bg = this.bindGroups.get(key);
+    if (!bg) {
+      if (this.bindGroups.size >= 8192) this.bindGroups.clear();
+      const entries: GPUBindGroupEntry[] = [
+        { binding: 0, resource: { buffer: this.ring, offset: 0, size: PARAM_BYTES } },
+      ];
+      ranges.forEach((r, i) => {
+        entries.push({ binding: i + 1, resource: { buffer: r.buf, offset: r.start, size: r.size } });
+      });
+      bg = this.device.createBindGroup({ layout, entries });
+      this.bindGroups.set(key, bg);
+      this.stats.bindGroupsCreated++;
+    }
+    return bg;
+  }
+
+  // ---- transfers ------------------------------------------------------------------------------
+  /** Writes raw bytes at a 4-byte aligned byte offset of t's buffer, after all enqueued work. */
+  writeBytes(t: Tensor, byteOffset: number, bytes: Uint8Array): void {
+    const b = this.check(t, "write");
+    this.flush();
+    this.device.queue.writeBuffer(b.gpu, byteOffset, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** Reads the 4-byte aligned words covering t; `first` is t's first element within them. */
+  async readWords(t: Tensor): Promise<{ bytes: ArrayBuffer; first: number }> {
+    const b = this.check(t, "read");
+    this.beginOp();
+    const bpe = bytesPerElement(t.dtype);
+    const start = Math.floor((t.offset * bpe) / 4) * 4;
+    const end = Math.max(start + 4, Math.ceil(((t.offset + numel(t.shape)) * bpe) / 4) * 4);
+    const size = end - start;
+    const staging = this.pool.acquire(size, BufferUsage.MAP_READ | BufferUsage.COPY_DST, "staging");
+    this.endPass();
+    this.encoder().copyBufferToBuffer(b.gpu, start, staging, 0, size);
+    this.flush();
+    await this.settle(staging.mapAsync(MAP_MODE_READ, 0, size));
+    const bytes = staging.getMappedRange(0, size).slice(0);
+    staging.unmap();
+    this.pool.release(staging);
+    return { bytes, first: (t.offset * bpe - start) / bpe };
+  }
+
+  /** Waits for `p` (or device loss), then for error scopes; throws the first device error. */
+  private async settle(p: Promise<unknown>): Promise<void> {
+    let err: unknown = null;
+    await Promise.race([p.catch((e) => (err = e)), this.lost]);
+    const scopes = this.scopes;
+    this.scopes = [];
+    await Promise.all(scopes);
+    this.assertHealthy();
+    if (err) throw new BackendError(`webgpu transfer failed: ${(err as Error).message ?? String(err)}`);
+  }
+
+  async sync(): Promise<void> {
+    this.beginOp();
+    this.flush();
+    await this.settle(this.device.queue.onSubmittedWorkDone());
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.bindGroups.clear();
+    this.pool.destroyAll();
+    this.ring.destroy();
+    this.device.destroy();
+  }
+}
