@@ -37,12 +37,12 @@ await opTests("fill, cast, add, scale", () => {
   }
   cases.push({
     name: "add and scale",
-    inputs: { a: { shape: [4, 9], data: uniform(rng, 36) }, b: { shape: [36], data: uniform(rng, 36) } },
+    inputs: { a: { shape: [4, 9], data: uniform(rng, 36) }, b: { shape: [4, 9], data: uniform(rng, 36) } },
     outputs: {
       sum: { shape: [4, 9], tol: TOL.exact },
       defaults: { shape: [4, 9], tol: TOL.exact },
-      aliased: { shape: [36], data: uniform(rng, 36), tol: TOL.exact },
-      scaled: { shape: [36], tol: TOL.exact },
+      aliased: { shape: [4, 9], data: uniform(rng, 36), tol: TOL.exact },
+      scaled: { shape: [4, 9], tol: TOL.exact },
     },
     run(be, t) {
       be.add(t.sum!, t.a!, t.b!, 0.5, -2);

@@ -111,14 +111,14 @@ export class CpuBackend implements Backend {
   add(out: Tensor, a: Tensor, b: Tensor, alpha = 1, beta = 1): void {
     this.checkF32("add", { out, a, b });
     const n = numel(out.shape);
-    expectNumel("add a", a, n, ` like out [${out.shape}]`);
-    expectNumel("add b", b, n, ` like out [${out.shape}]`);
+    expectShape("add a", a, out.shape);
+    expectShape("add b", b, out.shape);
     addRef(this.store.output(out), this.store.input(a), this.store.input(b), { n, alpha, beta });
   }
   scale(out: Tensor, x: Tensor, alpha: number): void {
     this.checkF32("scale", { out, x });
     const n = numel(out.shape);
-    expectNumel("scale x", x, n, ` like out [${out.shape}]`);
+    expectShape("scale x", x, out.shape);
     scaleRef(this.store.output(out), this.store.input(x), n, alpha);
   }
 
