@@ -8,9 +8,18 @@ import type { Backend } from "../../src/backend/backend.js";
 import { createCpuBackend } from "../../src/backend/cpu/index.js";
 import { createBackend } from "../../src/backend/registry.js";
 
-let cached: Promise<{ backends: Backend[]; reference: Backend }> | undefined;
+let tested: Promise<Backend[]> | undefined;
+let reference: Promise<Backend> | undefined;
 
-async function create(): Promise<{ backends: Backend[]; reference: Backend }> {
+/** Disposes `b` when the test file ends. */
+function disposeAfter<T extends Backend | Backend[]>(b: T): T {
+  after(() => {
+    for (const x of Array.isArray(b) ? b : [b]) x.dispose();
+  });
+  return b;
+}
+
+async function createTested(): Promise<Backend[]> {
   const backends: Backend[] = [
     await createBackend("cpu", { precision: "f32" }),
     await createCpuBackend({ precision: "f32", wasm: false }), // the TypeScript f32 path
@@ -25,26 +34,19 @@ async function create(): Promise<{ backends: Backend[]; reference: Backend }> {
       console.log(`# NOTE: WebGPU backend unavailable, ops tested on cpu only: ${reason}`);
     }
   }
-  const reference = await createBackend("cpu", { precision: "f64" });
-  after(() => {
-    for (const b of [...backends, reference]) b.dispose();
-  });
-  return { backends, reference };
+  return disposeAfter(backends);
 }
 
-function all() {
-  cached ??= create();
-  return cached;
-}
-
-/** cpu f32, plus webgpu when available. */
-export async function testBackends(): Promise<Backend[]> {
-  return (await all()).backends;
+/** cpu f32 (wasm kernels, and TypeScript kernels only), plus webgpu when available. */
+export function testBackends(): Promise<Backend[]> {
+  tested ??= createTested();
+  return tested;
 }
 
 /** The cpu f64 oracle. */
-export async function referenceBackend(): Promise<Backend> {
-  return (await all()).reference;
+export function referenceBackend(): Promise<Backend> {
+  reference ??= createBackend("cpu", { precision: "f64" }).then(disposeAfter);
+  return reference;
 }
 
 /** A label for test names: "cpu (wasm-simd, 2 threads)". */
