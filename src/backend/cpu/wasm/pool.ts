@@ -13,6 +13,8 @@ const CTL_FN = 3;
 const CTL_NARGS = 4;
 const CTL_ERROR = 5;
 const MAX_ARGS = 32;
+const DEFAULT_SPIN_MS = 1;
+const MAIN_SPINS = 1 << 16;
 
 /** What each worker receives once, at start. */
 export interface WorkerData {
@@ -24,8 +26,8 @@ export interface WorkerData {
   scratch: number;
   /** Number of workers (excluding the calling thread). */
   workers: number;
-  /** Busy-poll iterations before sleeping in Atomics.wait (wake-up latency vs idle CPU). */
-  spins: number;
+  /** Milliseconds a worker busy-polls for the next job before sleeping in Atomics.wait. */
+  spinMs: number;
   /** Export names, indexed by the job's function index. */
   fns: readonly string[];
 }
@@ -64,7 +66,11 @@ export interface PoolOptions {
   scratchOf: (t: number) => number;
   /** Byte address of the job's i32 item counter (zeroed before each job). */
   counter: number;
-  spins?: number;
+  /**
+   * Milliseconds idle workers keep polling before sleeping: a sleeping worker takes ~0.1-0.2 ms
+   * to wake on a VM, more than a small matmul; polling keeps the cores busy between ops.
+   */
+  spinMs?: number;
   spawner?: WorkerSpawner;
 }
 
@@ -107,7 +113,7 @@ export class KernelPool {
           argBuffer,
           scratch: opts.scratchOf(i + 1),
           workers,
-          spins: opts.spins ?? 20000,
+          spinMs: opts.spinMs ?? DEFAULT_SPIN_MS,
           fns: opts.fns,
         }),
       ),
@@ -145,9 +151,8 @@ export class KernelPool {
     } catch (e) {
       err = e;
     }
-    const spins = this.opts.spins ?? 20000;
     let done = Atomics.load(ctl, CTL_DONE);
-    for (let i = 0; done !== n && i < spins; i++) done = Atomics.load(ctl, CTL_DONE);
+    for (let i = 0; done !== n && i < MAIN_SPINS; i++) done = Atomics.load(ctl, CTL_DONE);
     while (done !== n) {
       Atomics.wait(ctl, CTL_DONE, done);
       done = Atomics.load(ctl, CTL_DONE);

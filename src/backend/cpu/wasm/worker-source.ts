@@ -6,7 +6,7 @@
 /** The part common to every host: `start(data, ready)` runs forever (until the stop flag). */
 const CORE = `
 function start(data, ready) {
-  const { module, memory, ctlBuffer, argBuffer, scratch, workers, spins, fns } = data;
+  const { module, memory, ctlBuffer, argBuffer, scratch, workers, spinMs, fns } = data;
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const ex = instance.exports;
   const ctl = new Int32Array(ctlBuffer);
@@ -15,7 +15,12 @@ function start(data, ready) {
   let seen = 0;
   for (;;) {
     let gen = Atomics.load(ctl, 0);
-    for (let i = 0; gen === seen && i < spins; i++) gen = Atomics.load(ctl, 0);
+    // spin for about spinMs (checking the clock every 256 loads) before sleeping in the kernel
+    const until = performance.now() + spinMs;
+    for (let i = 1; gen === seen; i++) {
+      gen = Atomics.load(ctl, 0);
+      if ((i & 255) === 0 && performance.now() > until) break;
+    }
     while (gen === seen) {
       Atomics.wait(ctl, 0, seen);
       gen = Atomics.load(ctl, 0);
