@@ -3,7 +3,9 @@
 // commands/<name>.ts and registers itself here; no model math in this folder.
 import { Command } from "commander";
 import { CrosslayerError } from "../errors.js";
+import { registerBench } from "./commands/bench.js";
 import { registerData } from "./commands/data.js";
+import { registerDemo } from "./commands/demo.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerPlan } from "./commands/plan.js";
@@ -19,7 +21,9 @@ program
   .version("0.1.0")
   .showHelpAfterError("(run with --help for usage)");
 
+registerDemo(program);
 registerDoctor(program);
+registerBench(program);
 registerData(program);
 registerInspect(program);
 registerPlan(program);
