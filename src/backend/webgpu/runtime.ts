@@ -100,6 +100,7 @@ export class Runtime {
   private live: GPUBuffer[] = [];
   private retired: GPUBuffer[] = [];
   private scopes: Promise<void>[] = [];
+  private readonly constants = new Map<string, Tensor>();
 
   constructor(readonly ctx: GpuContext) {
     this.device = ctx.device;
@@ -193,6 +194,20 @@ export class Runtime {
     this.live.push(gpu);
     const b = new WgBuffer(this.nextId++, n, dtype, label, gpu, this);
     return { buffer: b, offset: 0, shape: [n], dtype };
+  }
+
+  /** A small read-only f32 table kept for the runtime's life (e.g. rope frequencies), by key. */
+  constant(key: string, make: () => Float32Array): Tensor {
+    let t = this.constants.get(key);
+    if (!t) {
+      const data = make();
+      const b = this.createBuffer(data.length, "f32", `const ${key}`);
+      // A fresh buffer is used by no recorded command, so no flush is needed before writing it.
+      this.device.queue.writeBuffer(b.gpu, 0, data.buffer, data.byteOffset, data.byteLength);
+      t = { buffer: b, offset: 0, shape: [data.length], dtype: "f32" };
+      this.constants.set(key, t);
+    }
+    return t;
   }
 
   /** Marks an op boundary: scratch of earlier ops may be recycled; submits if many are pending. */

@@ -2,18 +2,19 @@
 // its encoder in ops/*.ts (matmul.ts and attention.ts belong to the webgpu-kernels engineer).
 // Ops only record dispatches; read()/sync() submit and wait. It holds no model knowledge.
 import type { AdamWOptions, AttentionOptions, Backend, BackendInfo, MatmulOptions } from "../backend.js";
-import { BackendError } from "../../errors.js";
 import type { DeviceBuffer, DType, Tensor } from "../tensor.js";
 import type { GpuContext } from "./device.js";
 import { encodeAttention, encodeAttentionBackward } from "./ops/attention.js";
 import { encodeAdd, encodeCast, encodeFill, encodeScale } from "./ops/elementwise.js";
+import { encodeEmbedding, encodeEmbeddingBackward } from "./ops/embedding.js";
+import { encodeCrossEntropy, encodeCrossEntropyBackward } from "./ops/loss.js";
+import { encodeRmsnorm, encodeRmsnormBackward } from "./ops/norm.js";
+import { encodeAdamw, encodeSumSquares } from "./ops/optim.js";
+import { encodeRope } from "./ops/rope.js";
+import { encodeSwiglu, encodeSwigluBackward } from "./ops/swiglu.js";
 import { planMatmul } from "./ops/matmul.js";
 import { Runtime } from "./runtime.js";
 import { readTensor, writeTensor } from "./transfer.js";
-
-function notYet(op: string): never {
-  throw new BackendError(`webgpu ${op} is being written: use the cpu backend for now`);
-}
 
 export class WebGpuBackend implements Backend {
   readonly name = "webgpu" as const;
@@ -83,34 +84,41 @@ export class WebGpuBackend implements Backend {
     });
   }
 
-  embedding(_out: Tensor, _table: Tensor, _ids: Tensor): void {
-    notYet("embedding");
+  embedding(out: Tensor, table: Tensor, ids: Tensor): void {
+    this.rt.beginOp();
+    encodeEmbedding(this.rt, out, table, ids);
   }
-  embeddingBackward(_dTable: Tensor, _dOut: Tensor, _ids: Tensor): void {
-    notYet("embeddingBackward");
+  embeddingBackward(dTable: Tensor, dOut: Tensor, ids: Tensor): void {
+    this.rt.beginOp();
+    encodeEmbeddingBackward(this.rt, dTable, dOut, ids);
   }
-  rmsnorm(_out: Tensor, _rstd: Tensor, _x: Tensor, _weight: Tensor, _eps: number): void {
-    notYet("rmsnorm");
+  rmsnorm(out: Tensor, rstd: Tensor, x: Tensor, weight: Tensor, eps: number): void {
+    this.rt.beginOp();
+    encodeRmsnorm(this.rt, { out, rstd, x, weight }, eps);
   }
   rmsnormBackward(
-    _dx: Tensor,
-    _dWeight: Tensor,
-    _dOut: Tensor,
-    _x: Tensor,
-    _weight: Tensor,
-    _rstd: Tensor,
-    _accumulate?: boolean,
+    dx: Tensor,
+    dWeight: Tensor,
+    dOut: Tensor,
+    x: Tensor,
+    weight: Tensor,
+    rstd: Tensor,
+    accumulate = false,
   ): void {
-    notYet("rmsnormBackward");
+    this.rt.beginOp();
+    encodeRmsnormBackward(this.rt, { dx, dWeight, dOut, x, weight, rstd }, accumulate);
   }
-  rope(_out: Tensor, _x: Tensor, _positions: Tensor, _base: number, _inverse?: boolean): void {
-    notYet("rope");
+  rope(out: Tensor, x: Tensor, positions: Tensor, base: number, inverse = false): void {
+    this.rt.beginOp();
+    encodeRope(this.rt, { out, x, positions }, { base, inverse });
   }
-  swiglu(_out: Tensor, _gu: Tensor): void {
-    notYet("swiglu");
+  swiglu(out: Tensor, gu: Tensor): void {
+    this.rt.beginOp();
+    encodeSwiglu(this.rt, out, gu);
   }
-  swigluBackward(_dGu: Tensor, _dOut: Tensor, _gu: Tensor): void {
-    notYet("swigluBackward");
+  swigluBackward(dGu: Tensor, dOut: Tensor, gu: Tensor): void {
+    this.rt.beginOp();
+    encodeSwigluBackward(this.rt, dGu, dOut, gu);
   }
 
   attention(out: Tensor, lse: Tensor, q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): void {
@@ -133,16 +141,20 @@ export class WebGpuBackend implements Backend {
     encodeAttentionBackward(this.rt, { dq, dk, dv, dOut, q, k, v, out, lse }, opts);
   }
 
-  crossEntropy(_losses: Tensor, _logits: Tensor, _targets: Tensor): void {
-    notYet("crossEntropy");
+  crossEntropy(losses: Tensor, logits: Tensor, targets: Tensor): void {
+    this.rt.beginOp();
+    encodeCrossEntropy(this.rt, losses, logits, targets);
   }
-  crossEntropyBackward(_dLogits: Tensor, _logits: Tensor, _targets: Tensor, _scale: number): void {
-    notYet("crossEntropyBackward");
+  crossEntropyBackward(dLogits: Tensor, logits: Tensor, targets: Tensor, scale: number): void {
+    this.rt.beginOp();
+    encodeCrossEntropyBackward(this.rt, { dLogits, logits, targets }, scale);
   }
-  sumSquares(_out: Tensor, _xs: readonly Tensor[]): void {
-    notYet("sumSquares");
+  sumSquares(out: Tensor, xs: readonly Tensor[]): void {
+    this.rt.beginOp();
+    encodeSumSquares(this.rt, out, xs);
   }
-  adamw(_param: Tensor, _grad: Tensor, _m: Tensor, _v: Tensor, _opts: AdamWOptions): void {
-    notYet("adamw");
+  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, opts: AdamWOptions): void {
+    this.rt.beginOp();
+    encodeAdamw(this.rt, { param, grad, m, v }, opts);
   }
 }

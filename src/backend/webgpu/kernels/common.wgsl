@@ -8,6 +8,11 @@ fn linear_wg(wid: vec3u, nwg: vec3u) -> u32 {
   return wid.x + wid.y * nwg.x;
 }
 
+// A quiet NaN that the shader compiler cannot constant-fold (pass any runtime value as `seed`).
+fn runtime_nan(seed: u32) -> f32 {
+  return bitcast<f32>(0x7fc00000u | (seed & 0u));
+}
+
 // Word holding element i of a buffer of dtype dt.
 fn word_of(i: u32, dt: u32) -> u32 {
   return select(i >> 1u, i, dt == 0u);

@@ -4,7 +4,7 @@
 import { ShapeError } from "../../../errors.js";
 import { toBf16Bits, toF16Bits } from "../../dtype-convert.js";
 import type { Tensor } from "../../tensor.js";
-import { expectDType, numel, sameShape } from "../../tensor.js";
+import { expectDType, numel } from "../../tensor.js";
 import { dtypeCode, kernel } from "../kernel-source.js";
 import { f32, packParams, type Runtime } from "../runtime.js";
 
@@ -59,8 +59,8 @@ export function encodeCast(rt: Runtime, out: Tensor, src: Tensor): void {
 
 function expectSame(what: string, t: Tensor, like: Tensor): void {
   expectDType(what, t, "f32");
-  if (!sameShape(t.shape, like.shape)) {
-    throw new ShapeError(`${what} must have shape [${like.shape}], got [${t.shape}]`);
+  if (numel(t.shape) !== numel(like.shape)) {
+    throw new ShapeError(`${what} [${t.shape}] must have as many elements as out [${like.shape}]`);
   }
 }
 

@@ -1,0 +1,54 @@
+// Embedding lookup (table f32/f16/bf16) and its deterministic scatter-add backward on WebGPU
+// (kernels/embedding.wgsl). Ids are not read back for validation (that would stall the GPU): an id
+// outside [0, V) yields NaN rows in the forward pass and is ignored by the backward pass.
+import { ShapeError } from "../../../errors.js";
+import { expectNumel } from "../../cpu/validate.js";
+import type { Tensor } from "../../tensor.js";
+import { expectDType, expectShape, numel } from "../../tensor.js";
+import { dtypeCode, kernel } from "../kernel-source.js";
+import { packParams, type Runtime } from "../runtime.js";
+
+function tableDims(what: string, table: Tensor): { v: number; c: number } {
+  if (table.shape.length !== 2) throw new ShapeError(`${what} must be (V, C), got [${table.shape}]`);
+  return { v: table.shape[0]!, c: table.shape[1]! };
+}
+
+export function encodeEmbedding(rt: Runtime, out: Tensor, table: Tensor, ids: Tensor): void {
+  const { v, c } = tableDims("embedding table", table);
+  expectDType("embedding table", table, "f32", "f16", "bf16");
+  expectDType("embedding out", out, "f32");
+  expectDType("embedding ids", ids, "i32");
+  const n = numel(ids.shape);
+  expectShape("embedding out", out, [n, c]);
+  if (n * c === 0) return;
+  rt.dispatch({
+    ...kernel("embedding"),
+    entry: "forward",
+    constants: { DT_TABLE: dtypeCode(table.dtype) },
+    bindings: [out, table, ids],
+    params: packParams([0, 0, 0, n, c, v]),
+    offsetWords: [0, 1, 2],
+    workgroups: Math.ceil((n * c) / 256),
+  });
+}
+
+export function encodeEmbeddingBackward(rt: Runtime, dTable: Tensor, dOut: Tensor, ids: Tensor): void {
+  const { v, c } = tableDims("embeddingBackward dTable", dTable);
+  expectDType("embeddingBackward dTable", dTable, "f32");
+  expectDType("embeddingBackward dOut", dOut, "f32");
+  expectDType("embeddingBackward ids", ids, "i32");
+  const n = numel(ids.shape);
+  expectShape("embeddingBackward dOut", dOut, [n, c]);
+  expectNumel("embeddingBackward ids", ids, n);
+  if (n * c * v === 0) return;
+  const max = rt.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  const y = Math.min(v, max);
+  rt.dispatch({
+    ...kernel("embedding"),
+    entry: "backward",
+    bindings: [dTable, dOut, ids],
+    params: packParams([0, 0, 0, n, c, v]),
+    offsetWords: [0, 1, 2],
+    workgroups: [Math.ceil(c / 256), y, Math.ceil(v / y)],
+  });
+}

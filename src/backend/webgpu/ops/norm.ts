@@ -1,0 +1,88 @@
+// RMSNorm forward/backward on WebGPU (kernels/rmsnorm.wgsl, rmsnorm_backward.wgsl). dWeight is
+// accumulated deterministically in two stages: per-block column partials in scratch, then an
+// ordered sum per column. Shapes: x (N, C) (leading dims may be split), weight (C), rstd (N).
+import { expectNumel, rowsOf } from "../../cpu/validate.js";
+import type { Tensor } from "../../tensor.js";
+import { expectDType, expectShape } from "../../tensor.js";
+import { kernel } from "../kernel-source.js";
+import { f32, packParams, type Runtime } from "../runtime.js";
+
+/** Rows per dWeight partial block (ROWS in rmsnorm_backward.wgsl). */
+const ROWS = 32;
+
+function f32s(op: string, ts: Record<string, Tensor>): void {
+  for (const [k, t] of Object.entries(ts)) expectDType(`${op} ${k}`, t, "f32");
+}
+
+export function encodeRmsnorm(
+  rt: Runtime,
+  io: { out: Tensor; rstd: Tensor; x: Tensor; weight: Tensor },
+  eps: number,
+): void {
+  f32s("rmsnorm", io);
+  const { n, c } = rowsOf("rmsnorm x", io.x);
+  expectShape("rmsnorm out", io.out, io.x.shape);
+  expectShape("rmsnorm weight", io.weight, [c]);
+  expectNumel("rmsnorm rstd", io.rstd, n, " (one per row of x)");
+  if (n * c === 0) return;
+  rt.dispatch({
+    ...kernel("rmsnorm"),
+    bindings: [io.out, io.rstd, io.x, io.weight],
+    params: packParams([0, 0, 0, 0, n, c, f32(eps)]),
+    offsetWords: [0, 1, 2, 3],
+    workgroups: n,
+  });
+}
+
+export interface RmsnormBackwardIo {
+  dx: Tensor;
+  dWeight: Tensor;
+  dOut: Tensor;
+  x: Tensor;
+  weight: Tensor;
+  rstd: Tensor;
+}
+
+export function encodeRmsnormBackward(rt: Runtime, io: RmsnormBackwardIo, accumulate: boolean): void {
+  f32s("rmsnormBackward", { ...io });
+  const { n, c } = rowsOf("rmsnormBackward x", io.x);
+  expectShape("rmsnormBackward dx", io.dx, io.x.shape);
+  expectShape("rmsnormBackward dOut", io.dOut, io.x.shape);
+  expectShape("rmsnormBackward weight", io.weight, [c]);
+  expectShape("rmsnormBackward dWeight", io.dWeight, [c]);
+  expectNumel("rmsnormBackward rstd", io.rstd, n, " (one per row of x)");
+  if (n * c === 0) return;
+  const k = kernel("rmsnorm_backward");
+  const constants = { ACCUMULATE: accumulate ? 1 : 0 };
+  rt.dispatch({
+    ...k,
+    entry: "dx",
+    constants,
+    bindings: [io.dx, io.dOut, io.x, io.weight, io.rstd],
+    params: packParams([0, 0, 0, 0, 0, n, c, 0]),
+    offsetWords: [0, 1, 2, 3, 4],
+    workgroups: n,
+  });
+  const blocks = Math.ceil(n / ROWS);
+  const partial = rt.scratch(blocks * c, "f32", "rmsnorm dWeight partials");
+  const max = rt.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  const y = Math.min(blocks, max);
+  rt.dispatch({
+    ...k,
+    entry: "dw_partial",
+    constants,
+    bindings: [partial, io.dOut, io.x, io.weight, io.rstd],
+    params: packParams([0, 0, 0, 0, 0, n, c, blocks]),
+    offsetWords: [0, 1, 2, 3, 4],
+    workgroups: [Math.ceil(c / 256), y, Math.ceil(blocks / y)],
+  });
+  rt.dispatch({
+    ...k,
+    entry: "dw_reduce",
+    constants,
+    bindings: [io.dWeight, partial],
+    params: packParams([0, 0, 0, 0, 0, n, c, blocks]),
+    offsetWords: [0, 1],
+    workgroups: Math.ceil(c / 256),
+  });
+}

@@ -1,0 +1,86 @@
+// Optimizer ops on WebGPU: sumSquares (two-stage deterministic reduction, kernels/sum_squares.wgsl)
+// and one AdamW step with the device-side clip factor min(1, maxNorm / sqrt(sumSq))
+// (kernels/adamw.wgsl). Bias corrections are computed on the host in f64.
+import type { AdamWOptions } from "../../backend.js";
+import { ShapeError } from "../../../errors.js";
+import { expectNumel } from "../../cpu/validate.js";
+import type { Tensor } from "../../tensor.js";
+import { expectDType, numel } from "../../tensor.js";
+import { kernel } from "../kernel-source.js";
+import { f32, packParams, type Runtime } from "../runtime.js";
+
+/** Elements per `partial` workgroup (256 threads x PER in sum_squares.wgsl). */
+const CHUNK = 256 * 16;
+
+export function encodeSumSquares(rt: Runtime, out: Tensor, xs: readonly Tensor[]): void {
+  expectDType("sumSquares out", out, "f32");
+  expectNumel("sumSquares out", out, 1);
+  xs.forEach((x, i) => expectDType(`sumSquares xs[${i}]`, x, "f32"));
+  const chunks = xs.map((x) => Math.ceil(numel(x.shape) / CHUNK));
+  const total = chunks.reduce((a, b) => a + b, 0);
+  const k = kernel("sum_squares");
+  const partials = rt.scratch(Math.max(1, total), "f32", "sumSquares partials");
+  let base = 0;
+  xs.forEach((x, i) => {
+    const c = chunks[i]!;
+    if (c === 0) return;
+    rt.dispatch({
+      ...k,
+      entry: "partial",
+      bindings: [partials, x],
+      params: packParams([0, 0, numel(x.shape), base]),
+      offsetWords: [0, 1],
+      workgroups: c,
+    });
+    base += c;
+  });
+  rt.dispatch({
+    ...k,
+    entry: "finish",
+    bindings: [out, partials],
+    params: packParams([0, 0, total, 0]),
+    offsetWords: [0, 1],
+    workgroups: [1, 1, 1],
+  });
+}
+
+export function encodeAdamw(
+  rt: Runtime,
+  io: { param: Tensor; grad: Tensor; m: Tensor; v: Tensor },
+  opts: AdamWOptions,
+): void {
+  const { param, grad, m, v } = io;
+  for (const [name, t] of Object.entries(io)) expectDType(`adamw ${name}`, t, "f32");
+  const n = numel(param.shape);
+  for (const [name, t] of Object.entries(io)) expectNumel(`adamw ${name}`, t, n, " (like param)");
+  if (!(opts.step >= 1)) throw new ShapeError(`adamw step must be >= 1 (1-based), got ${opts.step}`);
+  if (opts.clip) {
+    expectDType("adamw clip.sumSq", opts.clip.sumSq, "f32");
+    expectNumel("adamw clip.sumSq", opts.clip.sumSq, 1);
+  }
+  if (n === 0) return;
+  rt.dispatch({
+    ...kernel("adamw"),
+    bindings: [param, m, v, grad, opts.clip?.sumSq ?? grad],
+    params: packParams([
+      0,
+      0,
+      0,
+      0,
+      0,
+      n,
+      opts.clip ? 1 : 0,
+      f32(opts.lr),
+      f32(opts.beta1),
+      f32(opts.beta2),
+      f32(opts.eps),
+      f32(opts.weightDecay),
+      f32(1 - opts.beta1 ** opts.step),
+      f32(1 - opts.beta2 ** opts.step),
+      f32(opts.gradScale ?? 1),
+      f32(opts.clip?.maxNorm ?? 0),
+    ]),
+    offsetWords: [0, 1, 2, 3, 4],
+    workgroups: Math.ceil(n / 256),
+  });
+}
