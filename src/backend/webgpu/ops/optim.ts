@@ -15,7 +15,9 @@ const CHUNK = 256 * 16;
 export function encodeSumSquares(rt: Runtime, out: Tensor, xs: readonly Tensor[]): void {
   expectDType("sumSquares out", out, "f32");
   expectNumel("sumSquares out", out, 1);
-  xs.forEach((x, i) => expectDType(`sumSquares xs[${i}]`, x, "f32"));
+  xs.forEach((x, i) => {
+    expectDType(`sumSquares xs[${i}]`, x, "f32");
+  });
   const chunks = xs.map((x) => Math.ceil(numel(x.shape) / CHUNK));
   const total = chunks.reduce((a, b) => a + b, 0);
   const k = kernel("sum_squares");
