@@ -98,7 +98,6 @@ export class Runtime {
   private readonly ringStride: number;
   private ringUsed = 0;
   private live: GPUBuffer[] = [];
-  private retired: GPUBuffer[] = [];
   private scopes: Promise<void>[] = [];
   private readonly constants = new Map<string, Tensor>();
 
@@ -187,7 +186,8 @@ export class Runtime {
     return b;
   }
 
-  /** A pooled tensor valid until the end of the current op (see beginOp). Contents undefined. */
+  /** A pooled tensor valid until the end of the current op (see beginOp). Contents undefined;
+   *  write it only with dispatches or writeBytes (which flushes first). */
   scratch(n: number, dtype: DType, label = "scratch"): Tensor {
     const bytes = Math.max(4, Math.ceil((n * bytesPerElement(dtype)) / 4) * 4);
     const gpu = this.pool.acquire(bytes, STORAGE_USAGE, label);
@@ -210,13 +210,15 @@ export class Runtime {
     return t;
   }
 
-  /** Marks an op boundary: scratch of earlier ops may be recycled; submits if many are pending. */
+  /**
+   * Marks an op boundary: the previous op's scratch goes back to the pool (a later dispatch may reuse
+   * it even in the same command buffer: dispatches run in order; host writes into pooled buffers
+   * flush first). Submits if many dispatches are pending.
+   */
   beginOp(): void {
     this.assertHealthy();
-    if (this.live.length) {
-      this.retired.push(...this.live);
-      this.live = [];
-    }
+    for (const b of this.live) this.pool.release(b);
+    this.live = [];
     if (this.pendingDispatches >= this.submitEvery) this.flush();
   }
 
@@ -255,8 +257,6 @@ export class Runtime {
     this.scopes.push(this.device.popErrorScope().then(record), this.device.popErrorScope().then(record));
     this.ringUsed = 0;
     this.pendingDispatches = 0;
-    for (const b of this.retired) this.pool.release(b);
-    this.retired = [];
   }
 
   private gpuId(b: GPUBuffer): number {
