@@ -5,7 +5,13 @@ import { FormatError } from "../../errors.js";
 import { type HfTokenizerJson, mergePairs } from "../../io/tokenizer-json.js";
 import { charToByte, utf8Lossy } from "./byte-level.js";
 import { BpeModel } from "./bpe-model.js";
-import { buildAddedSplitter, buildNormalizer, buildPreTokenizer, type Segment } from "./pipeline.js";
+import {
+  buildAddedSplitter,
+  buildNormalizer,
+  buildPreTokenizer,
+  type PreTokenize,
+  type Segment,
+} from "./pipeline.js";
 import { ENDOFTEXT, type TextTokenizer, type TokenizerKind, type TokenizerSpec } from "./types.js";
 
 const CACHE_LIMIT = 200_000;
@@ -25,7 +31,7 @@ export class BpeTokenizer implements TextTokenizer {
   private readonly json: HfTokenizerJson;
   private readonly split: (text: string) => Segment[];
   private readonly normalize: (t: string) => string;
-  private readonly preTokenize: (pieces: string[]) => string[];
+  private readonly preTokenize: PreTokenize;
   private readonly addedById = new Map<number, string>();
   private readonly addedByContent = new Map<string, number>();
   private readonly cache = new Map<string, number[]>();
@@ -75,12 +81,10 @@ export class BpeTokenizer implements TextTokenizer {
 
   encode(text: string): number[] {
     const out: number[] = [];
+    const emit = (piece: string) => this.encodePiece(piece, out);
     for (const seg of this.split(text)) {
-      if (typeof seg === "number") {
-        out.push(seg);
-        continue;
-      }
-      for (const piece of this.preTokenize([this.normalize(seg)])) this.encodePiece(piece, out);
+      if (typeof seg === "number") out.push(seg);
+      else this.preTokenize(this.normalize(seg), emit);
     }
     return out;
   }

@@ -3,7 +3,7 @@
 // in the words that hold the merged pair, with a lazy max-heap. Deterministic for a given input.
 // Ids: 0..255 are the bytes, merges follow, special tokens come last (GPT-2's layout).
 import { ConfigError } from "../../errors.js";
-import { byteToChar, gpt2Regex, splitWithRegex } from "./byte-level.js";
+import { byteToChar, forEachSplit, gpt2Regex } from "./byte-level.js";
 import { BpeTokenizer } from "./bpe-tokenizer.js";
 import { byteLevelTokenizerJson } from "./hf-json-build.js";
 import { ENDOFTEXT } from "./types.js";
@@ -17,7 +17,7 @@ export class PieceCounter {
   add(text: string): void {
     this.chars += text.length;
     const counts = this.counts;
-    for (const p of splitWithRegex(text, this.re)) counts.set(p, (counts.get(p) ?? 0) + 1);
+    forEachSplit(text, this.re, (p) => counts.set(p, (counts.get(p) ?? 0) + 1));
   }
 }
 

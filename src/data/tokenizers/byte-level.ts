@@ -38,20 +38,26 @@ export function gpt2Regex(): RegExp {
  * Splits `text` with a /g regex, HF "Isolated" behaviour: each match is a piece and so is each
  * non-empty gap between matches (the GPT-2 pattern matches everything, so it has no gaps).
  */
-export function splitWithRegex(text: string, re: RegExp): string[] {
+export function forEachSplit(text: string, re: RegExp, emit: (piece: string) => void): void {
   re.lastIndex = 0;
-  const out: string[] = [];
   let last = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    if (m[0].length === 0) {
+    const s = m[0];
+    if (s.length === 0) {
       re.lastIndex++;
       continue;
     }
-    if (m.index > last) out.push(text.slice(last, m.index));
-    out.push(m[0]);
-    last = m.index + m[0].length;
+    if (m.index > last) emit(text.slice(last, m.index));
+    emit(s);
+    last = m.index + s.length;
   }
-  if (last < text.length) out.push(text.slice(last));
+  if (last < text.length) emit(text.slice(last));
+}
+
+/** forEachSplit collected into an array. */
+export function splitWithRegex(text: string, re: RegExp): string[] {
+  const out: string[] = [];
+  forEachSplit(text, re, (p) => out.push(p));
   return out;
 }
 

@@ -3,12 +3,12 @@
 // text here; bpe-tokenizer.ts maps them to bytes and runs the model. Unknown components throw.
 import { FormatError } from "../../errors.js";
 import type { HfAddedToken, HfComponent } from "../../io/tokenizer-json.js";
-import { gpt2Regex, splitWithRegex } from "./byte-level.js";
+import { forEachSplit, gpt2Regex } from "./byte-level.js";
 import { translateOnigRegex } from "./onig-regex.js";
 
 export type Normalize = (text: string) => string;
-/** Refines a list of pieces into smaller pieces. */
-export type PreTokenize = (pieces: string[]) => string[];
+/** Splits a piece into smaller pieces, handing each to `emit` in order (no arrays built). */
+export type PreTokenize = (piece: string, emit: (piece: string) => void) => void;
 
 type Comp = NonNullable<HfComponent>;
 
@@ -43,8 +43,12 @@ export function buildPreTokenizer(c: HfComponent): PreTokenize {
       `pre_tokenizer ${JSON.stringify(c?.type ?? null)} has no ByteLevel step: only byte-level BPE tokenizers are supported`,
     );
   }
+  // Chain the steps: step k emits into step k+1, the last one into the caller's emit.
   const fns = steps.map(buildStep);
-  return (pieces) => fns.reduce((acc, f) => f(acc), pieces);
+  return fns.reduceRight<PreTokenize>(
+    (inner, step) => (piece, emit) => step(piece, (p) => inner(p, emit)),
+    (piece, emit) => emit(piece),
+  );
 }
 
 function flatten(c: HfComponent): Comp[] {
@@ -59,11 +63,11 @@ function buildStep(c: Comp): PreTokenize {
     const addPrefixSpace = (c as { add_prefix_space?: boolean }).add_prefix_space ?? false;
     const useRegex = (c as { use_regex?: boolean }).use_regex ?? true;
     const re = gpt2Regex();
-    return (pieces) =>
-      pieces.flatMap((p) => {
-        const s = addPrefixSpace && !p.startsWith(" ") ? ` ${p}` : p;
-        return useRegex ? splitWithRegex(s, re) : [s];
-      });
+    return (p, emit) => {
+      const s = addPrefixSpace && !p.startsWith(" ") ? ` ${p}` : p;
+      if (useRegex) forEachSplit(s, re, emit);
+      else emit(s);
+    };
   }
   if (c.type === "Split") {
     const sc = c as { pattern?: { Regex?: string; String?: string }; behavior?: string; invert?: boolean };
@@ -79,16 +83,15 @@ function buildStep(c: Comp): PreTokenize {
         ? translateOnigRegex(sc.pattern.Regex)
         : escapeRegex(sc.pattern?.String ?? "");
     const re = new RegExp(source, "gu");
-    return (pieces) =>
-      pieces.flatMap((p) => {
-        if (behavior === "Isolated") return splitWithRegex(p, re);
-        return p.split(re).filter((x) => x.length > 0);
-      });
+    return (p, emit) => {
+      if (behavior === "Isolated") forEachSplit(p, re, emit);
+      else for (const x of p.split(re)) if (x.length > 0) emit(x);
+    };
   }
   if (c.type === "Digits") {
     const individual = (c as { individual_digits?: boolean }).individual_digits ?? false;
     const re = individual ? /\p{Nd}/gu : /\p{Nd}+/gu;
-    return (pieces) => pieces.flatMap((p) => splitWithRegex(p, re));
+    return (p, emit) => forEachSplit(p, re, emit);
   }
   throw new FormatError(
     `pre-tokenizer ${JSON.stringify(c.type)} is not supported (ByteLevel, Split, Digits, Sequence are)`,
