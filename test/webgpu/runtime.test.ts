@@ -204,3 +204,21 @@ test("a kernel that fails to compile surfaces as BackendError on sync, not a han
     other.dispose();
   }
 });
+
+test("device loss surfaces as BackendError on read, not a hang", async () => {
+  const other = (await createWebGpuBackend()) as WebGpuBackend;
+  try {
+    const t = view(other.createBuffer(4, "f32", "t"), [4]);
+    other.fill(t, 2);
+    other.rt.device.destroy();
+    await assert.rejects(
+      (async () => {
+        await other.read(t);
+        other.fill(t, 1);
+      })(),
+      (e) => e instanceof BackendError && /lost|destroy/i.test(e.message),
+    );
+  } finally {
+    other.dispose();
+  }
+});
