@@ -3,7 +3,7 @@
 // from the GEMM micro-kernel, and an online softmax keeps running max/sum per row. Writes out
 // (B, T, H, D) and lse (B, H, T); rows that see no key get out 0 and lse -inf.
 import { at, cdiv, imin, nextItem, roundUp, transpose4Store } from "./common";
-import { gemmPacked, NR } from "./matmul";
+import { gemmPacked, gemmStridedB, NR } from "./matmul";
 import {
   BR,
   exp4,
@@ -128,6 +128,8 @@ export function attentionJob(
     const r0 = blk * BR;
     const rows = imin(BR, t * g - r0);
     fillQueryRows(qTab, r0, rows, bi, hk, g, t, h, d);
+    // decode-like items (a few query rows): reading V in place beats packing it
+    const few = rows <= FEW_ROWS && (d & (NR - 1)) == 0;
     packRowsA(q, qTab, rows, d, qp);
     for (let r: i32 = 0; r < rows; r++) {
       store<f32>(at(mArr, r), -Infinity);
@@ -146,8 +148,14 @@ export function attentionJob(
         if (corr != 1) scaleRow(at(o, r * dp), dp, corr);
       }
       packScoresA(sc, rows, cols, bc, pp);
-      packRowsB(v, kTab, cols, d, vp);
-      gemmPacked(pp, vp, rows, d, cols, o, dp, 1, true, tmp);
+      if (few) {
+        // V read in place (rows hkv * d floats apart): no V packing for a handful of query rows
+        const vRow = v + <usize>load<u32>(kTab);
+        gemmStridedB(pp, vRow, <usize>(hkv * d) << 2, rows, d, cols, o, dp, 1, true, tmp);
+      } else {
+        packRowsB(v, kTab, cols, d, vp);
+        gemmPacked(pp, vp, rows, d, cols, o, dp, 1, true, tmp);
+      }
     }
     for (let r: i32 = 0; r < rows; r++) {
       const l = load<f32>(at(mArr, r)) == -Infinity ? <f32>0 : load<f32>(at(lArr, r));
@@ -163,6 +171,9 @@ export function attentionJob(
     }
   }
 }
+
+/** Up to this many query rows per item, V is read in place instead of packed. */
+const FEW_ROWS: i32 = 4;
 
 @inline function imax0(x: i32): i32 {
   return x < 0 ? 0 : x;

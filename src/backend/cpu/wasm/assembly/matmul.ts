@@ -124,10 +124,12 @@ function packB(b: usize, transB: bool, n: i32, k: i32, j0: i32, nw: i32, k0: i32
   v128.store(c, y, 16);
 }
 
-// C[rows x cols] (row stride ldc elements) (+)= alpha * Apanel @ Bpanel over kb.
+// C[rows x cols] (row stride ldc elements) (+)= alpha * Apanel @ Bpanel over kb; B's k-rows of
+// 8 floats are ldb bytes apart (32 for a packed panel, or a row stride to read B in place).
 export function kernel4x8(
   ap: usize,
   bp: usize,
+  ldb: usize,
   kb: i32,
   c: usize,
   ldc: i32,
@@ -161,15 +163,15 @@ export function kernel4x8(
     c30 = f32x4.add(c30, f32x4.mul(a, b0));
     c31 = f32x4.add(c31, f32x4.mul(a, b1));
     ap += 16;
-    bp += 32;
+    bp += ldb;
   }
   const al = f32x4.splat(alpha);
-  const ldb = <usize>ldc << 2;
+  const ldcb = <usize>ldc << 2;
   if (rows == MR && cols == NR) {
     tileRow(c, c00, c01, al, beta);
-    tileRow(c + ldb, c10, c11, al, beta);
-    tileRow(c + 2 * ldb, c20, c21, al, beta);
-    tileRow(c + 3 * ldb, c30, c31, al, beta);
+    tileRow(c + ldcb, c10, c11, al, beta);
+    tileRow(c + 2 * ldcb, c20, c21, al, beta);
+    tileRow(c + 3 * ldcb, c30, c31, al, beta);
     return;
   }
   tileRow(tmp, c00, c01, al, false);
@@ -205,7 +207,32 @@ export function gemmPacked(
     const b = bp + <usize>(jr * kb) * 4;
     const cols = imin(NR, nCols - jr);
     for (let ir: i32 = 0; ir < mRows; ir += MR) {
-      kernel4x8(ap + <usize>(ir * kb) * 4, b, kb, at(c, ir * ldc + jr), ldc, imin(MR, mRows - ir), cols, alpha, beta, tmp);
+      kernel4x8(ap + <usize>(ir * kb) * 4, b, 32, kb, at(c, ir * ldc + jr), ldc, imin(MR, mRows - ir), cols, alpha, beta, tmp);
+    }
+  }
+}
+
+/**
+ * Like gemmPacked, but B is read in place: k-row kk of B starts at b + kk * ldbBytes and holds
+ * nCols floats (nCols a multiple of NR, so no read goes past a row).
+ */
+export function gemmStridedB(
+  ap: usize,
+  b: usize,
+  ldbBytes: usize,
+  mRows: i32,
+  nCols: i32,
+  kb: i32,
+  c: usize,
+  ldc: i32,
+  alpha: f32,
+  beta: bool,
+  tmp: usize,
+): void {
+  for (let jr: i32 = 0; jr < nCols; jr += NR) {
+    for (let ir: i32 = 0; ir < mRows; ir += MR) {
+      const a = ap + <usize>(ir * kb) * 4;
+      kernel4x8(a, at(b, jr), ldbBytes, kb, at(c, ir * ldc + jr), ldc, imin(MR, mRows - ir), NR, alpha, beta, tmp);
     }
   }
 }
