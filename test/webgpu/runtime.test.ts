@@ -222,3 +222,15 @@ test("device loss surfaces as BackendError on read, not a hang", async () => {
     other.dispose();
   }
 });
+
+test("grids over 65535 workgroups are split in 2-D and cover every element", async () => {
+  const n = 65535 * 256 + 1000; // one thread per element, 256 per workgroup: 65539 workgroups
+  const x = view(be.createBuffer(n + 1, "f32", "big"), [n], 1);
+  be.fill(x, 1.5);
+  be.scale(x, x, 2);
+  const got = await be.read(x);
+  let bad = -1;
+  for (let i = 0; i < n && bad < 0; i++) if (got[i] !== 3) bad = i;
+  assert.equal(bad, -1, `element ${bad} was not written`);
+  be.destroyBuffer(x.buffer);
+});
