@@ -49,7 +49,7 @@ async function encodeRow(name: string, corpus: string, tok: TextTokenizer, ts: s
 
 const rows: Row[] = [];
 const brown = await texts({ kind: "brown" });
-let t0 = performance.now();
+const t0 = performance.now();
 const counter = new PieceCounter();
 for (const t of brown) counter.add(t);
 const { tokenizer: bpe } = trainBpe({ counts: counter.counts, vocabSize: 8192 });
