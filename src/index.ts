@@ -121,3 +121,56 @@ export {
   type TextCodec,
 } from "./infer/types.js";
 export { RequestError, KvCacheError, SamplingError, type RequestErrorCode } from "./infer/errors.js";
+export {
+  parseSweepSpec,
+  loadSweepSpec,
+  tokensPerRun,
+  type SweepSpec,
+  type SweepConfig,
+  type LrPlan,
+  type SweepTrainOptions,
+} from "./experiments/spec.js";
+export {
+  searchLr,
+  formatLr,
+  canonicalLr,
+  lrStep,
+  type LrSearchOptions,
+  type LrSearchResult,
+  type LrTrial,
+} from "./experiments/lr-search.js";
+export { planSweep, formatPlan, runName, runDir, type SweepPlan, type PlanRow } from "./experiments/plan.js";
+export {
+  runSweep,
+  type RunSweepOptions,
+  type SweepOutcome,
+  type ConfigOutcome,
+  type TrainFn,
+} from "./experiments/runner.js";
+export {
+  loadResults,
+  loadResultsDetailed,
+  parseResults,
+  appendResult,
+  RESULT_FORMAT,
+  type ResultRecord,
+  type LoadedResults,
+} from "./experiments/results.js";
+export {
+  summarizeResults,
+  pickBestLr,
+  markPareto,
+  type SummaryRow,
+  type LrSummary,
+} from "./experiments/summary.js";
+export { paretoFrontier, frontierPoints, dominates, type ParetoPoint } from "./experiments/pareto.js";
+export { configGroup, CONFIG_GROUPS, type ConfigGroup } from "./experiments/groups.js";
+export { parsePaperTable, loadPaperTable, PAPER_FIXED_LR } from "./experiments/paper-table.js";
+export { paretoVegaLiteSpec, renderParetoSvg, svgToPng, type PlotOptions } from "./experiments/plot.js";
+export {
+  writeReport,
+  formatMarkdown,
+  formatCsv,
+  type ReportOptions,
+  type ReportFiles,
+} from "./experiments/report.js";

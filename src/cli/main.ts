@@ -9,6 +9,8 @@ import { registerDemo } from "./commands/demo.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerPlan } from "./commands/plan.js";
+import { registerReport } from "./commands/report.js";
+import { registerSweep } from "./commands/sweep.js";
 import { registerTrain } from "./commands/train.js";
 
 const program = new Command();
@@ -27,6 +29,8 @@ registerBench(program);
 registerData(program);
 registerInspect(program);
 registerPlan(program);
+registerSweep(program);
+registerReport(program);
 registerTrain(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {

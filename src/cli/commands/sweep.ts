@@ -1,0 +1,84 @@
+// `crosslayer sweep SPEC.json [--backend cpu|webgpu] [--out DIR] [--dry-run]`: runs a design-space
+// sweep (grid or the paper's LR search) one run after another, resumable, then writes the report.
+// `--dry-run` prints the plan only. The logic is src/experiments/; this file parses flags and prints.
+import type { Command } from "commander";
+import type { Backend, BackendName } from "../../backend/backend.js";
+import { BACKEND_NAMES, createBackend, createDefaultBackend } from "../../backend/registry.js";
+import { ConfigError } from "../../errors.js";
+import { formatPlan, planSweep } from "../../experiments/plan.js";
+import { writeReport } from "../../experiments/report.js";
+import { loadResults } from "../../experiments/results.js";
+import { runSweep } from "../../experiments/runner.js";
+import { loadSweepSpec } from "../../experiments/spec.js";
+import { summarizeResults } from "../../experiments/summary.js";
+import { formatLr } from "../../experiments/lr-search.js";
+
+interface SweepFlags {
+  backend?: string;
+  out?: string;
+  dryRun?: boolean;
+  report: boolean;
+  quiet?: boolean;
+}
+
+function parseBackend(v: string | undefined): BackendName | undefined {
+  if (v === undefined) return undefined;
+  if (!(BACKEND_NAMES as readonly string[]).includes(v)) {
+    throw new ConfigError(`--backend "${v}" is not a backend: use one of ${BACKEND_NAMES.join(", ")}`);
+  }
+  return v as BackendName;
+}
+
+export function registerSweep(program: Command): void {
+  program
+    .command("sweep")
+    .description(
+      "run a design-space sweep: configs x learning rates x seeds, resumable; then write the report",
+    )
+    .argument("<spec>", "sweep spec JSON file (see docs/study-tool.md)")
+    .option("--backend <name>", `backend: ${BACKEND_NAMES.join(", ")} (default: the best one here)`)
+    .option("--out <dir>", "sweep folder (default: sweeps/<spec name>)")
+    .option("--dry-run", "print the plan (configs, params, KV bytes/token, tokens/param, runs) and exit")
+    .option("--no-report", "do not write <out>/report when the sweep finishes")
+    .option("--quiet", "no live progress bar per run")
+    .action(async (specPath: string, f: SweepFlags) => {
+      const spec = loadSweepSpec(specPath);
+      const backendName = parseBackend(f.backend);
+      if (f.dryRun) {
+        process.stdout.write(`${formatPlan(planSweep(spec))}\n`);
+        return;
+      }
+      const outDir = f.out ?? `sweeps/${spec.name}`;
+      let backend: Backend | undefined;
+      try {
+        const outcome = await runSweep(spec, {
+          outDir,
+          quiet: f.quiet ?? false,
+          backend: async () => {
+            backend = backendName ? await createBackend(backendName) : await createDefaultBackend();
+            process.stderr.write(`backend: ${backend.name} (${backend.info().device})\n`);
+            return backend;
+          },
+        });
+        for (const c of outcome.configs) {
+          process.stdout.write(`${c.config}: best LR ${formatLr(c.bestLr)}\n`);
+        }
+        process.stdout.write(
+          `${outcome.trained} runs trained, ${outcome.reused} found finished; results: ${outcome.resultsPath}\n`,
+        );
+        if (f.report) {
+          const rows = summarizeResults(
+            loadResults(outcome.resultsPath).filter((r) => r.sweep === spec.name),
+          );
+          const files = await writeReport(rows, {
+            outDir: `${outDir}/report`,
+            title: `Sweep ${spec.name}`,
+            source: `${outcome.resultsPath}`,
+          });
+          process.stdout.write(`report: ${files.markdown}, ${files.png}\n`);
+        }
+      } finally {
+        backend?.dispose();
+      }
+    });
+}

@@ -1,0 +1,122 @@
+// Aggregation of run records into one row per config: the best LR (compared on the seeds every
+// LR of that config has, so a searched LR with one seed is not compared against the mean of
+// five), val ppl mean / sample sd / range over seeds at that LR, and the Pareto flag over
+// (KV bytes/token, mean ppl). Pure; rendering is report.ts / plot.ts.
+import { type ConfigGroup, configGroup } from "./groups.js";
+import { paretoFrontier } from "./pareto.js";
+import type { ResultRecord } from "./results.js";
+
+export interface LrSummary {
+  lr: number;
+  pplMean: number;
+  seeds: number[];
+}
+
+export interface SummaryRow {
+  config: string;
+  group: ConfigGroup;
+  /** Undefined when unknown (a paper-table row without a matching preset). */
+  params?: number;
+  kvBytesPerToken16: number;
+  bestLr?: number;
+  pplMean: number;
+  /** Sample standard deviation over seeds (0 with one seed). */
+  pplSd: number;
+  pplMin: number;
+  pplMax: number;
+  nSeeds: number;
+  /** Every LR run for this config, ascending. */
+  lrs: LrSummary[];
+  /** Not dominated in (KV bytes/token, mean ppl); set by markPareto. */
+  pareto: boolean;
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** Sample standard deviation (n - 1); 0 for fewer than two values. */
+export function sampleSd(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+}
+
+/** Diverged runs (NaN / infinite ppl) rank last. */
+function finiteOr(x: number): number {
+  return Number.isFinite(x) ? x : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * The best LR among one config's records: lowest mean ppl over the seeds that every LR has (all
+ * seeds when no seed is shared); ties go to the LR with more seeds, then the smaller LR.
+ */
+export function pickBestLr(records: readonly ResultRecord[]): number | undefined {
+  const byLr = groupBy(records, (r) => r.lr);
+  if (byLr.size === 0) return undefined;
+  const seedSets = [...byLr.values()].map((rs) => new Set(rs.map((r) => r.seed)));
+  const common = [...seedSets[0]!].filter((s) => seedSets.every((set) => set.has(s)));
+  const score = (rs: ResultRecord[]) => {
+    const use = common.length ? rs.filter((r) => common.includes(r.seed)) : rs;
+    return mean(use.map((r) => finiteOr(r.finalValPpl)));
+  };
+  const ranked = [...byLr.entries()].sort(
+    ([la, a], [lb, b]) => score(a) - score(b) || b.length - a.length || la - lb,
+  );
+  return ranked[0]![0];
+}
+
+function groupBy<K, T>(xs: readonly T[], key: (x: T) => K): Map<K, T[]> {
+  const m = new Map<K, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    const list = m.get(k);
+    if (list) list.push(x);
+    else m.set(k, [x]);
+  }
+  return m;
+}
+
+/** Marks `pareto` on rows (in place) and returns them; minimise both KV bytes and mean ppl. */
+export function markPareto<R extends { kvBytesPerToken16: number; pplMean: number; pareto: boolean }>(
+  rows: R[],
+): R[] {
+  const flags = paretoFrontier(rows.map((r) => ({ x: r.kvBytesPerToken16, y: finiteOr(r.pplMean) })));
+  rows.forEach((r, i) => {
+    r.pareto = flags[i]! && Number.isFinite(r.pplMean);
+  });
+  return rows;
+}
+
+/** One row per config (first-seen order), Pareto flags set. */
+export function summarizeResults(records: readonly ResultRecord[]): SummaryRow[] {
+  const rows: SummaryRow[] = [];
+  for (const [config, rs] of groupBy(records, (r) => r.config)) {
+    const last = rs[rs.length - 1]!;
+    const bestLr = pickBestLr(rs)!;
+    const atBest = rs.filter((r) => r.lr === bestLr);
+    const ppls = atBest.map((r) => r.finalValPpl);
+    const lrs = [...groupBy(rs, (r) => r.lr).entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([lr, list]) => ({
+        lr,
+        pplMean: mean(list.map((r) => r.finalValPpl)),
+        seeds: list.map((r) => r.seed),
+      }));
+    rows.push({
+      config,
+      group: configGroup(last.modelConfig),
+      params: last.params,
+      kvBytesPerToken16: last.kvBytesPerToken16,
+      bestLr,
+      pplMean: mean(ppls),
+      pplSd: sampleSd(ppls),
+      pplMin: Math.min(...ppls),
+      pplMax: Math.max(...ppls),
+      nSeeds: atBest.length,
+      lrs,
+      pareto: false,
+    });
+  }
+  return markPareto(rows);
+}
