@@ -34,6 +34,8 @@ export class EncodePool {
     { resolve: (r: EncodedBatch) => void; reject: (e: Error) => void }
   >();
   private nextSeq = 0;
+  private failure: Error | null = null;
+  private closing = false;
 
   constructor(
     private readonly tokenizer: TextTokenizer,
@@ -47,16 +49,23 @@ export class EncodePool {
         this.waiting.delete(m.seq);
         done?.resolve({ ids: m.ids, lengths: m.lengths });
       });
-      w.on("error", (e: Error) => {
-        for (const p of this.waiting.values()) p.reject(e);
-        this.waiting.clear();
+      w.on("error", (e: Error) => this.fail(e));
+      w.on("exit", (code) => {
+        if (code !== 0 && !this.closing) this.fail(new Error(`an encoding worker exited with code ${code}`));
       });
       this.workers.push(w);
     }
   }
 
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const p of this.waiting.values()) p.reject(e);
+    this.waiting.clear();
+  }
+
   submit(texts: string[]): Promise<EncodedBatch> {
     if (this.workers.length === 0) return Promise.resolve(encodeDocuments(this.tokenizer, texts));
+    if (this.failure) return Promise.reject(this.failure);
     const seq = this.nextSeq++;
     const worker = this.workers[seq % this.workers.length]!;
     return new Promise((resolve, reject) => {
@@ -66,6 +75,7 @@ export class EncodePool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -116,7 +116,7 @@ export async function buildShards(opts: BuildShardsOptions): Promise<ShardManife
           val.push(isValidationDocument(doc.id, valFraction));
           chars += doc.text.length;
           if (chars >= BATCH_CHARS) {
-            inFlight.push({ p: pool.submit(texts), val });
+            inFlight.push({ p: quiet(pool.submit(texts)), val });
             texts = [];
             val = [];
             chars = 0;
@@ -126,7 +126,7 @@ export async function buildShards(opts: BuildShardsOptions): Promise<ShardManife
         entry.sha256 = hash.digest("hex");
         sources.push(entry);
       }
-      if (texts.length) inFlight.push({ p: pool.submit(texts), val });
+      if (texts.length) inFlight.push({ p: quiet(pool.submit(texts)), val });
       await drain(0);
     } finally {
       await pool.close();
@@ -163,6 +163,12 @@ export async function buildShards(opts: BuildShardsOptions): Promise<ShardManife
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** Marks a promise as handled (it is awaited later, in order) so an early failure is not fatal. */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 /** Moves the finished temporary folder to `out`, replacing an old one only after success. */
