@@ -22,6 +22,8 @@
 //   - Aliasing: if one buffer is bound writable and also elsewhere, the runtime uses a variant of the
 //     kernel with all storage read_write and copies overlapping read inputs to scratch (in-place ops
 //     such as out == x just work). Dispatches run in call order with implicit barriers.
+//   - constants: values for the kernel's `override NAME: T = d;` declarations; they are substituted
+//     as `const` text (pipelines.ts specialize), so they may size workgroup arrays.
 //   - rt.scratch(numel, dtype) gives a pooled tensor valid until the end of the current op.
 // Work is submitted on read()/sync()/write(), when the params ring is full, or every
 // `submitEvery` dispatches (at op boundaries). Errors surface as BackendError on the next call.
@@ -29,6 +31,7 @@
 import { BackendError, ShapeError } from "../../errors.js";
 import type { DeviceBuffer, DType, Tensor } from "../tensor.js";
 import { bytesPerElement, numel } from "../tensor.js";
+import { bindRange, planAliasing, type Range } from "./bind-ranges.js";
 import { BufferPool } from "./buffer-pool.js";
 import { BufferUsage, type GpuContext, MAP_MODE_READ } from "./device.js";
 import { type KernelSource, PipelineCache } from "./pipelines.js";
@@ -59,13 +62,6 @@ export interface DispatchOptions extends KernelSource {
   params?: ArrayBuffer | ArrayBufferView;
   offsetWords?: readonly number[];
   workgroups: number | readonly [number, number?, number?];
-}
-
-interface Range {
-  buf: GPUBuffer;
-  start: number;
-  size: number;
-  rel: number;
 }
 
 export interface RuntimeStats {
@@ -268,35 +264,6 @@ export class Runtime {
     return id;
   }
 
-  private range(t: Tensor, whole: boolean): Range {
-    const b = this.check(t, "dispatch");
-    const bpe = bytesPerElement(t.dtype);
-    const byteOff = t.offset * bpe;
-    const maxBind = this.limits.maxStorageBufferBindingSize ?? 2 ** 27;
-    if (whole) {
-      if (b.gpu.size > maxBind) {
-        throw new BackendError(
-          `buffer "${b.label}" (${b.gpu.size} bytes) is over maxStorageBufferBindingSize ${maxBind}`,
-        );
-      }
-      return { buf: b.gpu, start: 0, size: b.gpu.size, rel: t.offset };
-    }
-    const align = this.limits.minStorageBufferOffsetAlignment ?? 256;
-    let start = Math.floor(byteOff / align) * align;
-    let end = Math.ceil(((t.offset + numel(t.shape)) * bpe) / 4) * 4;
-    if (end <= start) end = start + 4;
-    if (end > b.gpu.size) {
-      end = b.gpu.size;
-      start = Math.min(start, Math.floor((end - 4) / align) * align);
-    }
-    if (end - start > maxBind) {
-      throw new BackendError(
-        `tensor [${t.shape}] of "${b.label}" spans ${end - start} bytes, over this device's maxStorageBufferBindingSize ${maxBind}: split the op`,
-      );
-    }
-    return { buf: b.gpu, start, size: end - start, rel: (byteOff - start) / bpe };
-  }
-
   /** Copies r to a pooled buffer (so it no longer overlaps); returns a copy-back if writable. */
   private shadow(r: Range, t: Tensor, writable: boolean): (() => void) | null {
     const copy = this.pool.acquire(r.size, STORAGE_USAGE, "alias copy");
@@ -335,28 +302,20 @@ export class Runtime {
     const wg = this.workgroups(o);
     if (wg[0] === 0 || wg[1] === 0 || wg[2] === 0) return;
     const declared = this.pipelines.declaredWritable(o, n);
-    const ranges = o.bindings.map((t) => this.range(t, !o.offsetWords));
-    const overlaps = (i: number, j: number) => {
-      const a = ranges[i] as Range;
-      const b = ranges[j] as Range;
-      return a.buf === b.buf && a.start < b.start + b.size && b.start < a.start + a.size;
+    const lim = {
+      align: this.limits.minStorageBufferOffsetAlignment ?? 256,
+      maxBinding: this.limits.maxStorageBufferBindingSize ?? 2 ** 27,
     };
+    const ranges = o.bindings.map((t) => {
+      const b = this.check(t, `kernel ${o.key}`);
+      return bindRange(t, b.gpu, b.label, lim, !o.offsetWords);
+    });
+    const { shadows, aliased } = planAliasing(ranges, declared);
     const copyBacks: (() => void)[] = [];
-    const resolve = (eff: boolean[]) => {
-      for (let i = 0; i < n; i++) {
-        for (let j = i + 1; j < n; j++) {
-          if (!(eff[i] || eff[j]) || !overlaps(i, j)) continue;
-          const v = !declared[j] ? j : !declared[i] ? i : j;
-          const cb = this.shadow(ranges[v] as Range, o.bindings[v] as Tensor, declared[v] as boolean);
-          if (cb) copyBacks.push(cb);
-        }
-      }
-    };
-    resolve(declared);
-    const aliased = ranges.some(
-      (r, i) => declared[i] && ranges.some((q, j) => j !== i && !declared[j] && q.buf === r.buf),
-    );
-    if (aliased) resolve(declared.map(() => true));
+    for (const v of shadows) {
+      const cb = this.shadow(ranges[v]!, o.bindings[v]!, declared[v]!);
+      if (cb) copyBacks.push(cb);
+    }
     const pe = this.pipelines.get(o, n, {
       aliased,
       ...(o.entry ? { entry: o.entry } : {}),

@@ -1,7 +1,14 @@
 // The WebGPU Backend: validates arguments, marks op boundaries on the runtime and hands each op to
 // its encoder in ops/*.ts (matmul.ts and attention.ts belong to the webgpu-kernels engineer).
 // Ops only record dispatches; read()/sync() submit and wait. It holds no model knowledge.
-import type { AdamWOptions, AttentionOptions, Backend, BackendInfo, MatmulOptions } from "../backend.js";
+import type {
+  AdamWOptions,
+  AttentionOptions,
+  Backend,
+  BackendInfo,
+  MatmulOptions,
+  PagedAttentionMeta,
+} from "../backend.js";
 import type { DeviceBuffer, DType, Tensor } from "../tensor.js";
 import type { GpuContext } from "./device.js";
 import { encodeAttention, encodeAttentionBackward } from "./ops/attention.js";
@@ -10,6 +17,7 @@ import { encodeEmbedding, encodeEmbeddingBackward } from "./ops/embedding.js";
 import { encodeCrossEntropy, encodeCrossEntropyBackward } from "./ops/loss.js";
 import { encodeRmsnorm, encodeRmsnormBackward } from "./ops/norm.js";
 import { encodeAdamw, encodeSumSquares } from "./ops/optim.js";
+import { encodeKvWrite, encodePagedAttention } from "./ops/paged.js";
 import { encodeRope } from "./ops/rope.js";
 import { encodeSwiglu, encodeSwigluBackward } from "./ops/swiglu.js";
 import { planMatmul } from "./ops/matmul.js";
@@ -139,6 +147,15 @@ export class WebGpuBackend implements Backend {
   ): void {
     this.rt.beginOp();
     encodeAttentionBackward(this.rt, { dq, dk, dv, dOut, q, k, v, out, lse }, opts);
+  }
+
+  kvWrite(pool: Tensor, src: Tensor, slots: Tensor): void {
+    this.rt.beginOp();
+    encodeKvWrite(this.rt, pool, src, slots);
+  }
+  pagedAttention(out: Tensor, q: Tensor, kPool: Tensor, vPool: Tensor, meta: PagedAttentionMeta): void {
+    this.rt.beginOp();
+    encodePagedAttention(this.rt, { out, q, kPool, vPool }, meta);
   }
 
   crossEntropy(losses: Tensor, logits: Tensor, targets: Tensor): void {
