@@ -30,6 +30,8 @@ export interface RunSweepOptions {
   log?: (line: string) => void;
   /** Passed to the trainer: no live progress bar. */
   quiet?: boolean;
+  /** Stops the sweep: the run in flight checkpoints and stops (resumable); no new run starts. */
+  signal?: AbortSignal;
 }
 
 export interface ConfigOutcome {
@@ -47,7 +49,12 @@ export interface SweepOutcome {
   trained: number;
   /** Finished runs found on disk and not repeated. */
   reused: number;
+  /** True when `signal` stopped the sweep; `configs` then holds only the configs completed. */
+  interrupted: boolean;
 }
+
+/** Thrown inside the runner when the signal stops it; runSweep turns it into `interrupted`. */
+class SweepInterrupted extends Error {}
 
 /** What a run folder was started with; a resumed run must match it. */
 interface RunIntent {
@@ -138,6 +145,7 @@ class SweepRunner {
         `${JSON.stringify({ ...intent, startedAt: new Date().toISOString() }, null, 2)}\n`,
       );
     }
+    if (this.opts.signal?.aborted) throw new SweepInterrupted();
     const startedAt = new Date().toISOString();
     this.backend ??= await this.opts.backend();
     this.log(`${name}: ${resume ? "resuming from its checkpoint" : "training"}`);
@@ -151,7 +159,12 @@ class SweepRunner {
       resume,
       label: `${cfg.name} lr ${formatLr(lr)} s${seed}`,
       quiet: this.opts.quiet ?? false,
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
     });
+    if (result.interrupted) {
+      this.log(`${name}: stopped at step ${result.steps}; run the sweep again to resume it`);
+      throw new SweepInterrupted();
+    }
     this.trained++;
     this.log(
       `${name}: val ppl ${result.finalValPpl.toFixed(3)}, ${Math.round(result.tokensPerSecond)} tokens/s, ` +
@@ -220,8 +233,20 @@ class SweepRunner {
       `${JSON.stringify({ ...this.spec, startedAt: this.started }, null, 2)}\n`,
     );
     const configs: ConfigOutcome[] = [];
-    for (const cfg of this.spec.configs) configs.push(await this.runConfig(cfg));
-    return { resultsPath: this.resultsPath, configs, trained: this.trained, reused: this.reused };
+    let interrupted = false;
+    try {
+      for (const cfg of this.spec.configs) configs.push(await this.runConfig(cfg));
+    } catch (e) {
+      if (!(e instanceof SweepInterrupted)) throw e;
+      interrupted = true;
+    }
+    return {
+      resultsPath: this.resultsPath,
+      configs,
+      trained: this.trained,
+      reused: this.reused,
+      interrupted,
+    };
   }
 }
 

@@ -57,6 +57,7 @@ function fakeTrainer(bestLr: Record<string, number>, failOn?: string): Fake {
       seconds: 1,
       backend: "cpu",
       device: "fake",
+      interrupted: false,
     };
     writeFileSync(join(spec.outDir, "result.json"), JSON.stringify(result));
     return result;
@@ -185,6 +186,34 @@ test("resumable: finished runs are not repeated, an interrupted run resumes, rec
   assert.equal(again.reused, all);
   const lines = readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n");
   assert.equal(lines.length, all);
+});
+
+test("a stop signal: the run in flight reports interrupted, nothing is recorded, the next call resumes it", async () => {
+  const out = tmp();
+  const spec = parseSweepSpec({ ...baseSpec, configs: ["tiny-H16-MQA"], lrs: [1e-3, 2e-3], seeds: [1] });
+  const stop = new AbortController();
+  const fake = fakeTrainer({});
+  const stopping: TrainFn = async (s) => {
+    if (s.options.lr === 2e-3) {
+      stop.abort();
+      mkdirSync(join(s.outDir, "checkpoints"), { recursive: true });
+      return { ...(await fake.train({ ...s, outDir: tmp() })), interrupted: true, steps: 2 };
+    }
+    return fake.train(s);
+  };
+  const opts = { outDir: out, backend: async () => fakeBackend, log: () => {} };
+  const first = await runSweep(spec, { ...opts, train: stopping, signal: stop.signal });
+  assert.equal(first.interrupted, true);
+  assert.equal(first.configs.length, 0);
+  assert.equal(loadResults(join(out, "results.jsonl")).length, 1);
+  const again = fakeTrainer({});
+  const second = await runSweep(spec, { ...opts, train: again.train });
+  assert.equal(second.interrupted, false);
+  assert.deepEqual(
+    again.calls.map((c) => [c.lr, c.resume]),
+    [[2e-3, true]],
+  );
+  assert.equal(loadResults(join(out, "results.jsonl")).length, 2);
 });
 
 test("a result.json without a record (crash before the append) is recorded, not retrained", async () => {

@@ -50,9 +50,18 @@ export function registerSweep(program: Command): void {
       }
       const outDir = f.out ?? `sweeps/${spec.name}`;
       let backend: Backend | undefined;
+      // first Ctrl-C: the run in flight checkpoints and the sweep stops (resumable); second: exit now
+      const stop = new AbortController();
+      const onSigint = () => {
+        if (stop.signal.aborted) process.exit(130);
+        process.stderr.write("\nstopping after the current step (Ctrl-C again to quit now)\n");
+        stop.abort();
+      };
+      process.on("SIGINT", onSigint);
       try {
         const outcome = await runSweep(spec, {
           outDir,
+          signal: stop.signal,
           quiet: f.quiet ?? false,
           backend: async () => {
             backend = backendName ? await createBackend(backendName) : await createDefaultBackend();
@@ -60,6 +69,10 @@ export function registerSweep(program: Command): void {
             return backend;
           },
         });
+        if (outcome.interrupted) {
+          process.stdout.write(`sweep stopped; run the same command again to resume (${outDir})\n`);
+          return;
+        }
         for (const c of outcome.configs) {
           process.stdout.write(`${c.config}: best LR ${formatLr(c.bestLr)}\n`);
         }
@@ -78,6 +91,7 @@ export function registerSweep(program: Command): void {
           process.stdout.write(`report: ${files.markdown}, ${files.png}\n`);
         }
       } finally {
+        process.off("SIGINT", onSigint);
         backend?.dispose();
       }
     });
