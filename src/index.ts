@@ -101,7 +101,7 @@ export {
 export { BlockPool } from "./infer/block-pool.js";
 export { BlockTables, type AllocResult, type BlockCopy } from "./infer/block-tables.js";
 export { KvCache, blocksForBudget, type KvCacheOptions, type KvViews } from "./infer/kv-cache.js";
-export { kvWriteRef, pagedAttentionRef, type PagedAttentionRefArgs } from "./infer/reference-paged.js";
+export { kvWriteRef, pagedAttentionRef, type PagedAttentionRefArgs } from "./backend/reference/paged.js";
 export {
   Sampler,
   filteredDistribution,

@@ -62,6 +62,22 @@ export interface AdamWOptions {
   clip?: { sumSq: Tensor; maxNorm: number };
 }
 
+/** Per-step metadata of `pagedAttention` (i32 tensors on the backend, written by the host). */
+export interface PagedAttentionMeta {
+  /** (B, maxBlocksPerSeq) i32: the pool blocks of sequence b, in order; entries past its keys ignored. */
+  blockTables: Tensor;
+  /** (B) i32: keys of sequence b, cached + new (the new tokens' K/V already written by kvWrite). */
+  seqLens: Tensor;
+  /** (B + 1) i32: rows of sequence b in q / out are [queryStarts[b], queryStarts[b + 1]). */
+  queryStarts: Tensor;
+  /** Optional (N, H) f32 output: logsumexp of each row's scaled scores. */
+  lse?: Tensor;
+  /** Softmax scale; default 1/sqrt(D). */
+  scale?: number;
+  /** Default true: query i of sequence b sits at position seqLens[b] - qLen_b + i, sees keys <= it. */
+  causal?: boolean;
+}
+
 export interface Backend {
   readonly name: BackendName;
   info(): BackendInfo;
@@ -155,6 +171,22 @@ export interface Backend {
     lse: Tensor,
     opts?: AttentionOptions & { accumulateKV?: boolean },
   ): void;
+
+  // ---- paged KV cache (inference) -----------------------------------------------------------
+  /**
+   * Scatter into a paged K or V pool. pool (numBlocks, blockSize, Hkv, D) f32/f16/bf16, viewed as
+   * rows (numBlocks * blockSize, Hkv, D): pool[slots[n]] = src[n] rounded to the pool's dtype.
+   * src (N, Hkv, D) f32; slots (N) i32, distinct, slot = block * blockSize + offset; -1 = skip.
+   * Slots outside the pool throw on the cpu backend and are skipped on webgpu (no host read-back).
+   */
+  kvWrite(pool: Tensor, src: Tensor, slots: Tensor): void;
+  /**
+   * Varlen attention over paged K/V: the new tokens of B sequences packed as N rows (prefill
+   * chunks and decode tokens in one call). out, q (N, H, D) f32; kPool, vPool (numBlocks,
+   * blockSize, Hkv, D) f32/f16/bf16, Hkv divides H: query head h reads K/V head floor(h / (H/Hkv)).
+   * A sharing layer passes its producer's pools: nothing is copied. Every query sees >= 1 key.
+   */
+  pagedAttention(out: Tensor, q: Tensor, kPool: Tensor, vPool: Tensor, meta: PagedAttentionMeta): void;
 
   // ---- loss ---------------------------------------------------------------------------------
   /** losses (N) = logsumexp(logits[n]) - logits[n, targets[n]]; target -1 gives loss 0. */

@@ -6,7 +6,7 @@ import { view } from "../../src/backend/tensor.js";
 import { KvCacheError } from "../../src/infer/errors.js";
 import { blocksForBudget, KvCache } from "../../src/infer/kv-cache.js";
 import { kvGather, kvWrite } from "../../src/infer/kv-ops.js";
-import { kvWriteRef } from "../../src/infer/reference-paged.js";
+import { kvWriteRef } from "../../src/backend/reference/paged.js";
 import { createRng } from "../../src/infer/rng.js";
 import { sharingPatterns } from "./layouts.js";
 

@@ -3,7 +3,14 @@
 // TypeScript reference kernels; the other ops live in layer-ops.ts.
 // Ops run synchronously in call order, so `read`/`sync` have nothing to wait for.
 import { BackendError, ShapeError } from "../../errors.js";
-import type { AdamWOptions, AttentionOptions, Backend, BackendInfo, MatmulOptions } from "../backend.js";
+import type {
+  AdamWOptions,
+  AttentionOptions,
+  Backend,
+  BackendInfo,
+  MatmulOptions,
+  PagedAttentionMeta,
+} from "../backend.js";
 import { attentionRef } from "../reference/attention.js";
 import { attentionBackwardRef } from "../reference/attention-backward.js";
 import { addRef, scaleRef } from "../reference/elementwise.js";
@@ -18,6 +25,7 @@ import {
   type Tensor,
 } from "../tensor.js";
 import { LayerOps } from "./layer-ops.js";
+import { PagedOps } from "./paged-ops.js";
 import { HeapStore } from "./store-heap.js";
 import { checkTensor, type Store } from "./store.js";
 import { checkAttention, checkMatmul, expectNumel } from "./validate.js";
@@ -38,12 +46,14 @@ export class CpuBackend implements Backend {
   private disposed = false;
   private readonly store: Store;
   private readonly layers: LayerOps;
+  private readonly paged: PagedOps;
   /** The wasm hot ops (f32 precision with the kernels loaded), else null: reference kernels. */
   private readonly wasm: WasmOps | null;
 
   constructor(private readonly parts: CpuBackendParts) {
     this.store = parts.store;
     this.layers = new LayerOps(parts.store);
+    this.paged = new PagedOps(parts.store);
     this.wasm =
       parts.kernels && parts.store instanceof HeapStore
         ? new WasmOps(parts.kernels, parts.store, parts.support)
@@ -253,6 +263,26 @@ export class CpuBackend implements Backend {
       dims,
       accumulateKV,
     });
+  }
+
+  // ---- paged KV cache (paged-ops.ts) ---------------------------------------------------------
+  kvWrite(pool: Tensor, src: Tensor, slots: Tensor): void {
+    this.checkAll("kvWrite", { pool, src, slots });
+    this.paged.kvWrite(pool, src, slots);
+  }
+  pagedAttention(out: Tensor, q: Tensor, kPool: Tensor, vPool: Tensor, meta: PagedAttentionMeta): void {
+    const { blockTables, seqLens, queryStarts, lse } = meta;
+    this.checkAll("pagedAttention", {
+      out,
+      q,
+      kPool,
+      vPool,
+      blockTables,
+      seqLens,
+      queryStarts,
+      ...(lse ? { lse } : {}),
+    });
+    this.paged.pagedAttention(out, q, kPool, vPool, meta);
   }
 
   // ---- helpers ------------------------------------------------------------------------------

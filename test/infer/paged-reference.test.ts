@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { ShapeError } from "../../src/errors.js";
 import { BlockPool } from "../../src/infer/block-pool.js";
 import { BlockTables } from "../../src/infer/block-tables.js";
-import { kvWriteRef, pagedAttentionRef } from "../../src/infer/reference-paged.js";
+import { kvWriteRef, pagedAttentionRef } from "../../src/backend/reference/paged.js";
 import { createRng, type Rng } from "../../src/infer/rng.js";
 
 const randn = (rng: Rng, n: number) => Float64Array.from({ length: n }, () => rng.next() * 2 - 1);

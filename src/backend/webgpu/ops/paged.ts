@@ -1,0 +1,116 @@
+// WebGPU paged-KV ops: kvWrite (kernels/paged_kv_write.wgsl) and pagedAttention, flash-decoding
+// style (kernels/paged_attention.wgsl `partials` over key splits, then paged_combine.wgsl).
+// Shapes are validated on the host (shared with the cpu backend); metadata VALUES live on the
+// device and are not read back: bad slots are skipped, bad block ids read garbage, not memory.
+import { BackendError } from "../../../errors.js";
+import type { PagedAttentionMeta } from "../../backend.js";
+import { checkPagedShapes, poolDims } from "../../cpu/paged-ops.js";
+import type { Tensor } from "../../tensor.js";
+import { expectDType, expectShape, numel } from "../../tensor.js";
+import { dtypeCode, kernel } from "../kernel-source.js";
+import { f32, packParams, type Runtime } from "../runtime.js";
+
+/**
+ * Split heuristics (tests and benchmarks may change them): aim for `targetWorkgroups` workgroups
+ * in the partials pass, but never fewer than `minKeysPerSplit` keys per split.
+ */
+export const pagedTuning = { targetWorkgroups: 512, minKeysPerSplit: 64 };
+
+const WG = 128; // partials workgroup size (kernel constant)
+
+export function encodeKvWrite(rt: Runtime, pool: Tensor, src: Tensor, slots: Tensor): void {
+  for (const [t, what] of [
+    [pool, "kvWrite pool"],
+    [src, "kvWrite src"],
+    [slots, "kvWrite slots"],
+  ] as const)
+    rt.check(t, what);
+  const [numBlocks, blockSize, hkv, d] = poolDims("kvWrite pool", pool);
+  expectDType("kvWrite src", src, "f32");
+  expectDType("kvWrite slots", slots, "i32");
+  const n = numel(slots.shape);
+  expectShape("kvWrite src", src, [n, hkv, d]);
+  const row = hkv * d;
+  if (n * row === 0) return;
+  rt.dispatch({
+    ...kernel("paged_kv_write"),
+    constants: { DT_POOL: dtypeCode(pool.dtype) },
+    bindings: [pool, src, slots],
+    params: packParams([0, 0, 0, n, row, numBlocks * blockSize]),
+    offsetWords: [0, 1, 2],
+    workgroups: Math.ceil((n * row) / 256),
+  });
+}
+
+/** Keys per tile so that the K and V tiles, scores and per-head state fit workgroup memory. */
+function keysPerTile(rt: Runtime, hd: number, gq: number): number {
+  const bytes = rt.limits.maxComputeWorkgroupStorageSize ?? 16384;
+  const tk = Math.min(32, Math.floor((bytes - 64 - 12 * gq) / (4 * (2 * hd + gq))));
+  if (tk < 1 || gq * hd > 64 * WG) {
+    throw new BackendError(
+      `pagedAttention on webgpu supports (H/Hkv) x D up to ${64 * WG} within ${bytes} bytes of workgroup memory; got ${gq} x ${hd}`,
+    );
+  }
+  return tk;
+}
+
+export function encodePagedAttention(
+  rt: Runtime,
+  io: { out: Tensor; q: Tensor; kPool: Tensor; vPool: Tensor },
+  meta: PagedAttentionMeta,
+): void {
+  const { out, q, kPool, vPool } = io;
+  const { blockTables, seqLens, queryStarts, lse } = meta;
+  const named = { out, q, kPool, vPool, blockTables, seqLens, queryStarts, ...(lse ? { lse } : {}) };
+  for (const [name, t] of Object.entries(named)) rt.check(t, `pagedAttention ${name}`);
+  const dims = checkPagedShapes(out, q, kPool, vPool, meta);
+  const { n, b, nHeads: h, nKvHeads: hkv, headDim: hd, blockSize: bs, maxBlocksPerSeq: mb } = dims;
+  if (n * h * hd === 0 || b === 0) return;
+  const gq = h / hkv;
+  const tk = keysPerTile(rt, hd, gq);
+  const maxKeys = Math.max(1, mb * bs);
+  const nSplit = Math.max(
+    1,
+    Math.min(
+      Math.ceil(pagedTuning.targetWorkgroups / (n * hkv)),
+      Math.ceil(maxKeys / Math.max(1, pagedTuning.minKeysPerSplit)),
+    ),
+  );
+  const keysPerSplit = Math.ceil(maxKeys / nSplit);
+  const part = rt.scratch(n * h * nSplit * (hd + 2), "f32", "paged partials");
+  const scale = dims.scale ?? 1 / Math.sqrt(hd);
+  rt.dispatch({
+    ...kernel("paged_attention"),
+    entry: "partials",
+    constants: { DT_KV: dtypeCode(kPool.dtype), HD: hd, GQ: gq, TK: tk },
+    bindings: [part, q, kPool, vPool, blockTables, seqLens, queryStarts],
+    params: packParams([
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      n,
+      h,
+      hkv,
+      bs,
+      mb,
+      b,
+      nSplit,
+      keysPerSplit,
+      f32(scale),
+      (dims.causal ?? true) ? 1 : 0,
+    ]),
+    offsetWords: [0, 1, 2, 3, 4, 5, 6],
+    workgroups: n * hkv * nSplit,
+  });
+  rt.dispatch({
+    ...kernel("paged_combine"),
+    bindings: [out, lse ?? rt.scratch(1, "f32", "no lse"), part],
+    params: packParams([0, 0, 0, n, h, hd, nSplit, lse ? 1 : 0]),
+    offsetWords: [0, 1, 2],
+    workgroups: Math.ceil((n * h * hd) / 256),
+  });
+}
