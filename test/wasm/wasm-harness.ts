@@ -8,6 +8,7 @@ export interface Harness {
   /** Allocates n f32 (plus a guard band filled with a sentinel); returns the byte offset. */
   alloc(n: number): number;
   f32(offset: number, n: number): Float32Array;
+  u16(offset: number, n: number): Uint16Array;
   /** Frees every allocation. */
   reset(): void;
   /** Throws if any guard band changed. */
@@ -27,6 +28,7 @@ export async function makeHarness(threads: number): Promise<Harness> {
     kernels,
     memory,
     f32,
+    u16: (offset, n) => new Uint16Array(memory.buffer, offset, n),
     alloc(n) {
       const bytes = (n + 2 * GUARD) * 4;
       const need = top + bytes - memory.buffer.byteLength;

@@ -1,7 +1,8 @@
 // The CPU backend's fast kernels: WebAssembly SIMD (compiled from ./assembly, AssemblyScript)
 // on a shared memory owned by the backend, run synchronously on a pool of worker threads.
-// All tensor arguments are BYTE offsets into that memory, f32, contiguous row-major; strides are
-// in elements. Kernels only read/write the operands they are given and [0, reservedBytes).
+// All tensor arguments are BYTE offsets into that memory, contiguous row-major, f32 except where
+// a param says (matmul B, attention K/V: f16/bf16 widened on the fly); strides are in elements.
+// Kernels only read/write the operands they are given and [0, reservedBytes).
 import { BackendError } from "../../../errors.js";
 import { KERNELS_WASM_BASE64 } from "./kernels-wasm.generated.js";
 import {
@@ -12,6 +13,18 @@ import {
   THREAD_SCRATCH_BYTES,
 } from "./layout.js";
 import { KernelPool, type WorkerSpawner } from "./pool.js";
+
+/** Storage types the kernels widen to f32 on the fly (B of matmul, K/V of attention). */
+export type WasmStorageType = "f32" | "f16" | "bf16";
+
+const STORAGE_CODE: Record<WasmStorageType, number> = { f32: 0, f16: 1, bf16: 2 };
+
+function storageCode(t: WasmStorageType | undefined): number {
+  const code = STORAGE_CODE[t ?? "f32"];
+  if (code === undefined)
+    throw new BackendError(`storage type "${t}" is not supported: use f32, f16 or bf16`);
+  return code;
+}
 
 /** C(batch; M, N) = alpha * op(A) @ op(B) (+ C if accumulate). */
 export interface WasmMatmulParams {
@@ -32,9 +45,11 @@ export interface WasmMatmulParams {
   transB: boolean;
   alpha: number;
   accumulate: boolean;
+  /** B's storage (default f32; strideB and offsets then count its 2-byte elements). A, C: f32. */
+  bType?: WasmStorageType;
 }
 
-/** Dimensions of one attention call (the Backend glossary); all operands f32. */
+/** Dimensions of one attention call (the Backend glossary). */
 export interface WasmAttentionDims {
   batch: number;
   /** Queries T; query t sits at key position t + (S - T). */
@@ -47,6 +62,8 @@ export interface WasmAttentionDims {
   d: number;
   scale: number;
   causal: boolean;
+  /** K and V storage (default f32); q, out, lse and every gradient are f32. */
+  kvType?: WasmStorageType;
 }
 
 /** Forward: q (B, T, H, D); k, v (B, S, Hkv, D) -> out (B, T, H, D), lse (B, H, T). Byte offsets. */
@@ -169,7 +186,8 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
     reservedBytes,
     features: ["simd128", "threads", "shared-memory"],
     matmul(p) {
-      const flags = (p.transA ? 1 : 0) | (p.transB ? 2 : 0) | (p.accumulate ? 4 : 0);
+      const flags =
+        (p.transA ? 1 : 0) | (p.transB ? 2 : 0) | (p.accumulate ? 4 : 0) | (storageCode(p.bType) << 3);
       const args = [p.a, p.b, p.c, p.m, p.n, p.k, p.batch, p.strideA, p.strideB, p.strideC, flags, p.alpha];
       launch(FN_MATMUL, args, 2 * p.m * p.n * p.k * p.batch);
     },
@@ -202,7 +220,7 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
 function dimArgs(p: WasmAttentionDims, maxD: number): number[] {
   if (p.h % p.hkv !== 0) throw new BackendError(`hkv ${p.hkv} does not divide h ${p.h}`);
   if (p.d > maxD) throw new BackendError(`head dim ${p.d} exceeds the wasm kernels' limit ${maxD}`);
-  return [p.batch, p.t, p.s, p.h, p.hkv, p.d, p.scale, p.causal ? 1 : 0];
+  return [p.batch, p.t, p.s, p.h, p.hkv, p.d, p.scale, p.causal ? 1 : 0, storageCode(p.kvType)];
 }
 
 /** Multiply-add flops of QK^T and PV (the causal half counted as half). */

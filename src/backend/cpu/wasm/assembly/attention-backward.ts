@@ -3,10 +3,23 @@
 //   key items   (batch, K/V head, block of keys):  P^T, dV += P^T dO, dS^T, dK += scale dS^T Q
 //   query items (batch, K/V head, block of stacked query rows): P, dS, dQ = scale dS K
 // with P = exp(scale q.k - lse), dS = P (dO.v - delta), delta = rowsum(dO * O).
-// dq is overwritten; dk/dv are overwritten, or accumulated when accumulateKV.
+// dq is overwritten; dk/dv (f32) are overwritten, or accumulated when accumulateKV. K/V may be
+// f16/bf16 storage (kvType), widened while packing.
 import { at, cdiv, imin, nextItem, roundUp } from "./common";
 import { gemmPacked, NR } from "./matmul";
-import { BR, dot, exp4, fillKeyRows, fillQueryRows, keyBlock, packRowsA, packRowsB, packRowsBT, visible } from "./attention-pack";
+import {
+  BR,
+  dot,
+  exp4,
+  fillKeyRows,
+  fillQueryRows,
+  keyBlock,
+  packRowsA,
+  packRowsB,
+  packRowsBT,
+  row,
+  visible,
+} from "./attention-pack";
 import { packScoresA } from "./attention";
 
 /** Scratch bytes one thread needs for the backward with head dim d (the larger item kind). */
@@ -39,19 +52,18 @@ function rowStats(
   causal: bool,
 ): void {
   for (let j: i32 = 0; j < n; j++) {
-    const off = <usize>load<u32>(tab + (<usize>j << 2));
     const rr = r0 + j;
     const tt = rr / g;
     const head = hk * g + (rr - tt * g);
     store<f32>(at(lseA, j), load<f32>(at(lse, (bi * h + head) * t + tt)));
-    store<f32>(at(deltaA, j), dot(dOut + off, out + off, d));
+    store<f32>(at(deltaA, j), dot(row(dOut, tab, j), row(out, tab, j), d));
     store<i32>(at(visA, j), visible(tt, t, s, causal));
   }
 }
 
 /** One key item: keys [s0, s0 + kn) of (bi, hk); writes those rows of dk and dv. */
 function keyItem(
-  p: usize, // [dq, dk, dv, dOut, q, k, v, out, lse]: u32 byte addresses
+  p: usize, // [dq, dk, dv, dOut, q, k, v, out, lse]: u32 byte addresses, then kvType
   bi: i32,
   hk: i32,
   s0: i32,
@@ -73,6 +85,7 @@ function keyItem(
   const v = <usize>load<u32>(p, 24);
   const out = <usize>load<u32>(p, 28);
   const lse = <usize>load<u32>(p, 32);
+  const ty = load<i32>(p, 36);
   const g = h / hkv;
   const bc = keyBlock(d);
   const dp = roundUp(d, NR);
@@ -107,8 +120,8 @@ function keyItem(
   const tmp = sp;
 
   fillKeyRows(kTab, s0, kn, bi, hk, s, hkv, d);
-  packRowsA(k, kTab, kn, d, kA);
-  packRowsA(v, kTab, kn, d, vA);
+  packRowsA(k, kTab, kn, d, kA, ty);
+  packRowsA(v, kTab, kn, d, vA, ty);
   memory.fill(dKa, 0, <usize>(kn * dp) << 2);
   memory.fill(dVa, 0, <usize>(kn * dp) << 2);
   const rTot = t * g;
@@ -146,9 +159,8 @@ function keyItem(
     gemmPacked(pA, bq, kn, d, cn, dKa, dp, scale, true, tmp);
   }
   for (let i: i32 = 0; i < kn; i++) {
-    const off = <usize>load<u32>(kTab + (<usize>i << 2));
-    storeRow(dk + off, at(dKa, i * dp), d, accKV);
-    storeRow(dv + off, at(dVa, i * dp), d, accKV);
+    storeRow(row(dk, kTab, i), at(dKa, i * dp), d, accKV);
+    storeRow(row(dv, kTab, i), at(dVa, i * dp), d, accKV);
   }
 }
 
@@ -184,6 +196,7 @@ function queryItem(
   const v = <usize>load<u32>(p, 24);
   const out = <usize>load<u32>(p, 28);
   const lse = <usize>load<u32>(p, 32);
+  const ty = load<i32>(p, 36);
   const g = h / hkv;
   const bc = keyBlock(d);
   const dp = roundUp(d, NR);
@@ -225,9 +238,9 @@ function queryItem(
   for (let s0: i32 = 0; s0 < kEnd; s0 += bc) {
     const kn = imin(bc, kEnd - s0);
     fillKeyRows(kTab, s0, kn, bi, hk, s, hkv, d);
-    packRowsBT(k, kTab, kn, d, kb);
+    packRowsBT(k, kTab, kn, d, kb, ty);
     gemmPacked(qA, kb, rows, kn, d, sc, bc, scale, false, tmp);
-    packRowsBT(v, kTab, kn, d, kb);
+    packRowsBT(v, kTab, kn, d, kb, ty);
     gemmPacked(doA, kb, rows, kn, d, dpb, bc, 1, false, tmp);
     for (let r: i32 = 0; r < rows; r++) {
       const nv = i32x4.splat(load<i32>(at(visA, r)));
@@ -242,11 +255,11 @@ function queryItem(
       }
     }
     packScoresA(dpb, rows, kn, bc, pA);
-    packRowsB(k, kTab, kn, d, kb);
+    packRowsB(k, kTab, kn, d, kb, ty);
     gemmPacked(pA, kb, rows, d, kn, dQa, dp, scale, true, tmp);
   }
   for (let r: i32 = 0; r < rows; r++) {
-    storeRow(dq + <usize>load<u32>(qTab + (<usize>r << 2)), at(dQa, r * dp), d, false);
+    storeRow(row(dq, qTab, r), at(dQa, r * dp), d, false);
   }
 }
 
@@ -269,6 +282,7 @@ export function attentionBackwardJob(
   d: i32,
   scale: f32,
   causal: i32,
+  kvType: i32,
   accumulateKV: i32,
   counter: usize,
   threads: i32,
@@ -285,6 +299,7 @@ export function attentionBackwardJob(
   store<u32>(ptrs, <u32>v, 24);
   store<u32>(ptrs, <u32>out, 28);
   store<u32>(ptrs, <u32>lse, 32);
+  store<i32>(ptrs, kvType, 36);
   scratch += 64;
   const g = h / hkv;
   const bc = keyBlock(d);

@@ -1,8 +1,9 @@
 // Fused attention forward, flash style: for one (batch, K/V head, tile of BR stacked query rows)
 // item, K^T and V tiles are packed once for all query heads of the group (GQA/MQA), scores come
 // from the GEMM micro-kernel, and an online softmax keeps running max/sum per row. Writes out
-// (B, T, H, D) and lse (B, H, T); rows that see no key get out 0 and lse -inf.
-import { at, cdiv, imin, nextItem, roundUp, transpose4Store } from "./common";
+// (B, T, H, D) and lse (B, H, T); rows that see no key get out 0 and lse -inf. K/V may be
+// f16/bf16 storage (kvType), widened while packing.
+import { at, cdiv, imin, nextItem, roundUp, TY_F32, transpose4Store } from "./common";
 import { gemmPacked, gemmStridedB, NR } from "./matmul";
 import {
   BR,
@@ -13,6 +14,7 @@ import {
   packRowsA,
   packRowsB,
   packRowsBT,
+  row,
   visible,
 } from "./attention-pack";
 
@@ -99,6 +101,7 @@ export function attentionJob(
   d: i32,
   scale: f32,
   causal: i32,
+  kvType: i32,
   counter: usize,
   threads: i32,
   scratch: usize,
@@ -129,7 +132,7 @@ export function attentionJob(
     const rows = imin(BR, t * g - r0);
     fillQueryRows(qTab, r0, rows, bi, hk, g, t, h, d);
     // decode-like items (a few query rows): reading V in place beats packing it
-    const few = rows <= FEW_ROWS && (d & (NR - 1)) == 0;
+    const few = rows <= FEW_ROWS && (d & (NR - 1)) == 0 && kvType == TY_F32;
     packRowsA(q, qTab, rows, d, qp);
     for (let r: i32 = 0; r < rows; r++) {
       store<f32>(at(mArr, r), -Infinity);
@@ -140,7 +143,7 @@ export function attentionJob(
     for (let s0: i32 = 0; s0 < kEnd; s0 += bc) {
       const cols = imin(bc, kEnd - s0);
       fillKeyRows(kTab, s0, cols, bi, hk, s, hkv, d);
-      packRowsBT(k, kTab, cols, d, kp);
+      packRowsBT(k, kTab, cols, d, kp, kvType);
       gemmPacked(qp, kp, rows, cols, d, sc, bc, scale, false, tmp);
       for (let r: i32 = 0; r < rows; r++) {
         const nVis = visible((r0 + r) / g, t, s, isCausal) - s0;
@@ -150,17 +153,17 @@ export function attentionJob(
       packScoresA(sc, rows, cols, bc, pp);
       if (few) {
         // V read in place (rows hkv * d floats apart): no V packing for a handful of query rows
-        const vRow = v + <usize>load<u32>(kTab);
+        const vRow = row(v, kTab, 0);
         gemmStridedB(pp, vRow, <usize>(hkv * d) << 2, rows, d, cols, o, dp, 1, true, tmp);
       } else {
-        packRowsB(v, kTab, cols, d, vp);
+        packRowsB(v, kTab, cols, d, vp, kvType);
         gemmPacked(pp, vp, rows, d, cols, o, dp, 1, true, tmp);
       }
     }
     for (let r: i32 = 0; r < rows; r++) {
       const l = load<f32>(at(mArr, r)) == -Infinity ? <f32>0 : load<f32>(at(lArr, r));
       const inv: f32 = l > 0 ? 1 / l : 0;
-      const dst = out + <usize>load<u32>(qTab + (<usize>r << 2));
+      const dst = row(out, qTab, r);
       const src = at(o, r * dp);
       for (let j: i32 = 0; j < d; j++) store<f32>(at(dst, j), load<f32>(at(src, j)) * inv);
       const rr = r0 + r;

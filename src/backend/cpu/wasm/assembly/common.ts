@@ -42,3 +42,48 @@
   v128.store(out + 2 * stride, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
   v128.store(out + 3 * stride, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
 }
+
+/** Storage types of operands the kernels widen while packing: f32, f16, bf16. */
+export const TY_F32: i32 = 0;
+export const TY_F16: i32 = 1;
+export const TY_BF16: i32 = 2;
+
+// Packers are generic over a storage marker type so each storage gets its own loop, free of
+// per-element type tests: f32 = f32, i16 = f16 bits, u16 = bf16 bits.
+
+/** log2 of the element size of storage type ty. */
+@inline export function esh(ty: i32): usize {
+  return ty == TY_F32 ? 2 : 1;
+}
+
+/** log2 of the element size of storage marker T. */
+@inline export function eshT<T>(): usize {
+  return sizeof<T>() == 4 ? 2 : 1;
+}
+
+// f16 bits (zero-extended in i32 lanes) -> f32, exact for normals, subnormals, inf and NaN.
+@inline function halfToFloat4(h: v128): v128 {
+  const em = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
+  const exp = v128.and(em, i32x4.splat(0x0f800000));
+  let o = i32x4.add(em, i32x4.splat(112 << 23));
+  o = i32x4.add(o, v128.and(i32x4.eq(exp, i32x4.splat(0x0f800000)), i32x4.splat(112 << 23)));
+  const den = f32x4.sub(i32x4.add(o, i32x4.splat(1 << 23)), i32x4.splat(113 << 23));
+  o = v128.bitselect(den, o, i32x4.eq(exp, i32x4.splat(0)));
+  return v128.or(o, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+}
+
+/** Four consecutive elements of storage marker T at p, as f32x4. */
+@inline export function ld4<T>(p: usize): v128 {
+  if (sizeof<T>() == 4) return v128.load(p);
+  const w = v128.load16x4_u(p);
+  if (isSigned<T>()) return halfToFloat4(w);
+  return i32x4.shl(w, 16);
+}
+
+/** One element of storage marker T at p, as f32. */
+@inline export function ld1<T>(p: usize): f32 {
+  if (sizeof<T>() == 4) return load<f32>(p);
+  const w = <i32>load<u16>(p);
+  if (isSigned<T>()) return f32x4.extract_lane(halfToFloat4(i32x4.splat(w)), 0);
+  return reinterpret<f32>(w << 16);
+}

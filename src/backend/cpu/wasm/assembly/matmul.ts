@@ -1,8 +1,9 @@
 // f32 GEMM: C(batch; M, N) = alpha * op(A) @ op(B) (+ C if accumulate), GotoBLAS-style:
 // the job is cut into (batch, row-chunk, column-chunk) items drawn from a shared counter; each
 // item packs K-blocks of op(B) into NR-wide panels and of op(A) into MR-tall panels (thread
-// scratch) and runs a 4x8 register-blocked f32x4 micro-kernel. Operands are byte addresses.
-import { at, cdiv, imin, nextItem, roundUp, transpose4Store } from "./common";
+// scratch) and runs a 4x8 register-blocked f32x4 micro-kernel. Operands are byte addresses;
+// B may be f16/bf16 storage, widened to f32 while packing.
+import { at, cdiv, esh, eshT, imin, ld1, ld4, nextItem, roundUp, TY_F16, TY_F32, transpose4Store } from "./common";
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
@@ -17,6 +18,8 @@ export const MATMUL_SCRATCH: i32 = (MC * KC + KC * NCH_MAX + MR * NR) * 4;
 export const FLAG_TRANS_A: i32 = 1;
 export const FLAG_TRANS_B: i32 = 2;
 export const FLAG_ACCUMULATE: i32 = 4;
+/** B's storage type (TY_* of common.ts) sits in bits 3-4 of the flags. */
+export const FLAG_B_TYPE_SHIFT: i32 = 3;
 
 // op(A) rows [i0, i0 + mb) x cols [k0, k0 + kb) -> MR-row panels, each laid out [kb][MR].
 function packA(a: usize, transA: bool, m: i32, k: i32, i0: i32, mb: i32, k0: i32, kb: i32, dst: usize): void {
@@ -60,57 +63,62 @@ function packA(a: usize, transA: bool, m: i32, k: i32, i0: i32, mb: i32, k0: i32
   }
 }
 
-// op(B) rows [k0, k0 + kb) x cols [j0, j0 + nw) -> NR-column panels, each laid out [kb][NR].
-function packB(b: usize, transB: bool, n: i32, k: i32, j0: i32, nw: i32, k0: i32, kb: i32, dst: usize): void {
+// op(B) rows [k0, k0 + kb) x cols [j0, j0 + nw) -> NR-column panels, each laid out [kb][NR];
+// B is stored as marker T (f32; i16 = f16; u16 = bf16) and widened to f32 here.
+function packBT<T>(
+  b: usize,
+  transB: bool,
+  n: i32,
+  k: i32,
+  j0: i32,
+  nw: i32,
+  k0: i32,
+  kb: i32,
+  dst: usize,
+): void {
+  const es = eshT<T>();
   for (let p: i32 = 0; p < nw; p += NR) {
     const cols = imin(NR, nw - p);
     const out = dst + <usize>(p * kb) * 4;
     const c0 = j0 + p;
     if (!transB) {
       for (let kk: i32 = 0; kk < kb; kk++) {
-        const src = at(b, (k0 + kk) * n + c0);
+        const src = b + (<usize>((k0 + kk) * n + c0) << es);
         const o = at(out, kk * NR);
         if (cols == NR) {
-          v128.store(o, v128.load(src));
-          v128.store(o, v128.load(src, 16), 16);
+          v128.store(o, ld4<T>(src));
+          v128.store(o, ld4<T>(src + (<usize>4 << es)), 16);
         } else {
-          for (let c: i32 = 0; c < NR; c++) store<f32>(at(o, c), c < cols ? load<f32>(at(src, c)) : 0);
+          for (let c: i32 = 0; c < NR; c++) store<f32>(at(o, c), c < cols ? ld1<T>(src + (<usize>(c) << es)) : 0);
         }
       }
     } else {
       let kk: i32 = 0;
       if (cols == NR) {
-        const s0 = at(b, c0 * k + k0);
-        const ld = <usize>k << 2;
+        const s0 = b + (<usize>(c0 * k + k0) << es);
+        const ld = <usize>k << es;
         for (; kk + 4 <= kb; kk += 4) {
-          const o = <usize>kk << 2;
-          const d = out + (o << 3);
-          transpose4Store(
-            v128.load(s0 + o),
-            v128.load(s0 + ld + o),
-            v128.load(s0 + 2 * ld + o),
-            v128.load(s0 + 3 * ld + o),
-            d,
-            32,
-          );
-          transpose4Store(
-            v128.load(s0 + 4 * ld + o),
-            v128.load(s0 + 5 * ld + o),
-            v128.load(s0 + 6 * ld + o),
-            v128.load(s0 + 7 * ld + o),
-            d + 16,
-            32,
-          );
+          const o = <usize>kk << es;
+          const d = out + (<usize>kk << 5);
+          transpose4Store(ld4<T>(s0 + o), ld4<T>(s0 + ld + o), ld4<T>(s0 + 2 * ld + o), ld4<T>(s0 + 3 * ld + o), d, 32);
+          const s4 = s0 + 4 * ld;
+          transpose4Store(ld4<T>(s4 + o), ld4<T>(s4 + ld + o), ld4<T>(s4 + 2 * ld + o), ld4<T>(s4 + 3 * ld + o), d + 16, 32);
         }
       }
       for (; kk < kb; kk++) {
         for (let c: i32 = 0; c < NR; c++) {
-          const v: f32 = c < cols ? load<f32>(at(b, (c0 + c) * k + k0 + kk)) : 0;
+          const v: f32 = c < cols ? ld1<T>(b + (<usize>((c0 + c) * k + k0 + kk) << es)) : 0;
           store<f32>(at(out, kk * NR + c), v);
         }
       }
     }
   }
+}
+
+function packB(b: usize, transB: bool, n: i32, k: i32, j0: i32, nw: i32, k0: i32, kb: i32, dst: usize, ty: i32): void {
+  if (ty == TY_F32) packBT<f32>(b, transB, n, k, j0, nw, k0, kb, dst);
+  else if (ty == TY_F16) packBT<i16>(b, transB, n, k, j0, nw, k0, kb, dst);
+  else packBT<u16>(b, transB, n, k, j0, nw, k0, kb, dst);
 }
 
 @inline function tileRow(c: usize, lo: v128, hi: v128, alpha: v128, beta: bool): void {
@@ -266,7 +274,7 @@ function matmulItem(
   for (let k0: i32 = 0; k0 < k; k0 += KC) {
     const kb = imin(KC, k - k0);
     const beta = acc || k0 > 0;
-    packB(b, transB, n, k, n0, nw, k0, kb, bPack);
+    packB(b, transB, n, k, n0, nw, k0, kb, bPack, (flags >> FLAG_B_TYPE_SHIFT) & 3);
     for (let i0: i32 = 0; i0 < mh; i0 += MC) {
       const mb = imin(MC, mh - i0);
       packA(a, transA, m, k, m0 + i0, mb, k0, kb, aPack);
@@ -319,7 +327,7 @@ export function matmulJob(
     const n0 = ni * nch;
     matmulItem(
       at(a, bi * strideA),
-      at(b, bi * strideB),
+      b + (<usize>(bi * strideB) << esh((flags >> FLAG_B_TYPE_SHIFT) & 3)),
       at(c, bi * strideC),
       m,
       n,
