@@ -109,7 +109,7 @@ export interface LoadWasmKernelsOptions {
   memory: WebAssembly.Memory;
   /** Threads including the caller; 1 runs inline without workers. */
   threads: number;
-  /** Worker factory (default: node:worker_threads). */
+  /** Worker factory (default: node:worker_threads in Node, Web Workers elsewhere). */
   spawner?: WorkerSpawner;
 }
 

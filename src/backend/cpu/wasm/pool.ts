@@ -3,7 +3,7 @@
 // Atomics.notify, runs its own share, and waits with Atomics.wait. No postMessage per job.
 // Workers come from a WorkerSpawner (Node's worker_threads now; a Web Worker spawner can plug in).
 import { BackendError } from "../../../errors.js";
-import { NODE_WORKER_SOURCE } from "./worker-source.js";
+import { NODE_WORKER_SOURCE, WEB_WORKER_SOURCE } from "./worker-source.js";
 
 // Control block slots (Int32Array indices), mirrored in worker-source.ts.
 const CTL_GEN = 0;
@@ -54,6 +54,27 @@ export const nodeSpawner: WorkerSpawner = async (data) => {
   return { terminate: () => void w.terminate() };
 };
 
+/**
+ * Web Workers from a Blob URL (untested here: no browser in CI). Atomics.wait is not allowed on
+ * a browser's main thread, so in browsers the backend itself must run inside a worker.
+ */
+export const webSpawner: WorkerSpawner = (data) =>
+  new Promise((resolve, reject) => {
+    const url = URL.createObjectURL(new Blob([WEB_WORKER_SOURCE], { type: "text/javascript" }));
+    const w = new Worker(url);
+    w.onmessage = () => {
+      URL.revokeObjectURL(url);
+      resolve({ terminate: () => w.terminate() });
+    };
+    w.onerror = (e) => reject(new BackendError(`wasm kernel worker failed to start: ${e.message}`));
+    w.postMessage(data);
+  });
+
+function defaultSpawner(): WorkerSpawner {
+  const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
+  return isNode ? nodeSpawner : webSpawner;
+}
+
 export interface PoolOptions {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
@@ -102,7 +123,7 @@ export class KernelPool {
     const ctlBuffer = new SharedArrayBuffer(64);
     const argBuffer = new SharedArrayBuffer(MAX_ARGS * 8);
     const pool = new KernelPool(opts, ctlBuffer, argBuffer);
-    const spawn = opts.spawner ?? nodeSpawner;
+    const spawn = opts.spawner ?? defaultSpawner();
     const workers = opts.threads - 1;
     pool.workers = await Promise.all(
       Array.from({ length: workers }, (_, i) =>

@@ -306,8 +306,9 @@ export function matmulJob(
   scratch: usize,
 ): void {
   if (m <= 0 || n <= 0 || batch <= 0) return;
-  let mch = imin(MCH_MAX, roundUp(m, MR));
-  let nch = imin(NCH_MAX, roundUp(n, NR));
+  // near-equal chunks of at most *_MAX (e.g. 768 -> 2 x 384, not 512 + 256), so threads balance
+  let mch = roundUp(cdiv(m, cdiv(m, MCH_MAX)), MR);
+  let nch = roundUp(cdiv(n, cdiv(n, NCH_MAX)), NR);
   const target = threads > 1 ? threads * 2 : 1;
   while (batch * cdiv(m, mch) * cdiv(n, nch) < target) {
     if (mch >= nch && mch > 2 * MR) mch = roundUp(mch >> 1, MR);
