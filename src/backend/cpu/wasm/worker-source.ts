@@ -41,10 +41,11 @@ function start(data, ready) {
 }
 `;
 
-/** Node (worker_threads, eval mode: CommonJS). */
+/** Node (worker_threads, eval mode; dynamic import works whether eval runs as CommonJS or ESM). */
 export const NODE_WORKER_SOURCE = `${CORE}
-const { workerData, parentPort } = require("node:worker_threads");
-start(workerData, () => parentPort.postMessage("ready"));
+import("node:worker_threads").then(({ workerData, parentPort }) => {
+  start(workerData, () => parentPort.postMessage("ready"));
+});
 `;
 
 /** Web Worker: the data arrives in the first message. Not used yet (see pool.ts). */
