@@ -79,7 +79,7 @@ test("matmul and attention backward are bitwise identical on 1 and 2 threads", a
     outs.push([c, p.out, g.dq, g.dk, g.dv].map((at, i) => h.f32(at, [m * n, nq, nq, nkv, nkv][i]!).slice()));
     h.kernels.dispose();
   }
-  outs[0]!.forEach((x, i) => assert.deepEqual(outs[1]![i], x, `output ${i}`));
+  for (const [i, x] of outs[0]!.entries()) assert.deepEqual(outs[1]![i], x, `output ${i}`);
 });
 
 test("idle workers do not keep the process alive", () => {
