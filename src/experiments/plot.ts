@@ -48,19 +48,24 @@ export function paretoVegaLiteSpec(rows: readonly SummaryRow[], opts: PlotOption
     title: "validation perplexity",
     scale: { zero: false, padding: 16 },
   } as const;
-  const groupScale = { domain: [...CONFIG_GROUPS], range: COLOURS };
+  // only the groups present, each keeping its fixed colour and marker
+  const present = CONFIG_GROUPS.map((g, i) => ({ g, i })).filter(({ g }) => rows.some((r) => r.group === g));
+  const domain = present.map(({ g }) => g);
+  const groupScale = { domain, range: present.map(({ i }) => COLOURS[i]!) };
+  const shapeScale = { domain, range: present.map(({ i }) => SHAPES[i]!) };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
       text: opts.title ?? "Validation perplexity vs KV cache size",
       subtitle:
         opts.subtitle ??
-        "ringed points on the dashed step line: the Pareto frontier (lower and left is better)",
+        "ringed points on the dashed step line: the Pareto frontier (lower and left is better)" +
+          (rows.some((r) => r.nSeeds > 1) ? "; bars: ± 1 sd over seeds" : ""),
     },
     width: opts.width ?? 760,
     height: opts.height ?? 460,
     background: "white",
-    config: { font: FONT, legend: { orient: "top-right" } },
+    config: { font: FONT, legend: { orient: "right" } },
     data: { values },
     layer: [
       {
@@ -105,7 +110,7 @@ export function paretoVegaLiteSpec(rows: readonly SummaryRow[], opts: PlotOption
           shape: {
             field: "group",
             type: "nominal",
-            scale: { domain: [...CONFIG_GROUPS], range: SHAPES },
+            scale: shapeScale,
             title: "group",
           },
           tooltip: [{ field: "config" }, { field: "kv" }, { field: "ppl" }],
@@ -138,8 +143,6 @@ const LABEL_FONT_SIZE = 10;
 /** Radii (px) of the filled symbols (size 80) and of the frontier rings (size 260), plus a margin. */
 const POINT_RADIUS = 6;
 const FRONTIER_RING_RADIUS = 10;
-/** Where the top-right legend sits (5 groups), roughly. */
-const LEGEND_BOX = (width: number): Box => ({ x0: width - 130, y0: 0, x1: width, y1: 110 });
 
 /** Thin boxes along the frontier's step-after line (horizontal, then vertical, point to point). */
 function stepLineBoxes(pts: readonly { x: number; y: number }[]): Box[] {
@@ -179,8 +182,7 @@ async function withLabels(spec: vega.Spec): Promise<vega.Spec> {
     height,
     fontSize: LABEL_FONT_SIZE,
     charWidth: 0.68,
-    padding: 40,
-    obstacles: [...stepLineBoxes(points.filter((_, k) => items[k]!.datum?.pareto)), LEGEND_BOX(width)],
+    obstacles: stepLineBoxes(points.filter((_, k) => items[k]!.datum?.pareto)),
   });
   const leaders = labels.filter((l) => l.leader).map((l) => ({ x: l.px, y: l.py, x2: l.x, y2: l.y }));
   const rule = {

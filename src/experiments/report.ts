@@ -53,10 +53,18 @@ export function formatMarkdown(
     "|---|---|---:|---:|---:|---:|---:|:---:|",
   );
   for (const r of sorted) {
-    const lr = r.bestLr === undefined ? "?" : formatLr(r.bestLr);
+    const edge = r.bestLrAtEdge === "high" ? " ↑" : r.bestLrAtEdge === "low" ? " ↓" : "";
+    const lr = r.bestLr === undefined ? "?" : `${formatLr(r.bestLr)}${edge}`;
     out.push(
       `| ${r.config} | ${r.group} | ${formatParams(r.params)} | ${r.kvBytesPerToken16} | ${lr} | ` +
         `${fmtPpl(r)} | ${r.nSeeds} | ${r.pareto ? "★" : ""} |`,
+    );
+  }
+  if (sorted.some((r) => r.bestLrAtEdge)) {
+    out.push(
+      "",
+      "↑ / ↓: the best LR is the largest / smallest one tried; the optimum may lie beyond it " +
+        "(raise `lrs.max`, or lower `lrs.base`).",
     );
   }
   const frontier = sorted.filter((r) => r.pareto);

@@ -2,6 +2,7 @@
 // LR of that config has, so a searched LR with one seed is not compared against the mean of
 // five), val ppl mean / sample sd / range over seeds at that LR, and the Pareto flag over
 // (KV bytes/token, mean ppl). Pure; rendering is report.ts / plot.ts.
+import { formatCount } from "../model/plan.js";
 import { type ConfigGroup, configGroup } from "./groups.js";
 import { paretoFrontier } from "./pareto.js";
 import type { ResultRecord } from "./results.js";
@@ -27,6 +28,8 @@ export interface SummaryRow {
   nSeeds: number;
   /** Every LR run for this config, ascending. */
   lrs: LrSummary[];
+  /** When several LRs were run and the best is the largest ("high") or smallest ("low") of them. */
+  bestLrAtEdge?: "low" | "high";
   /** Not dominated in (KV bytes/token, mean ppl); set by markPareto. */
   pareto: boolean;
 }
@@ -88,6 +91,14 @@ export function markPareto<R extends { kvBytesPerToken16: number; pplMean: numbe
   return rows;
 }
 
+/** "15 runs, 7.68k tokens each, cpu (device)": what a set of records is, for report headers. */
+export function describeRecords(records: readonly ResultRecord[]): string {
+  const tokens = [...new Set(records.map((r) => r.tokens))];
+  const devices = [...new Set(records.map((r) => `${r.backend} (${r.device})`))];
+  const tok = tokens.length === 1 ? `${formatCount(tokens[0]!)} tokens each` : "unequal token budgets";
+  return `${records.length} runs, ${tok}, on ${devices.join(", ")}`;
+}
+
 /** One row per config (first-seen order), Pareto flags set. */
 export function summarizeResults(records: readonly ResultRecord[]): SummaryRow[] {
   const rows: SummaryRow[] = [];
@@ -103,7 +114,16 @@ export function summarizeResults(records: readonly ResultRecord[]): SummaryRow[]
         pplMean: mean(list.map((r) => r.finalValPpl)),
         seeds: list.map((r) => r.seed),
       }));
+    const edge =
+      lrs.length < 2
+        ? undefined
+        : bestLr === lrs[lrs.length - 1]!.lr
+          ? "high"
+          : bestLr === lrs[0]!.lr
+            ? "low"
+            : undefined;
     rows.push({
+      ...(edge ? { bestLrAtEdge: edge } : {}),
       config,
       group: configGroup(last.modelConfig),
       params: last.params,

@@ -7,7 +7,7 @@ import { ConfigError } from "../../errors.js";
 import { loadPaperTable } from "../../experiments/paper-table.js";
 import { writeReport } from "../../experiments/report.js";
 import { loadResultsDetailed } from "../../experiments/results.js";
-import { type SummaryRow, summarizeResults } from "../../experiments/summary.js";
+import { describeRecords, type SummaryRow, summarizeResults } from "../../experiments/summary.js";
 
 interface ReportFlags {
   out?: string;
@@ -49,7 +49,7 @@ export function registerReport(program: Command): void {
           throw new ConfigError(`${path} has no finished runs${f.sweep ? ` of sweep "${f.sweep}"` : ""}`);
         }
         rows = summarizeResults(recs);
-        source = `${path} (${recs.length} runs)`;
+        source = `${path}: ${describeRecords(recs)}`;
         outDir = f.out ?? join(dirname(path), "report");
         title = f.title ?? "Design-space study";
       }

@@ -10,7 +10,7 @@ import { writeReport } from "../../experiments/report.js";
 import { loadResults } from "../../experiments/results.js";
 import { runSweep } from "../../experiments/runner.js";
 import { loadSweepSpec } from "../../experiments/spec.js";
-import { summarizeResults } from "../../experiments/summary.js";
+import { describeRecords, summarizeResults } from "../../experiments/summary.js";
 import { formatLr } from "../../experiments/lr-search.js";
 
 interface SweepFlags {
