@@ -288,7 +288,7 @@ function matmulItem(
  * arguments except `scratch` (its own MATMUL_SCRATCH bytes, always the last argument); `counter`
  * (i32, zeroed by the caller before the job) hands out the items. Strides are in elements; strideB 0 broadcasts B.
  */
-export function matmulJob(
+export function matmulPackedJob(
   a: usize,
   b: usize,
   c: usize,
