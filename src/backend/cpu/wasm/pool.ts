@@ -12,6 +12,9 @@ const CTL_STOP = 2;
 const CTL_FN = 3;
 const CTL_NARGS = 4;
 const CTL_ERROR = 5;
+/** Workers that joined the running job; CLOSED is set once the caller stops waiting for joiners. */
+const CTL_JOIN = 6;
+const CLOSED = 0x40000000;
 const MAX_ARGS = 32;
 const DEFAULT_SPIN_MS = 1;
 const MAIN_SPINS = 1 << 16;
@@ -24,8 +27,6 @@ export interface WorkerData {
   argBuffer: SharedArrayBuffer;
   /** Byte address of this worker's scratch area. */
   scratch: number;
-  /** Number of workers (excluding the calling thread). */
-  workers: number;
   /** Milliseconds a worker busy-polls for the next job before sleeping in Atomics.wait. */
   spinMs: number;
   /** Export names, indexed by the job's function index. */
@@ -134,7 +135,6 @@ export class KernelPool {
           ctlBuffer,
           argBuffer,
           scratch: opts.scratchOf(i + 1),
-          workers,
           spinMs: opts.spinMs ?? DEFAULT_SPIN_MS,
           fns: opts.fns,
         }),
@@ -165,6 +165,7 @@ export class KernelPool {
     Atomics.store(ctl, CTL_NARGS, args.length);
     Atomics.store(ctl, CTL_DONE, 0);
     Atomics.store(ctl, CTL_ERROR, 0);
+    Atomics.store(ctl, CTL_JOIN, 0);
     Atomics.add(ctl, CTL_GEN, 1);
     Atomics.notify(ctl, CTL_GEN);
     let err: unknown;
@@ -173,9 +174,12 @@ export class KernelPool {
     } catch (e) {
       err = e;
     }
+    // Every item is taken. Wait only for the workers that joined: one the OS has not scheduled
+    // yet (a busy machine) finds the job closed and skips it instead of stalling this call.
+    const joined = Atomics.or(ctl, CTL_JOIN, CLOSED) & ~CLOSED;
     let done = Atomics.load(ctl, CTL_DONE);
-    for (let i = 0; done !== n && i < MAIN_SPINS; i++) done = Atomics.load(ctl, CTL_DONE);
-    while (done !== n) {
+    for (let i = 0; done !== joined && i < MAIN_SPINS; i++) done = Atomics.load(ctl, CTL_DONE);
+    while (done !== joined) {
       Atomics.wait(ctl, CTL_DONE, done);
       done = Atomics.load(ctl, CTL_DONE);
     }

@@ -1,12 +1,13 @@
 // Source of one kernel worker, as a string so that it loads the same way from src (tsx), from
 // dist and, later, from a Blob URL in browsers: it instantiates the shared module on the shared
-// memory, then sleeps on the control block and runs its share of each job. No per-job messages.
+// memory, then sleeps on the control block and runs its share of each job it manages to join
+// (a late worker finds the job closed and skips it). No per-job messages.
 // Control block (Int32Array over a SharedArrayBuffer): see CTL_* in pool.ts; args in a Float64Array.
 
 /** The part common to every host: `start(data, ready)` runs forever (until the stop flag). */
 const CORE = `
 function start(data, ready) {
-  const { module, memory, ctlBuffer, argBuffer, scratch, workers, spinMs, fns } = data;
+  const { module, memory, ctlBuffer, argBuffer, scratch, spinMs, fns } = data;
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const ex = instance.exports;
   const ctl = new Int32Array(ctlBuffer);
@@ -27,6 +28,18 @@ function start(data, ready) {
     }
     seen = gen;
     if (Atomics.load(ctl, 2) !== 0) return;
+    // join the job unless the caller already closed it (it ran every item without us)
+    let v = Atomics.load(ctl, 6);
+    let joined = false;
+    while ((v & 0x40000000) === 0) {
+      const prev = Atomics.compareExchange(ctl, 6, v, v + 1);
+      if (prev === v) {
+        joined = true;
+        break;
+      }
+      v = prev;
+    }
+    if (!joined) continue;
     try {
       const n = Atomics.load(ctl, 4);
       const a = new Array(n + 1);
@@ -36,7 +49,8 @@ function start(data, ready) {
     } catch (e) {
       Atomics.store(ctl, 5, 1);
     }
-    if (Atomics.add(ctl, 1, 1) === workers - 1) Atomics.notify(ctl, 1);
+    Atomics.add(ctl, 1, 1);
+    Atomics.notify(ctl, 1);
   }
 }
 `;
