@@ -112,6 +112,13 @@ export { StopChecker, type StopOptions, type FinishReason } from "./infer/stop.j
 export { Scheduler, type SchedulerOptions, type StepPlan, type StepItem } from "./infer/scheduler.js";
 export { LocalEngine, type LocalEngineOptions } from "./infer/engine.js";
 export {
+  loadForInference,
+  engineFromCheckpoint,
+  resolveCheckpointDir,
+  type LoadedForInference,
+  type CheckpointEngineOptions,
+} from "./infer/load.js";
+export {
   normalizeRequest,
   type Engine,
   type EngineStats,

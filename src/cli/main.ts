@@ -7,6 +7,7 @@ import { registerBench } from "./commands/bench.js";
 import { registerData } from "./commands/data.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDoctor } from "./commands/doctor.js";
+import { registerGenerate } from "./commands/generate.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerPlan } from "./commands/plan.js";
 import { registerReport } from "./commands/report.js";
@@ -25,6 +26,7 @@ program
 
 registerDemo(program);
 registerDoctor(program);
+registerGenerate(program);
 registerBench(program);
 registerData(program);
 registerInspect(program);
