@@ -54,6 +54,6 @@ export async function cpuCeiling(threads: number): Promise<Ceiling> {
   const one = await measureSimdPeakGflops();
   return {
     gflops: one * threads,
-    source: `measured wasm SIMD f32x4 mul+add peak ${one.toFixed(1)} GFLOP/s on one core x ${threads} threads`,
+    source: `${(one * threads).toFixed(0)} GFLOP/s = measured wasm SIMD f32x4 mul+add peak ${one.toFixed(1)} GFLOP/s on one core x ${threads} threads`,
   };
 }
