@@ -33,6 +33,34 @@ test("a trapping job throws and the pool keeps working", async () => {
   }
 });
 
+test("workers see memory grown after they started", async () => {
+  const h = await makeHarness(2);
+  try {
+    const before = h.memory.buffer.byteLength;
+    h.alloc(before / 4); // pushes the next allocations past the initial size
+    const n = 160;
+    const a = h.alloc(n * n);
+    const c = h.alloc(n * n);
+    assert.ok(a > before, "operands must lie in the grown region");
+    const x = randomArray(n * n, 9);
+    h.f32(a, n * n).set(x);
+    const mm = { a, b: a, c, m: n, n, k: n, batch: 1, strideA: 0, strideB: 0, strideC: 0 };
+    h.kernels.matmul({ ...mm, transA: false, transB: true, alpha: 1, accumulate: false });
+    const out = h.f32(c, n * n);
+    for (const [i, j] of [
+      [0, 0],
+      [159, 3],
+      [80, 159],
+    ] as const) {
+      let s = 0;
+      for (let p = 0; p < n; p++) s += x[i * n + p]! * x[j * n + p]!;
+      assert.ok(Math.abs(out[i * n + j]! - s) < 1e-4, `c[${i},${j}]`);
+    }
+  } finally {
+    h.kernels.dispose();
+  }
+});
+
 test("matmul and attention backward are bitwise identical on 1 and 2 threads", async () => {
   const outs: Float32Array[][] = [];
   for (const threads of [1, 2]) {
