@@ -7,6 +7,7 @@ import type { BackendName } from "../../backend/backend.js";
 import { ConfigError } from "../../errors.js";
 import { type BenchRow, runOpsBench } from "../../bench/ops-bench.js";
 import { jsonLine, tableHeader, tableLine } from "../../bench/report.js";
+import { registerDecodeBench } from "../../bench/decode-bench.js";
 import { registerTrainBench } from "../../bench/train-cli.js";
 
 interface OpsFlags {
@@ -57,7 +58,7 @@ function registerOps(bench: Command): void {
     });
 }
 
-const SUBCOMMANDS: ((bench: Command) => void)[] = [registerOps, registerTrainBench];
+const SUBCOMMANDS: ((bench: Command) => void)[] = [registerOps, registerTrainBench, registerDecodeBench];
 
 export function registerBench(program: Command): void {
   const bench = program.command("bench").description("performance benchmarks (ops; see each subcommand)");

@@ -1,0 +1,337 @@
+// `crosslayer bench decode`: decode speed of the paged-KV engine step (CachedForward: kvWrite +
+// pagedAttention) per config x batch x context, with bytes moved per step against the device's
+// measured copy bandwidth, and the largest batch a memory budget holds (planCapacity). Random
+// weights; the cache is pre-filled with constant K/V (speed does not depend on values); each timed
+// step decodes one token for every sequence and reads the logits back. Speed lives here, not in tests.
+import type { Command } from "commander";
+import type { Backend, BackendName } from "../backend/backend.js";
+import { BACKEND_NAMES, createBackend } from "../backend/registry.js";
+import { bytesPerElement, view } from "../backend/tensor.js";
+import { ConfigError } from "../errors.js";
+import { CachedForward, type ForwardItem } from "../infer/cached-forward.js";
+import { KvCache } from "../infer/kv-cache.js";
+import type { KvDType } from "../infer/kv-layout.js";
+import type { ModelConfig } from "../model/config-types.js";
+import { loadModelConfig } from "../model/config.js";
+import { Model } from "../model/model.js";
+import { formatBytes, parseByteSize, planCapacity } from "../model/plan.js";
+import { producerMap } from "../model/sharing.js";
+
+export interface DecodeBenchOptions {
+  backend: BackendName;
+  configs: string[];
+  batches: number[];
+  contexts: number[];
+  kvDtype: KvDType;
+  /** Timed steps per row (after `warmup`), fewer when a row would pass `rowSeconds`. */
+  steps: number;
+  warmup: number;
+  rowSeconds: number;
+  /** Rows whose KV pools exceed this are skipped (with a note). */
+  maxKvBytes: number;
+  /** Budget for the capacity rows (weights + KV + 5% reserve). */
+  memoryBytes: number;
+  blockSize: number;
+  onRow?: (row: DecodeRow | CapacityRow) => void;
+}
+
+export interface DecodeRow {
+  bench: "decode";
+  backend: string;
+  device: string;
+  config: string;
+  batch: number;
+  context: number;
+  kvDtype: KvDType;
+  steps: number;
+  stepMs: number;
+  tokensPerSecond: number;
+  /** Weights (f32) + K/V every layer reads (a sharing layer re-reads its producer's) + K/V written. */
+  bytesPerStep: number;
+  /** The part of bytesPerStep that is the K/V cache. */
+  kvReadBytes: number;
+  gbps: number;
+  copyGbps: number;
+}
+
+export interface CapacityRow {
+  bench: "decode-capacity";
+  config: string;
+  context: number;
+  memoryBytes: number;
+  kvBytesPerToken: number;
+  maxBatch: number;
+}
+
+export const DECODE_DEFAULTS = {
+  configs: ["small-H64-MQA", "small-H64-MQA-CLA2"],
+  batches: [1, 16, 128],
+  contexts: [512, 4096],
+  steps: 8,
+  warmup: 2,
+  rowSeconds: 20,
+  maxKvBytes: 2 * 2 ** 30,
+  memory: "2GiB",
+  blockSize: 16,
+};
+
+/** Device copy bandwidth in GB/s (read + write bytes), timed with a same-dtype cast of 64 MiB. */
+export async function copyBandwidth(be: Backend): Promise<number> {
+  const n = 16 * 2 ** 20;
+  const a = view(be.createBuffer(n, "f32", "bw.a"), [n]);
+  const b = view(be.createBuffer(n, "f32", "bw.b"), [n]);
+  be.fill(a, 1);
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 6; i++) {
+    await be.sync();
+    const t0 = performance.now();
+    for (let r = 0; r < 4; r++) be.cast(r % 2 ? a : b, r % 2 ? b : a);
+    await be.sync();
+    best = Math.min(best, (performance.now() - t0) / 4);
+  }
+  be.destroyBuffer(a.buffer);
+  be.destroyBuffer(b.buffer);
+  return (2 * n * 4) / (best / 1e3) / 1e9;
+}
+
+interface RowSpec {
+  cfg: ModelConfig;
+  model: Model;
+  batch: number;
+  context: number;
+}
+
+async function decodeRow(
+  be: Backend,
+  o: DecodeBenchOptions,
+  r: RowSpec,
+  copyGbps: number,
+): Promise<DecodeRow> {
+  const { cfg, batch: B, context: S } = r;
+  const producers = producerMap(cfg);
+  const layout = { nLayers: cfg.nLayers, producers, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim };
+  const total = S + o.warmup + o.steps;
+  const numBlocks = B * Math.ceil(total / o.blockSize);
+  const cache = new KvCache({
+    backend: be,
+    layout: { ...layout, dtype: o.kvDtype, blockSize: o.blockSize },
+    numBlocks,
+  });
+  for (let l = 0; l < cfg.nLayers; l++) {
+    if (producers[l] !== l) continue;
+    be.fill(cache.kvViewsFor(l).k, 0.01);
+    be.fill(cache.kvViewsFor(l).v, 0.01);
+  }
+  const ids = Array.from({ length: B }, (_, b) => `s${b}`);
+  for (const id of ids) {
+    cache.allocateFor(id, total);
+    cache.append(id, S - 1); // the first S - 1 tokens' K/V are "cached"
+  }
+  const fwd = new CachedForward(r.model, cache);
+  const step = async () => {
+    const items: ForwardItem[] = ids.map((id, b) => {
+      const start = cache.length(id);
+      return { id, start, tokens: [(b + start) % cfg.vocabSize], slots: cache.append(id, 1), sample: true };
+    });
+    await fwd.run(items);
+  };
+  let once = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < o.warmup; i++) {
+    const t0 = performance.now();
+    await step();
+    once = Math.min(once, performance.now() - t0);
+  }
+  const steps = Math.max(2, Math.min(o.steps, Math.floor((o.rowSeconds * 1e3) / once)));
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) await step();
+  const stepMs = (performance.now() - t0) / steps;
+  fwd.dispose();
+  cache.dispose();
+  const bpe = bytesPerElement(o.kvDtype);
+  const kvRow = 2 * cfg.nKvHeads * cfg.headDim * bpe; // K and V of one token in one cache layer
+  const kvLayers = producers.filter((p, l) => p === l).length;
+  const keys = S + o.warmup + steps / 2; // mean keys per step
+  const kvReadBytes = B * keys * kvRow * cfg.nLayers;
+  const bytesPerStep = r.model.layout.total * 4 + kvReadBytes + B * kvRow * kvLayers;
+  return {
+    bench: "decode",
+    backend: be.name,
+    device: be.info().device,
+    config: cfg.name,
+    batch: B,
+    context: S,
+    kvDtype: o.kvDtype,
+    steps,
+    stepMs,
+    tokensPerSecond: (B * 1e3) / stepMs,
+    bytesPerStep,
+    kvReadBytes,
+    gbps: bytesPerStep / (stepMs / 1e3) / 1e9,
+    copyGbps,
+  };
+}
+
+/** Runs every row; returns them (also streamed to onRow) with notes on skipped rows. */
+export async function runDecodeBench(o: DecodeBenchOptions) {
+  const be = await createBackend(o.backend);
+  const rows: (DecodeRow | CapacityRow)[] = [];
+  const notes: string[] = [];
+  const emit = (row: DecodeRow | CapacityRow) => {
+    rows.push(row);
+    o.onRow?.(row);
+  };
+  try {
+    const copyGbps = await copyBandwidth(be);
+    const maxContext = Math.max(...o.contexts) + o.warmup + o.steps;
+    for (const name of o.configs) {
+      const cfg: ModelConfig = { ...loadModelConfig(name), kvDtype: o.kvDtype, maxSeqLen: maxContext };
+      const model = Model.create(be, cfg, { seed: 1 });
+      try {
+        for (const context of o.contexts) {
+          const plan = planCapacity(cfg, { memoryBytes: o.memoryBytes, context, weightsDtype: "f32" });
+          emit({
+            bench: "decode-capacity",
+            config: cfg.name,
+            context,
+            memoryBytes: o.memoryBytes,
+            kvBytesPerToken: plan.kvBytesPerToken,
+            maxBatch: plan.maxSequences,
+          });
+          for (const batch of o.batches) {
+            const kv = batch * Math.ceil(context / o.blockSize) * o.blockSize * plan.kvBytesPerToken;
+            if (kv > o.maxKvBytes) {
+              notes.push(
+                `skipped ${cfg.name} batch ${batch} x ${context}: KV ${formatBytes(kv)} > --max-kv ${formatBytes(o.maxKvBytes)}`,
+              );
+              continue;
+            }
+            emit(await decodeRow(be, o, { cfg, model, batch, context }, copyGbps));
+          }
+        }
+      } finally {
+        model.dispose();
+      }
+    }
+    return { rows, notes, device: be.info().device, detail: be.info().detail, copyGbps };
+  } finally {
+    be.dispose();
+  }
+}
+
+/** The table printed last: decode rows, then capacity rows. */
+export function decodeTable(rows: readonly (DecodeRow | CapacityRow)[]): string[] {
+  const pad = (cells: string[], widths: number[]) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" ");
+  const w = [8, 20, 6, 7, 10, 11, 11, 8, 6];
+  const out = [
+    pad(["backend", "config", "batch", "context", "ms/step", "tokens/s", "MB/step", "GB/s", "%copy"], w),
+  ];
+  for (const r of rows) {
+    if (r.bench !== "decode") continue;
+    out.push(
+      pad(
+        [
+          r.backend,
+          r.config,
+          String(r.batch),
+          String(r.context),
+          r.stepMs.toPrecision(4),
+          r.tokensPerSecond.toFixed(1),
+          (r.bytesPerStep / 1e6).toFixed(1),
+          r.gbps.toFixed(2),
+          `${((100 * r.gbps) / r.copyGbps).toFixed(0)}%`,
+        ],
+        w,
+      ),
+    );
+  }
+  const cw = [20, 8, 10, 12, 9];
+  out.push("", pad(["config", "context", "budget", "KV B/token", "maxBatch"], cw));
+  for (const r of rows) {
+    if (r.bench !== "decode-capacity") continue;
+    out.push(
+      pad(
+        [
+          r.config,
+          String(r.context),
+          formatBytes(r.memoryBytes),
+          String(r.kvBytesPerToken),
+          String(r.maxBatch),
+        ],
+        cw,
+      ),
+    );
+  }
+  return out;
+}
+
+function list(flag: string, v: string | undefined, fallback: number[]): number[] {
+  if (v === undefined) return fallback;
+  const xs = v.split(",").map((s) => Number(s.trim()));
+  if (xs.some((x) => !Number.isInteger(x) || x < 1)) {
+    throw new ConfigError(`--${flag} "${v}" must be comma-separated positive integers, e.g. 1,16,128`);
+  }
+  return xs;
+}
+
+interface DecodeFlags {
+  backend: string;
+  configs?: string;
+  batches?: string;
+  contexts?: string;
+  kvDtype: string;
+  steps?: string;
+  memory: string;
+  maxKv: string;
+  json?: boolean;
+}
+
+export function registerDecodeBench(bench: Command): void {
+  bench
+    .command("decode")
+    .description(
+      "decode tokens/s and ms/step of the paged-KV engine per batch and context, bytes moved vs copy bandwidth, largest batch per memory budget",
+    )
+    .option("--backend <name>", `backend: ${BACKEND_NAMES.join(" | ")}`, "cpu")
+    .option("--configs <names>", "comma-separated presets or config files", DECODE_DEFAULTS.configs.join(","))
+    .option("--batches <list>", "batch sizes", DECODE_DEFAULTS.batches.join(","))
+    .option(
+      "--contexts <list>",
+      "context lengths (tokens already cached)",
+      DECODE_DEFAULTS.contexts.join(","),
+    )
+    .option("--kv-dtype <dtype>", "KV storage: f32 | f16 | bf16", "f16")
+    .option("--steps <n>", "timed decode steps per row", String(DECODE_DEFAULTS.steps))
+    .option("--memory <size>", "memory budget of the capacity rows", DECODE_DEFAULTS.memory)
+    .option("--max-kv <size>", "skip rows whose KV pools exceed this", "2GiB")
+    .option("--json", "one JSON object per line (decode and decode-capacity rows)")
+    .action(async (f: DecodeFlags) => {
+      if (!BACKEND_NAMES.includes(f.backend as BackendName)) {
+        throw new ConfigError(`unknown backend "${f.backend}": use ${BACKEND_NAMES.join(" or ")}`);
+      }
+      if (!["f32", "f16", "bf16"].includes(f.kvDtype)) {
+        throw new ConfigError(`--kv-dtype "${f.kvDtype}" is not a KV dtype: use f32, f16 or bf16`);
+      }
+      const out = (s: string) => process.stdout.write(`${s}\n`);
+      const res = await runDecodeBench({
+        ...DECODE_DEFAULTS,
+        backend: f.backend as BackendName,
+        configs: (f.configs ?? "").split(",").map((s) => s.trim()),
+        batches: list("batches", f.batches, DECODE_DEFAULTS.batches),
+        contexts: list("contexts", f.contexts, DECODE_DEFAULTS.contexts),
+        kvDtype: f.kvDtype as KvDType,
+        steps: list("steps", f.steps, [DECODE_DEFAULTS.steps])[0]!,
+        memoryBytes: parseByteSize(f.memory, "--memory"),
+        maxKvBytes: parseByteSize(f.maxKv, "--max-kv"),
+        onRow: (row) => {
+          if (f.json) out(JSON.stringify(row));
+        },
+      });
+      if (f.json) return;
+      out(
+        `device: ${res.device} (${res.detail}); copy bandwidth ${res.copyGbps.toFixed(1)} GB/s (measured cast)`,
+      );
+      for (const n of res.notes) out(n);
+      for (const line of decodeTable(res.rows)) out(line);
+    });
+}
