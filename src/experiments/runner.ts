@@ -125,6 +125,10 @@ class SweepRunner {
       this.log(`${name}: finished before, recording its result.json`);
       return this.record(cfg, options, result, { startedAt: startedAt || finishedAt, finishedAt, dir });
     }
+    // let pending signal handlers run: a CPU-bound run may never yield to the event loop itself,
+    // and a signal is only dispatched from a poll phase that waits (a timer; setImmediate is not enough)
+    await new Promise((r) => setTimeout(r, 1));
+    if (this.opts.signal?.aborted) throw new SweepInterrupted();
     const intent: RunIntent = { sweep: this.spec.name, run: name, config: cfg.config, options };
     const resume = existsSync(intentPath);
     if (resume) {
@@ -145,10 +149,10 @@ class SweepRunner {
         `${JSON.stringify({ ...intent, startedAt: new Date().toISOString() }, null, 2)}\n`,
       );
     }
-    if (this.opts.signal?.aborted) throw new SweepInterrupted();
     const startedAt = new Date().toISOString();
     this.backend ??= await this.opts.backend();
-    this.log(`${name}: ${resume ? "resuming from its checkpoint" : "training"}`);
+    const fromCheckpoint = resume && existsSync(join(dir, "checkpoints"));
+    this.log(`${name}: ${fromCheckpoint ? "resuming from its checkpoint" : "training"}`);
     const train = this.opts.train ?? trainRun;
     const result = await train({
       backend: this.backend,

@@ -216,6 +216,24 @@ test("a stop signal: the run in flight reports interrupted, nothing is recorded,
   assert.equal(loadResults(join(out, "results.jsonl")).length, 2);
 });
 
+test("an already-aborted signal starts no run and leaves no run folder", async () => {
+  const out = tmp();
+  const spec = parseSweepSpec({ ...baseSpec, lrs: [1e-3] });
+  const fake = fakeTrainer({});
+  const stop = new AbortController();
+  stop.abort();
+  const o = await runSweep(spec, {
+    outDir: out,
+    train: fake.train,
+    backend: async () => fakeBackend,
+    log: () => {},
+    signal: stop.signal,
+  });
+  assert.equal(o.interrupted, true);
+  assert.equal(fake.calls.length, 0);
+  assert.ok(!existsSync(join(out, "runs")));
+});
+
 test("a result.json without a record (crash before the append) is recorded, not retrained", async () => {
   const out = tmp();
   const spec = parseSweepSpec({ ...baseSpec, configs: ["tiny-H16-MQA"], lrs: [1e-3], seeds: [1] });

@@ -1,6 +1,7 @@
 // `crosslayer sweep SPEC.json [--backend cpu|webgpu] [--out DIR] [--dry-run]`: runs a design-space
 // sweep (grid or the paper's LR search) one run after another, resumable, then writes the report.
 // `--dry-run` prints the plan only. The logic is src/experiments/; this file parses flags and prints.
+import { join } from "node:path";
 import type { Command } from "commander";
 import type { Backend, BackendName } from "../../backend/backend.js";
 import { BACKEND_NAMES, createBackend, createDefaultBackend } from "../../backend/registry.js";
@@ -48,13 +49,15 @@ export function registerSweep(program: Command): void {
         process.stdout.write(`${formatPlan(planSweep(spec))}\n`);
         return;
       }
-      const outDir = f.out ?? `sweeps/${spec.name}`;
+      const outDir = f.out ?? join("sweeps", spec.name);
       let backend: Backend | undefined;
       // first Ctrl-C: the run in flight checkpoints and the sweep stops (resumable); second: exit now
       const stop = new AbortController();
       const onSigint = () => {
         if (stop.signal.aborted) process.exit(130);
-        process.stderr.write("\nstopping after the current step (Ctrl-C again to quit now)\n");
+        process.stderr.write(
+          "\nstopping: no new run starts; the run in flight checkpoints and stops (Ctrl-C again to quit now)\n",
+        );
         stop.abort();
       };
       process.on("SIGINT", onSigint);
@@ -80,13 +83,11 @@ export function registerSweep(program: Command): void {
           `${outcome.trained} runs trained, ${outcome.reused} found finished; results: ${outcome.resultsPath}\n`,
         );
         if (f.report) {
-          const rows = summarizeResults(
-            loadResults(outcome.resultsPath).filter((r) => r.sweep === spec.name),
-          );
-          const files = await writeReport(rows, {
-            outDir: `${outDir}/report`,
+          const recs = loadResults(outcome.resultsPath).filter((r) => r.sweep === spec.name);
+          const files = await writeReport(summarizeResults(recs), {
+            outDir: join(outDir, "report"),
             title: `Sweep ${spec.name}`,
-            source: `${outcome.resultsPath}`,
+            source: `${outcome.resultsPath}: ${describeRecords(recs)}`,
           });
           process.stdout.write(`report: ${files.markdown}, ${files.png}\n`);
         }
