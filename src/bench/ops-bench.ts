@@ -84,12 +84,11 @@ function causalPairs(t: number, s: number): number {
   return n;
 }
 
-/** Other processes on the cores skew CPU timings: say how busy the machine was. */
+/** Other processes on the cores skew CPU timings: say how busy the machine was before we began. */
 function busyNote(loadStart: number): string {
   const cores = availableParallelism();
-  const load = Math.max(loadStart, loadavg()[0]!);
-  const warn = load > cores / 2 ? " (busy machine: CPU timings are unreliable, rerun when idle)" : "";
-  return `1-min load average up to ${load.toFixed(2)} on ${cores} cores${warn}`;
+  const warn = loadStart > cores / 2 ? " (busy machine: CPU timings are unreliable, rerun when idle)" : "";
+  return `1-min load average ${loadStart.toFixed(2)} on ${cores} cores before the run${warn}`;
 }
 
 export async function runOpsBench(opts: OpsBenchOptions): Promise<OpsBenchResult> {
