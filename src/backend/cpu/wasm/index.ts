@@ -184,7 +184,7 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
   return {
     threads,
     reservedBytes,
-    features: ["simd128", "threads", "shared-memory"],
+    features: ["simd128", "threads", "shared-memory", "f16-bf16-operands"],
     matmul(p) {
       const flags =
         (p.transA ? 1 : 0) | (p.transB ? 2 : 0) | (p.accumulate ? 4 : 0) | (storageCode(p.bType) << 3);
