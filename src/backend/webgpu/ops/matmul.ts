@@ -1,0 +1,208 @@
+// WebGPU matmul: shape checks, tile-config choice by device limits, WGSL source generation and the
+// dispatch plan (uniform params + workgroup counts) for kernels/matmul_tiled.wgsl.
+// out (.., M, N) = alpha * op(a) @ op(b) (+ out); a f32, b f32/f16/bf16 (packed 2 per u32), out f32.
+// It does not own devices or buffers: `MatmulPlan` is turned into a dispatch by the runtime.
+import type { MatmulOptions } from "../../backend.js";
+import type { DType, Tensor } from "../../tensor.js";
+import { expectDType, numel } from "../../tensor.js";
+import { ShapeError } from "../../../errors.js";
+import { WGSL } from "../kernels/wgsl.generated.js";
+
+/** Block tile BM x BN, K slice BK, per-thread TM x TN (multiples of 4). */
+export interface MatmulTile {
+  bm: number;
+  bn: number;
+  bk: number;
+  tm: number;
+  tn: number;
+}
+
+/** The limits that decide which tile fits. */
+export interface KernelLimits {
+  maxComputeWorkgroupStorageSize: number;
+  maxComputeInvocationsPerWorkgroup: number;
+  maxComputeWorkgroupsPerDimension: number;
+}
+
+/** Candidate tiles, largest first. */
+export const MATMUL_TILES: readonly MatmulTile[] = [
+  { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
+  { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
+  { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
+  { bm: 64, bn: 64, bk: 8, tm: 4, tn: 4 },
+  { bm: 32, bn: 32, bk: 8, tm: 4, tn: 4 },
+];
+
+export function tileThreads(t: MatmulTile): number {
+  return (t.bm / t.tm) * (t.bn / t.tn);
+}
+
+/** Workgroup bytes of a tile: two buffers of A and B slices, rows padded by one vec4. */
+export function tileWorkgroupBytes(t: MatmulTile): number {
+  return 2 * t.bk * (t.bm + 4 + t.bn + 4) * 4;
+}
+
+export function tileFits(t: MatmulTile, limits: KernelLimits): boolean {
+  return (
+    tileThreads(t) <= limits.maxComputeInvocationsPerWorkgroup &&
+    tileWorkgroupBytes(t) <= limits.maxComputeWorkgroupStorageSize
+  );
+}
+
+/** Biggest fitting tile that still gives about two workgroups per multiprocessor (~132 on an H100). */
+export function chooseTile(limits: KernelLimits, m: number, n: number, batch: number): MatmulTile {
+  const fitting = MATMUL_TILES.filter((t) => tileFits(t, limits));
+  const last = fitting[fitting.length - 1];
+  if (!last) throw new ShapeError("no matmul tile fits this device's workgroup limits");
+  for (const t of fitting) {
+    const groups = Math.ceil(m / t.bm) * Math.ceil(n / t.bn) * batch;
+    if (groups >= 256) return t;
+  }
+  return last;
+}
+
+/** WGSL declaring storage binding `binding` as `name` and `fn fnName(i) -> f32` reading element i. */
+export function storageLoadWgsl(name: string, binding: number, dtype: DType, fnName: string): string {
+  if (dtype === "f32") {
+    return `@group(0) @binding(${binding}) var<storage, read> ${name}: array<f32>;
+fn ${fnName}(i: u32) -> f32 { return ${name}[i]; }\n`;
+  }
+  const decl = `@group(0) @binding(${binding}) var<storage, read> ${name}: array<u32>;\n`;
+  if (dtype === "f16") {
+    return `${decl}fn ${fnName}(i: u32) -> f32 { return unpack2x16float(${name}[i >> 1u])[i & 1u]; }\n`;
+  }
+  if (dtype === "bf16") {
+    return `${decl}fn ${fnName}(i: u32) -> f32 {
+  let w = ${name}[i >> 1u];
+  return bitcast<f32>(select(w << 16u, w & 0xffff0000u, (i & 1u) == 1u));
+}\n`;
+  }
+  throw new ShapeError(`${name} must be f32, f16 or bf16 storage, got ${dtype}`);
+}
+
+export interface MatmulVariant {
+  tile: MatmulTile;
+  transA: boolean;
+  transB: boolean;
+  /** Bounds tests; false only when the shape is a multiple of the tile. */
+  check: boolean;
+  bDtype: DType;
+}
+
+export function matmulKey(v: MatmulVariant): string {
+  const t = v.tile;
+  return `matmul_tiled:${t.bm}x${t.bn}x${t.bk}:${t.tm}x${t.tn}:${+v.transA}${+v.transB}${+v.check}:${v.bDtype}`;
+}
+
+export function matmulSource(v: MatmulVariant): string {
+  const t = v.tile;
+  const head = [
+    `const BM: u32 = ${t.bm}u;`,
+    `const BN: u32 = ${t.bn}u;`,
+    `const BK: u32 = ${t.bk}u;`,
+    `const TM: u32 = ${t.tm}u;`,
+    `const TN: u32 = ${t.tn}u;`,
+    `const TRANS_A: bool = ${v.transA};`,
+    `const TRANS_B: bool = ${v.transB};`,
+    `const CHECK: bool = ${v.check};`,
+  ].join("\n");
+  const body = WGSL.matmul_tiled;
+  if (!body) throw new ShapeError("kernel matmul_tiled.wgsl is missing: run `npm run build`");
+  return `${head}\n${storageLoadWgsl("b", 2, v.bDtype, "loadB")}\n${body}`;
+}
+
+/** Everything needed to dispatch one matmul: bindings are 0 params, 1 a, 2 b, 3 out. */
+export interface MatmulPlan {
+  key: string;
+  source: () => string;
+  workgroups: [number, number, number];
+  /** 12 words: M N K aOff bOff oOff aBatch bBatch oBatch alpha(f32) accumulate pad. */
+  params: ArrayBuffer;
+  flops: number;
+}
+
+export interface MatmulShape {
+  m: number;
+  n: number;
+  k: number;
+  batch: number;
+  /** b is 2-D and shared by every batch entry. */
+  bShared: boolean;
+}
+
+/** Validates shapes/dtypes (ShapeError naming the argument) and returns M, N, K and batch. */
+export function matmulShape(out: Tensor, a: Tensor, b: Tensor, opts: MatmulOptions = {}): MatmulShape {
+  expectDType("matmul a", a, "f32");
+  expectDType("matmul b", b, "f32", "f16", "bf16");
+  expectDType("matmul out", out, "f32");
+  if (a.shape.length < 2) throw new ShapeError(`matmul a must be at least 2-D, got [${a.shape}]`);
+  if (b.shape.length < 2) throw new ShapeError(`matmul b must be at least 2-D, got [${b.shape}]`);
+  const ar = a.shape.length;
+  const a0 = a.shape[ar - 2] as number;
+  const a1 = a.shape[ar - 1] as number;
+  const [m, k] = opts.transA ? [a1, a0] : [a0, a1];
+  const br = b.shape.length;
+  const b0 = b.shape[br - 2] as number;
+  const b1 = b.shape[br - 1] as number;
+  const [kb, n] = opts.transB ? [b1, b0] : [b0, b1];
+  if (kb !== k) {
+    throw new ShapeError(
+      `matmul inner dimensions differ: op(a) [${a.shape}] has K=${k} but op(b) [${b.shape}] has K=${kb}` +
+        " (check transA/transB)",
+    );
+  }
+  const batchDims = a.shape.slice(0, ar - 2);
+  const batch = numel(batchDims);
+  const outWant = [...batchDims, m, n];
+  if (out.shape.length !== outWant.length || out.shape.some((d, i) => d !== outWant[i])) {
+    throw new ShapeError(`matmul out must have shape [${outWant}], got [${out.shape}]`);
+  }
+  const bShared = br === 2;
+  if (!bShared) {
+    const bBatch = b.shape.slice(0, br - 2);
+    if (bBatch.length !== batchDims.length || bBatch.some((d, i) => d !== batchDims[i])) {
+      throw new ShapeError(`matmul b must be 2-D or have a's batch dims [${batchDims}], got [${b.shape}]`);
+    }
+  }
+  return { m, n, k, batch, bShared };
+}
+
+export function planMatmul(
+  out: Tensor,
+  a: Tensor,
+  b: Tensor,
+  opts: MatmulOptions,
+  limits: KernelLimits,
+  tile?: MatmulTile,
+): MatmulPlan {
+  const s = matmulShape(out, a, b, opts);
+  const t = tile ?? chooseTile(limits, s.m, s.n, s.batch);
+  const check = s.m % t.bm !== 0 || s.n % t.bn !== 0 || s.k % t.bk !== 0;
+  const v: MatmulVariant = {
+    tile: t,
+    transA: !!opts.transA,
+    transB: !!opts.transB,
+    check,
+    bDtype: b.dtype,
+  };
+  const wg: [number, number, number] = [Math.ceil(s.n / t.bn), Math.ceil(s.m / t.bm), s.batch];
+  const maxWg = limits.maxComputeWorkgroupsPerDimension;
+  if (wg.some((x) => x > maxWg)) {
+    throw new ShapeError(
+      `matmul [${s.batch}; ${s.m}x${s.k} @ ${s.k}x${s.n}] needs workgroups [${wg}] over the device limit ${maxWg}: split the batch`,
+    );
+  }
+  const params = new ArrayBuffer(48);
+  const u = new Uint32Array(params);
+  const f = new Float32Array(params);
+  u.set([s.m, s.n, s.k, a.offset, b.offset, out.offset, s.m * s.k, s.bShared ? 0 : s.n * s.k, s.m * s.n]);
+  f[9] = opts.alpha ?? 1;
+  u[10] = opts.accumulate ? 1 : 0;
+  return {
+    key: matmulKey(v),
+    source: () => matmulSource(v),
+    workgroups: wg,
+    params,
+    flops: 2 * s.m * s.n * s.k * s.batch,
+  };
+}
