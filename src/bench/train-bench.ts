@@ -30,12 +30,14 @@ export interface TrainBenchOptions {
   /** CPU only: kernel threads (default: available cores). */
   threads?: number;
   seed?: number;
+  /** Called after each step (1-based, of warmup + steps) with its wall seconds (progress only). */
+  onStep?: (step: number, total: number, seconds: number) => void;
 }
 
 /** webgpu: the issue's ~30M MQA model (C 512, L 8, V 8192, T 512, B 32); cpu: the ~2M tiny MQA. */
 export const TRAIN_BENCH_DEFAULTS: Record<
   BackendName,
-  Required<Omit<TrainBenchOptions, "backend" | "threads">>
+  Required<Omit<TrainBenchOptions, "backend" | "threads" | "onStep">>
 > = {
   webgpu: { config: "small-H64-MQA", batch: 32, seq: 512, steps: 10, warmup: 3, seed: 1 },
   cpu: { config: "tiny-H16-MQA", batch: 4, seq: 256, steps: 8, warmup: 2, seed: 1 },
@@ -112,6 +114,12 @@ export async function runTrainBench(opts: TrainBenchOptions): Promise<TrainBench
     });
     const outDir = join(root, "run");
     const options = { ...DEFAULT_TRAIN_OPTIONS, steps: total, batchSize: batch, seqLen: seq, seed };
+    let last = performance.now();
+    const onStep = (step: number) => {
+      const now = performance.now();
+      opts.onStep?.(step, total, (now - last) / 1000);
+      last = now;
+    };
     const result = await trainRun({
       backend,
       config,
@@ -119,6 +127,7 @@ export async function runTrainBench(opts: TrainBenchOptions): Promise<TrainBench
       outDir,
       options: { ...options, evalBatches: 1 },
       quiet: true,
+      onStep,
     });
     const train = readMetrics(join(outDir, "metrics.jsonl")).filter((m) => m.kind === "train");
     // the trainer times each step from its start to its last host read (the GPU work is done)

@@ -93,6 +93,8 @@ export function registerTrainBench(bench: Command): void {
         ...opt("steps", f.steps),
         ...opt("warmup", f.warmup),
         ...opt("threads", f.threads),
+        onStep: (step, total, seconds) =>
+          process.stderr.write(`bench train: step ${step}/${total} ${(seconds * 1e3).toFixed(0)} ms\n`),
       });
       const out = (s: string) => process.stdout.write(`${s}\n`);
       if (f.json) {
