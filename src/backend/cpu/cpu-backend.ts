@@ -53,11 +53,19 @@ export class CpuBackend implements Backend {
   constructor(private readonly parts: CpuBackendParts) {
     this.store = parts.store;
     this.layers = new LayerOps(parts.store);
-    this.paged = new PagedOps(parts.store);
     this.wasm =
       parts.kernels && parts.store instanceof HeapStore
         ? new WasmOps(parts.kernels, parts.store, parts.support)
         : null;
+    const wasm = this.wasm?.support.attention ? this.wasm : null;
+    this.paged = new PagedOps(
+      parts.store,
+      wasm && {
+        attention: (t, dims) => wasm.attention(t, dims),
+        createBuffer: (n) => this.createBuffer(n, "f32", "paged scratch"),
+        destroyBuffer: (b) => this.destroyBuffer(b),
+      },
+    );
   }
 
   info(): BackendInfo {
