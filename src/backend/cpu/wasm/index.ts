@@ -113,7 +113,8 @@ export interface LoadWasmKernelsOptions {
   spawner?: WorkerSpawner;
 }
 
-const FNS = ["matmulJob", "attentionJob", "attentionBackwardJob", "simdPeak"] as const;
+/** Job exports, by the index the pool passes to workers. */
+const FNS = ["matmulJob", "attentionJob", "attentionBackwardJob"] as const;
 const FN_MATMUL = 0;
 const FN_ATTENTION = 1;
 const FN_ATTENTION_BWD = 2;
@@ -172,7 +173,7 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
     memory: opts.memory,
     exports: instance.exports,
     threads,
-    fns: FNS.filter((f) => typeof ex[f] === "function"),
+    fns: FNS,
     scratchOf: scratchOffset,
     counter: COUNTER_OFFSET,
     ...(opts.spawner ? { spawner: opts.spawner } : {}),
