@@ -7,6 +7,7 @@ export type {
   MatmulOptions,
   AttentionOptions,
   AdamWOptions,
+  PagedAttentionMeta,
 } from "./backend/backend.js";
 export type { DType, DeviceBuffer, Tensor } from "./backend/tensor.js";
 export { view, reshape, slice0, numel, bytesPerElement } from "./backend/tensor.js";
