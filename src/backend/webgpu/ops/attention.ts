@@ -1,10 +1,16 @@
-// WebGPU fused attention forward/backward (being written by the webgpu-kernels engineer).
-// Contract: see Backend.attention / attentionBackward in ../../backend.ts. Dispatch through
-// Runtime.dispatch (API in ../runtime.ts header); bindings at @binding(1..), offsets via offsetWords.
+// WebGPU fused attention forward/backward (kernels/attention.wgsl, attention_delta.wgsl,
+// attention_bwd_kv.wgsl). Contract: Backend.attention / attentionBackward in ../../backend.ts.
+// Backward is three dispatches (delta, dq, dk/dv) so that no kernel binds more than 8 storage
+// buffers. Tile sizes follow the device's workgroup-memory limit; nothing here owns buffers.
 import type { AttentionOptions } from "../../backend.js";
-import { BackendError } from "../../../errors.js";
+import { checkAttention } from "../../cpu/validate.js";
+import type { AttentionDims } from "../../reference/attention.js";
 import type { Tensor } from "../../tensor.js";
+import { expectDType, expectShape } from "../../tensor.js";
+import { dtypeCode, kernel } from "../kernel-source.js";
 import type { Runtime } from "../runtime.js";
+import type { TypedParam } from "../params.js";
+import { f32, packParams } from "../runtime.js";
 
 export interface AttentionBackwardArgs {
   dq: Tensor;
@@ -18,18 +24,141 @@ export interface AttentionBackwardArgs {
   lse: Tensor;
 }
 
+/** Largest power of two <= cap whose `bytesPer` units fit in `budget` bytes (at least 1). */
+function fitPow2(cap: number, bytesPer: number, budget: number): number {
+  let n = cap;
+  while (n > 1 && n * bytesPer > budget) n /= 2;
+  return n;
+}
+
+function wgBytes(rt: Runtime): number {
+  return rt.limits.maxComputeWorkgroupStorageSize ?? 16384;
+}
+
+/** Rows (t, h) per workgroup: 64, or 32 when a K/V head has few query rows (decode). */
+function rowsPerGroup(rows: number): number {
+  return rows <= 32 ? 32 : 64;
+}
+
+function fwdConstants(rt: Runtime, dims: AttentionDims, k: Tensor) {
+  const hd4 = Math.ceil(dims.d / 4);
+  const gq = dims.h / dims.hkv;
+  const bq = rowsPerGroup(dims.t * gq);
+  const tk = fitPow2(32, 2 * hd4 * 16, wgBytes(rt));
+  return { DT_KV: dtypeCode(k.dtype), HD4: hd4, GQ: gq, BQ: bq, TK: tk };
+}
+
+function attentionParams(dims: AttentionDims): (number | TypedParam)[] {
+  // out_off lse_off q_off k_off v_off T S H Hkv D scale causal do_off delta_off
+  return [
+    0,
+    0,
+    0,
+    0,
+    0,
+    dims.t,
+    dims.s,
+    dims.h,
+    dims.hkv,
+    dims.d,
+    f32(dims.scale),
+    dims.causal ? 1 : 0,
+    0,
+    0,
+  ];
+}
+
 export function encodeAttention(
-  _rt: Runtime,
-  _io: { out: Tensor; lse: Tensor; q: Tensor; k: Tensor; v: Tensor },
-  _opts: AttentionOptions,
+  rt: Runtime,
+  io: { out: Tensor; lse: Tensor; q: Tensor; k: Tensor; v: Tensor },
+  opts: AttentionOptions,
 ): void {
-  throw new BackendError("webgpu attention is being written: use the cpu backend for now");
+  const dims = checkAttention(io.q, io.k, io.v, io.lse, opts);
+  expectShape("attention out", io.out, io.q.shape);
+  expectDType("attention out", io.out, "f32");
+  if (dims.b * dims.t * dims.h === 0) return;
+  const c = fwdConstants(rt, dims, io.k);
+  rt.dispatch({
+    ...kernel("attention"),
+    entry: "forward",
+    constants: c,
+    bindings: [io.out, io.lse, io.q, io.k, io.v],
+    params: packParams(attentionParams(dims)),
+    offsetWords: [0, 1, 2, 3, 4],
+    workgroups: [Math.ceil((dims.t * c.GQ) / c.BQ), dims.hkv, dims.b],
+  });
 }
 
 export function encodeAttentionBackward(
-  _rt: Runtime,
-  _io: AttentionBackwardArgs,
-  _opts: AttentionOptions & { accumulateKV?: boolean },
+  rt: Runtime,
+  io: AttentionBackwardArgs,
+  opts: AttentionOptions & { accumulateKV?: boolean },
 ): void {
-  throw new BackendError("webgpu attentionBackward is being written: use the cpu backend for now");
+  const dims = checkAttention(io.q, io.k, io.v, io.lse, opts);
+  for (const [name, t] of [
+    ["dq", io.dq],
+    ["dOut", io.dOut],
+    ["out", io.out],
+  ] as const) {
+    expectShape(`attentionBackward ${name}`, t, io.q.shape);
+    expectDType(`attentionBackward ${name}`, t, "f32");
+  }
+  for (const [name, t] of [
+    ["dk", io.dk],
+    ["dv", io.dv],
+  ] as const) {
+    expectShape(`attentionBackward ${name}`, t, io.k.shape);
+    expectDType(`attentionBackward ${name}`, t, "f32");
+  }
+  const { b, t, s, h, hkv, d } = dims;
+  if (b * s * hkv * d === 0) return;
+  const rows = b * t * h;
+  const delta = rt.scratch(Math.max(rows, 1), "f32", "attention delta");
+  if (rows > 0) {
+    rt.dispatch({
+      ...kernel("attention_delta"),
+      bindings: [delta, io.dOut, io.out],
+      params: packParams([0, 0, 0, rows, t, h, d]),
+      offsetWords: [0, 1, 2],
+      workgroups: Math.ceil(rows / 64),
+    });
+    const c = fwdConstants(rt, dims, io.k);
+    rt.dispatch({
+      ...kernel("attention"),
+      entry: "backward_dq",
+      constants: c,
+      bindings: [io.dq, io.lse, io.q, io.k, io.v, io.dOut, delta],
+      params: packParams(attentionParams(dims)),
+      offsetWords: [0, 1, 2, 3, 4, 12, 13],
+      workgroups: [Math.ceil((t * c.GQ) / c.BQ), hkv, b],
+    });
+  }
+  const hd4 = Math.ceil(d / 4);
+  const bkv = s <= 32 ? 32 : 64;
+  const tq = fitPow2(32, 2 * hd4 * 16 + 8, wgBytes(rt));
+  rt.dispatch({
+    ...kernel("attention_bwd_kv"),
+    constants: { DT_KV: dtypeCode(io.k.dtype), HD4: hd4, GQ: h / hkv, BKV: bkv, TQ: tq },
+    bindings: [io.dk, io.dv, io.q, io.k, io.v, io.dOut, io.lse, delta],
+    params: packParams([
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      t,
+      s,
+      h,
+      hkv,
+      d,
+      f32(dims.scale),
+      dims.causal ? 1 : 0,
+      opts.accumulateKV ? 1 : 0,
+    ]),
+    offsetWords: [0, 1, 2, 3, 4, 5, 6, 7],
+    workgroups: [Math.ceil(s / bkv), hkv, b],
+  });
 }

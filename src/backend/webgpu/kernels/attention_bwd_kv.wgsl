@@ -1,0 +1,165 @@
+// Attention backward, dk/dv: dk, dv (B, S, Hkv, D) f32, overwritten or accumulated (CLA consumers
+// add into their producer's gradients). One workgroup per (key tile, K/V head kvh, batch b), one
+// thread per key s; the (t, h) query rows of the GQ heads that share kvh are staged TQ at a time
+// (q pre-scaled, dO, lse, delta) in workgroup memory, starting at the first row that sees the tile.
+//   p = exp(scale q.k - lse), dv += p dO, ds = p (dO.v - delta), dk += scale ds q.
+// Bindings (8 storage, the llvmpipe limit): dk, dv, q, k, v, dO, lse, delta.
+
+override DT_KV: u32 = 0u;
+override HD4: u32 = 16u;
+override GQ: u32 = 1u;
+override BKV: u32 = 64u;
+override TQ: u32 = 32u;
+
+struct Params {
+  dk_off: u32,
+  dv_off: u32,
+  q_off: u32,
+  k_off: u32,
+  v_off: u32,
+  do_off: u32,
+  lse_off: u32,
+  delta_off: u32,
+  T: u32,
+  S: u32,
+  H: u32,
+  Hkv: u32,
+  D: u32,
+  scale: f32,
+  causal: u32,
+  accumulate: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> dk: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dv: array<f32>;
+@group(0) @binding(3) var<storage, read> q: array<f32>;
+@group(0) @binding(4) var<storage, read> kb: array<u32>;
+@group(0) @binding(5) var<storage, read> vb: array<u32>;
+@group(0) @binding(6) var<storage, read> dO: array<f32>;
+@group(0) @binding(7) var<storage, read> lse: array<f32>;
+@group(0) @binding(8) var<storage, read> delta: array<f32>;
+
+var<workgroup> qS: array<vec4<f32>, TQ * HD4>;
+var<workgroup> dS: array<vec4<f32>, TQ * HD4>;
+var<workgroup> lS: array<f32, TQ>;
+var<workgroup> eS: array<f32, TQ>;
+
+// Stages query rows r0..r0+TQ-1 (row r: t = r / GQ, h = kvh * GQ + r % GQ).
+fn stageRows(b: u32, kvh: u32, r0: u32, lid: u32) {
+  let rows = p.T * GQ;
+  let D = p.D;
+  for (var e = lid; e < TQ * HD4; e += BKV) {
+    let r = r0 + e / HD4;
+    let d0 = (e % HD4) * 4u;
+    var qx = vec4<f32>(0.0);
+    var dx = vec4<f32>(0.0);
+    if (r < rows) {
+      let t = r / GQ;
+      let h = kvh * GQ + r % GQ;
+      let base = ((b * p.T + t) * p.H + h) * D + d0;
+      for (var c = 0u; c < 4u; c++) {
+        if (d0 + c < D) {
+          qx[c] = q[p.q_off + base + c];
+          dx[c] = dO[p.do_off + base + c];
+        }
+      }
+    }
+    qS[e] = qx * p.scale;
+    dS[e] = dx;
+  }
+  for (var e = lid; e < TQ; e += BKV) {
+    let r = r0 + e;
+    if (r < rows) {
+      let t = r / GQ;
+      let h = kvh * GQ + r % GQ;
+      lS[e] = lse[p.lse_off + (b * p.H + h) * p.T + t];
+      eS[e] = delta[p.delta_off + (b * p.H + h) * p.T + t];
+    }
+  }
+}
+
+fn loadKV(which: u32, off: u32) -> array<vec4<f32>, HD4> {
+  var x: array<vec4<f32>, HD4>;
+  for (var c = 0u; c < HD4; c++) {
+    for (var i = 0u; i < 4u; i++) {
+      let d = c * 4u + i;
+      if (d < p.D) {
+        if (which == 0u) {
+          x[c][i] = decode_elem(kb[word_of(p.k_off + off + d, DT_KV)], p.k_off + off + d, DT_KV);
+        } else {
+          x[c][i] = decode_elem(vb[word_of(p.v_off + off + d, DT_KV)], p.v_off + off + d, DT_KV);
+        }
+      }
+    }
+  }
+  return x;
+}
+
+@compute @workgroup_size(BKV, 1, 1)
+fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let lid = lidv.x;
+  let b = wid.z;
+  let kvh = wid.y;
+  let T = p.T;
+  let S = p.S;
+  let D = p.D;
+  let rows = T * GQ;
+  let s0 = wid.x * BKV;
+  let s = s0 + lid;
+  let valid = s < S;
+  let base = ((b * S + min(s, S - 1u)) * p.Hkv + kvh) * D;
+  let kr = loadKV(0u, base);
+  let vr = loadKV(1u, base);
+  var gk: array<vec4<f32>, HD4>;
+  var gv: array<vec4<f32>, HD4>;
+  for (var c = 0u; c < HD4; c++) {
+    gk[c] = vec4<f32>(0.0);
+    gv[c] = vec4<f32>(0.0);
+  }
+  // Query t sees key s iff s <= t + S - T: the first row that sees this tile.
+  var rStart = 0u;
+  if (p.causal != 0u) {
+    rStart = u32(max(i32(s0) + i32(T) - i32(S), 0)) * GQ;
+  }
+  for (var r0 = rStart; r0 < rows; r0 += TQ) {
+    workgroupBarrier();
+    stageRows(b, kvh, r0, lid);
+    workgroupBarrier();
+    if (valid) {
+      let n = min(TQ, rows - r0);
+      for (var i = 0u; i < n; i++) {
+        let t = (r0 + i) / GQ;
+        if (p.causal != 0u && i32(s) > i32(t) + i32(S) - i32(T)) {
+          continue;
+        }
+        var sv = vec4<f32>(0.0);
+        var pv = vec4<f32>(0.0);
+        for (var c = 0u; c < HD4; c++) {
+          sv = fma(qS[i * HD4 + c], kr[c], sv);
+          pv = fma(dS[i * HD4 + c], vr[c], pv);
+        }
+        let pj = exp(sv.x + sv.y + sv.z + sv.w - lS[i]);
+        let ds = pj * (pv.x + pv.y + pv.z + pv.w - eS[i]);
+        for (var c = 0u; c < HD4; c++) {
+          gv[c] = fma(vec4<f32>(pj), dS[i * HD4 + c], gv[c]);
+          gk[c] = fma(vec4<f32>(ds), qS[i * HD4 + c], gk[c]);
+        }
+      }
+    }
+  }
+  if (valid) {
+    let acc = p.accumulate != 0u;
+    for (var c = 0u; c < HD4; c++) {
+      for (var i = 0u; i < 4u; i++) {
+        let d = c * 4u + i;
+        if (d < D) {
+          let ok = p.dk_off + base + d;
+          let ov = p.dv_off + base + d;
+          dk[ok] = gk[c][i] + select(0.0, dk[ok], acc);
+          dv[ov] = gv[c][i] + select(0.0, dv[ov], acc);
+        }
+      }
+    }
+  }
+}
