@@ -33,7 +33,8 @@ export interface SweepPlan {
   dataDir: string;
   /** Training tokens in the data folder, when its manifest could be read. */
   dataTrainTokens?: number;
-  dataNote?: string;
+  /** Problems worth knowing before training: unreadable data, vocabulary too small, repeated data. */
+  warnings: string[];
   tokensPerRun: number;
   rows: PlanRow[];
   seeds: number[];
@@ -72,6 +73,7 @@ export function planSweep(spec: SweepSpec, opts: { readData?: boolean } = {}): S
       `on seed ${spec.seeds[0]}; seeds ${spec.seeds.slice(1).join(", ") || "(none)"} at the best LR`;
   }
   const plan: SweepPlan = {
+    warnings: [],
     name: spec.name,
     dataDir: spec.dataDir,
     tokensPerRun: tokens,
@@ -82,9 +84,22 @@ export function planSweep(spec: SweepSpec, opts: { readData?: boolean } = {}): S
   };
   if (opts.readData !== false) {
     try {
-      plan.dataTrainTokens = readManifest(spec.dataDir).splits.train.tokens;
+      const m = readManifest(spec.dataDir);
+      plan.dataTrainTokens = m.splits.train.tokens;
+      const small = spec.configs.filter((c) => c.config.vocabSize < m.tokenizer.vocabSize).map((c) => c.name);
+      if (small.length) {
+        plan.warnings.push(
+          `the data's vocabulary has ${m.tokenizer.vocabSize} tokens, more than vocabSize of ${small.join(", ")}: ` +
+            `training them will fail; override "vocabSize"`,
+        );
+      }
+      if (tokens > m.splits.train.tokens) {
+        plan.warnings.push(
+          `each run reads ${(tokens / m.splits.train.tokens).toFixed(1)} epochs of the training data: more data, or fewer steps, keeps runs from repeating it`,
+        );
+      }
     } catch (e) {
-      plan.dataNote = (e as Error).message;
+      plan.warnings.push((e as Error).message);
     }
   }
   return plan;
@@ -98,7 +113,6 @@ export function formatPlan(plan: SweepPlan): string {
     ? ` (${(plan.tokensPerRun / plan.dataTrainTokens).toFixed(2)} epochs of ${formatCount(plan.dataTrainTokens)} train tokens)`
     : "";
   out.push(`tokens per run: ${formatCount(plan.tokensPerRun)}${epochs}`);
-  if (plan.dataNote) out.push(`note: ${plan.dataNote}`);
   out.push(`learning rates: ${plan.lrText}`);
   const head = ["config", "group", "params", "non-emb", "KV B/token", "tokens/param"];
   const body = plan.rows.map((r) => [
@@ -117,5 +131,6 @@ export function formatPlan(plan: SweepPlan): string {
   out.push(
     `runs: ${lo === hi ? lo : `${lo} to ${hi}`} (${plan.rows.length} configs, ${plan.seeds.length} seeds)`,
   );
+  for (const w of plan.warnings) out.push(`warning: ${w}`);
   return out.join("\n");
 }

@@ -140,3 +140,34 @@ test("plan: an LR search's run bounds include the other seeds at the best LR", (
   assert.deepEqual(plan.runs, [2 * (3 + 2), 2 * (5 + 2)]);
   assert.match(plan.lrText, /search from 3e-4 by x1\.5/);
 });
+
+test("plan warns about a vocabulary the data exceeds, repeated data and unreadable data", () => {
+  const dir = mkdtempSync(join(tmpdir(), "study-plan-"));
+  const split = (tokens: number) => ({ documents: 1, tokens, shards: [] });
+  const manifest = {
+    format: "crosslayer-shards",
+    version: 1,
+    createdAt: "2026-01-01T00:00:00Z",
+    dtype: "uint16",
+    tokenizer: {
+      file: "tokenizer.json",
+      kind: "bpe",
+      vocabSize: 5000,
+      eotId: null,
+      sha256: "x",
+      from: "bpe",
+    },
+    sources: [],
+    split: { method: "sha256-of-document-id", valFraction: 0.1 },
+    splits: { train: split(100), val: split(10) },
+    options: {},
+  };
+  writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
+  const plan = planSweep(parseSweepSpec({ ...base, data: dir }));
+  assert.equal(plan.dataTrainTokens, 100);
+  assert.equal(plan.warnings.length, 2);
+  assert.match(plan.warnings[0]!, /5000 tokens, more than vocabSize of tiny-H16-MQA, mine-CLA2/);
+  assert.match(plan.warnings[1]!, /6\.4 epochs/);
+  const missing = planSweep(parseSweepSpec({ ...base, data: join(dir, "nope") }));
+  assert.match(missing.warnings[0]!, /build shards first/);
+});
