@@ -1,9 +1,7 @@
-// CPU/GPU training parity: the same seed, data and options give the same loss curve (and grad-norm
-// curve, and final validation loss) through trainRun on the f32 cpu backend, on webgpu (llvmpipe in
-// CI) and on the f64 cpu reference. Tolerance: |loss difference| <= 2e-4 absolute at every step
-// (losses ~5.5; cpu f32 vs f64 measured 1.1e-7); grad norms within 1e-3 relative (measured 3e-7).
-// CROSSLAYER_TEST_WEBGPU=0 skips the webgpu curve (the f32-vs-f64 check still runs); so does an op
-// stub that still throws "being written" (reported as a skip with the op's message).
+// CPU/GPU training parity through trainRun: same seed, data, options -> same loss curve, grad norms
+// and final val loss on cpu f32, webgpu (llvmpipe in CI) and the f64 cpu reference. Tolerance: 5e-5
+// absolute on losses (falling 5.71 -> 4.67), 5e-5 relative on grad norms; measured worst: 3.1e-7.
+// CROSSLAYER_TEST_WEBGPU=0 skips the webgpu curve; so does an op stub that still says "being written".
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,8 +15,8 @@ import { readMetrics } from "../../src/train/metrics.js";
 import { trainRun } from "../../src/train/trainer.js";
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from "../../src/train/types.js";
 
-const LOSS_TOL = 2e-4;
-const NORM_RTOL = 1e-3;
+const LOSS_TOL = 5e-5;
+const NORM_RTOL = 5e-5;
 
 // MQA-CLA2 over 3 layers (producers 0, 0, 2): a sharing group and a lone producer
 const config = parseModelConfig({
