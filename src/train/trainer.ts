@@ -95,13 +95,24 @@ export async function trainRun(spec: TrainRunSpec): Promise<TrainResult> {
       const t0 = performance.now();
       step++;
       model.zeroGrads();
-      let loss = 0;
+      // Everything is enqueued before the first await: on a GPU the backward is encoded while the
+      // forward runs. Each loss read snapshots its micro-batch at its place in the op order.
+      const microLosses: Promise<number>[] = [];
       for (let micro = 0; micro < o.gradAccum; micro++) {
-        loss += (await model.forward(data.train.next())) / o.gradAccum;
-        model.backward();
+        const pending = model.forward(data.train.next());
+        pending.catch(() => undefined); // awaited below; a failed forward is reported from there
+        microLosses.push(pending);
+        try {
+          model.backward();
+        } catch (e) {
+          await pending; // a failed forward explains a failed backward better
+          throw e;
+        }
       }
       const lr = lrAt(step, schedule);
       opt.step(model.paramsFlat(), model.gradsFlat(), { lr, step, gradScale: 1 / o.gradAccum });
+      let loss = 0;
+      for (const l of microLosses) loss += (await l) / o.gradAccum;
       const gradNorm = (await opt.lastGradNorm()) / o.gradAccum;
       const dt = (performance.now() - t0) / 1000;
       trainSeconds += dt;
