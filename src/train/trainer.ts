@@ -142,6 +142,8 @@ export async function trainRun(spec: TrainRunSpec): Promise<TrainResult> {
         );
       }
       spec.onStep?.(step, loss);
+      // let signal handlers (Ctrl-C -> abort) run: the loop never waits on I/O otherwise
+      if (spec.signal) await new Promise((r) => setTimeout(r, 0));
       if (last || (o.checkpointEvery > 0 && step % o.checkpointEvery === 0)) await save();
       else if (spec.signal?.aborted) await save();
       if (spec.signal?.aborted) break;

@@ -90,8 +90,17 @@ export function registerTrain(program: Command): void {
     .action(async (f: TrainFlags) => {
       const config = loadModelConfig(f.config);
       const backend = await backendFromFlag(f.backend);
+      // Ctrl-C: finish the step in flight, write a checkpoint, exit; --resume continues exactly.
+      const stop = new AbortController();
+      const onSigint = () => {
+        if (stop.signal.aborted) process.exit(130);
+        process.stderr.write("\nstopping after this step (checkpointing; Ctrl-C again to quit now)\n");
+        stop.abort();
+      };
+      process.on("SIGINT", onSigint);
       try {
         const result = await trainRun({
+          signal: stop.signal,
           backend,
           config,
           dataDir: f.data,
@@ -99,6 +108,12 @@ export function registerTrain(program: Command): void {
           options: trainOptionsFromFlags(f),
           resume: Boolean(f.resume),
         });
+        if (result.interrupted) {
+          process.stdout.write(
+            `stopped at step ${result.steps}; continue with the same command plus --resume\n`,
+          );
+          return;
+        }
         if (f.json) {
           process.stdout.write(`${JSON.stringify(result)}\n`);
         } else {
@@ -110,6 +125,7 @@ export function registerTrain(program: Command): void {
           );
         }
       } finally {
+        process.off("SIGINT", onSigint);
         backend.dispose();
       }
     });
