@@ -130,6 +130,20 @@ for (const threads of [1, 2]) {
     }
   });
 
+  test(`matmul small M with B stored (N, K) (the streaming decode path) (threads ${threads})`, () => {
+    let seed = 200;
+    for (const [m, n, k, batch, broadcastB, accumulate, transA] of [
+      [1, 1000, 515, 1, false, false, false],
+      [4, 777, 64, 2, true, true, false],
+      [3, 130, 33, 3, false, true, true],
+      [2, 4099, 17, 1, false, false, true],
+    ] as [number, number, number, number, boolean, boolean, boolean][]) {
+      const c = { ...base, m, n, k, batch, broadcastB, accumulate, transA, transB: true, alpha: 0.75 };
+      const err = runCase(h, c, seed++);
+      assert.ok(err < 1e-5 * Math.sqrt(k) + 1e-6, `${JSON.stringify(c)}: ${err}`);
+    }
+  });
+
   test(`matmul k = 0 writes zeros or leaves C (threads ${threads})`, () => {
     for (const accumulate of [false, true]) {
       const err = runCase(h, { ...base, m: 9, n: 10, k: 0, accumulate, alpha: 2 }, 7);
