@@ -24,14 +24,22 @@ export interface KernelLimits {
   maxComputeWorkgroupsPerDimension: number;
 }
 
-/** Candidate tiles, largest first. */
+/** Candidate tiles in order of preference (chooseTile takes the first that fits and fills). */
 export const MATMUL_TILES: readonly MatmulTile[] = [
   { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
   { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
+  { bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 },
   { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
   { bm: 64, bn: 64, bk: 8, tm: 4, tn: 4 },
   { bm: 32, bn: 32, bk: 8, tm: 4, tn: 4 },
 ];
+
+let tileOverride: MatmulTile | undefined;
+
+/** Forces one tile for every following matmul (tests and benchmarks); undefined restores choice. */
+export function setMatmulTileOverride(tile: MatmulTile | undefined): void {
+  tileOverride = tile;
+}
 
 export function tileThreads(t: MatmulTile): number {
   return (t.bm / t.tm) * (t.bn / t.tn);
@@ -80,7 +88,29 @@ fn ${fnName}(i: u32) -> f32 { return ${name}[i]; }\n`;
   throw new ShapeError(`${name} must be f32, f16 or bf16 storage, got ${dtype}`);
 }
 
+/** Features the f16 tensor-core path needs (Dawn on NVIDIA with vulkan_enable_f16_on_nvidia). */
+export const TENSOR_CORE_FEATURES = ["shader-f16", "chromium-experimental-subgroup-matrix"] as const;
+
+/** The tensor-core kernel's fixed block (kernels/matmul_subgroup.wgsl): 256 invocations, 40 KiB. */
+export const SUBGROUP_TILE: MatmulTile = { bm: 128, bn: 128, bk: 32, tm: 8, tn: 8 };
+
+let tensorCores = false;
+
+/**
+ * Opt-in f16 tensor-core matmul (operands rounded to f16, f32 accumulation: ~1e-3 relative error
+ * instead of ~1e-7). Off by default; turned on only when `features` has TENSOR_CORE_FEATURES.
+ * Returns whether it is on. Callers should probe it in a child process first (it has crashed
+ * Dawn before): see bench/gpu/matmul-bench.ts.
+ */
+export function setTensorCoreMatmul(on: boolean, features: Iterable<string>): boolean {
+  const have = new Set(features);
+  tensorCores = on && TENSOR_CORE_FEATURES.every((f) => have.has(f));
+  return tensorCores;
+}
+
 export interface MatmulVariant {
+  /** "subgroup": the tensor-core kernel (tile fixed at SUBGROUP_TILE). */
+  kind?: "tiled" | "subgroup";
   tile: MatmulTile;
   transA: boolean;
   transB: boolean;
@@ -91,6 +121,7 @@ export interface MatmulVariant {
 
 export function matmulKey(v: MatmulVariant): string {
   const t = v.tile;
+  if (v.kind === "subgroup") return `matmul_subgroup:${+v.transA}${+v.transB}${+v.check}:${v.bDtype}`;
   return `matmul_tiled:${t.bm}x${t.bn}x${t.bk}:${t.tm}x${t.tn}:${+v.transA}${+v.transB}${+v.check}:${v.bDtype}`;
 }
 
@@ -106,9 +137,11 @@ export function matmulSource(v: MatmulVariant): string {
     `const TRANS_B: bool = ${v.transB};`,
     `const CHECK: bool = ${v.check};`,
   ].join("\n");
-  const body = WGSL.matmul_tiled;
-  if (!body) throw new ShapeError("kernel matmul_tiled.wgsl is missing: run `npm run build`");
-  return `${head}\n${storageLoadWgsl("b", 2, v.bDtype, "loadB")}\n${body}`;
+  const sub = v.kind === "subgroup";
+  const body = sub ? WGSL.matmul_subgroup : WGSL.matmul_tiled;
+  if (!body) throw new ShapeError("matmul kernels are not embedded: run `node scripts/build-assets.mjs`");
+  const enables = sub ? "enable f16;\nenable chromium_experimental_subgroup_matrix;\n" : "";
+  return `${enables}${head}\n${storageLoadWgsl("b", 2, v.bDtype, "loadB")}\n${body}`;
 }
 
 /** Everything needed to dispatch one matmul: bindings are 0 params, 1 a, 2 b, 3 out. */
@@ -176,9 +209,13 @@ export function planMatmul(
   tile?: MatmulTile,
 ): MatmulPlan {
   const s = matmulShape(out, a, b, opts);
-  const t = tile ?? chooseTile(limits, s.m, s.n, s.batch);
+  tile ??= tileOverride;
+  const sub =
+    tile === undefined ? tensorCores && s.m * s.n * s.batch >= 128 * 128 * 64 : tile === SUBGROUP_TILE;
+  const t = sub ? SUBGROUP_TILE : (tile ?? chooseTile(limits, s.m, s.n, s.batch));
   const check = s.m % t.bm !== 0 || s.n % t.bn !== 0 || s.k % t.bk !== 0;
   const v: MatmulVariant = {
+    kind: sub ? "subgroup" : "tiled",
     tile: t,
     transA: !!opts.transA,
     transB: !!opts.transB,
