@@ -8,7 +8,7 @@ import type { DType, Tensor } from "../../src/backend/tensor.js";
 import { createWebGpuBackend } from "../../src/backend/webgpu/index.js";
 import { referenceBackend } from "../helpers/backends.js";
 import { TOL } from "../helpers/compare.js";
-import { checkOp, type OpCase } from "../helpers/op-case.js";
+import { checkOp, type OpCase, type OutputSpec } from "../helpers/op-case.js";
 import { makeRng, uniform } from "../helpers/random.js";
 
 const be = await createWebGpuBackend();
@@ -37,7 +37,7 @@ function attentionCase(c: Case, seed: number): OpCase {
   const nkv = c.b * c.s * c.hkv * c.d;
   const opts = { causal: c.causal };
   const kvInit = c.accumulateKV ? { data: uniform(rng, nkv) } : {};
-  const grads = c.fwdOnly
+  const grads: Record<string, OutputSpec> = c.fwdOnly
     ? {}
     : {
         dq: { shape: q, tol: TOL.attention },
