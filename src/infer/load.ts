@@ -12,7 +12,7 @@ import { bytesToF32 } from "../io/safetensors.js";
 import type { ModelConfig } from "../model/config-types.js";
 import { parseModelConfig } from "../model/config.js";
 import { Model } from "../model/model.js";
-import { latestCheckpoint, loadCheckpoint } from "../train/checkpoint.js";
+import { latestCheckpoint, loadCheckpoint } from "../io/checkpoint.js";
 import { LocalEngine, type LocalEngineOptions } from "./engine.js";
 
 export interface LoadedForInference {
@@ -61,7 +61,7 @@ function findTokenizer(ckptDir: string, relative: string | undefined): string {
 /** Loads config, weights and tokenizer; checks that they agree. The caller disposes the model. */
 export function loadForInference(path: string, backend: Backend): LoadedForInference {
   const dir = resolveCheckpointDir(path);
-  const ckpt = loadCheckpoint<{ config?: unknown; tokenizer?: string }>(dir);
+  const ckpt = loadCheckpoint<{ config?: unknown; tokenizer?: string }>(dir, { weightsOnly: true });
   if (ckpt.state.config === undefined) {
     throw new FormatError(
       `${join(dir, "state.json")} has no "config": it was not written by crosslayer train`,

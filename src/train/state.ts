@@ -7,7 +7,7 @@ import { bytesToF32, f32Bytes, type NamedTensor } from "../io/safetensors.js";
 import type { ModelConfig } from "../model/config-types.js";
 import type { Model } from "../model/model.js";
 import type { AdamW } from "./adamw.js";
-import { type LoadedCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { type LoadedCheckpoint, saveCheckpoint } from "../io/checkpoint.js";
 import type { DataSources } from "./data-source.js";
 import type { TrainOptions } from "./types.js";
 

@@ -9,7 +9,7 @@ import { evaluateLoss } from "../eval/perplexity.js";
 import { kvBytesPerToken16 } from "../model/accounting.js";
 import { Model } from "../model/model.js";
 import { AdamW } from "./adamw.js";
-import { latestCheckpoint, loadCheckpoint } from "./checkpoint.js";
+import { latestCheckpoint, loadCheckpoint } from "../io/checkpoint.js";
 import { type DataSources, openDataSources } from "./data-source.js";
 import { MetricsLog } from "./metrics.js";
 import { createProgress } from "./progress.js";

@@ -18,7 +18,7 @@ import { f32Bytes } from "../../src/io/safetensors.js";
 import { writeTokenizerJson } from "../../src/io/tokenizer-json.js";
 import type { ModelConfig } from "../../src/model/config-types.js";
 import { Model } from "../../src/model/model.js";
-import { saveCheckpoint } from "../../src/train/checkpoint.js";
+import { saveCheckpoint } from "../../src/io/checkpoint.js";
 import { tinyConfig } from "./model-configs.js";
 
 let be: Backend;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { FormatError } from "../../src/errors.js";
 import { bytesToF32, f32Bytes } from "../../src/io/safetensors.js";
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../../src/train/checkpoint.js";
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../../src/io/checkpoint.js";
 
 function tensor(name: string, values: number[]) {
   return { name, dtype: "F32" as const, shape: [values.length], data: f32Bytes(new Float32Array(values)) };

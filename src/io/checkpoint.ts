@@ -5,13 +5,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FormatError } from "../errors.js";
-import { writeFileAtomic } from "../io/atomic-file.js";
-import {
-  type NamedTensor,
-  readSafetensors,
-  type SafetensorsFile,
-  writeSafetensors,
-} from "../io/safetensors.js";
+import { writeFileAtomic } from "./atomic-file.js";
+import { type NamedTensor, readSafetensors, type SafetensorsFile, writeSafetensors } from "./safetensors.js";
 
 export const CHECKPOINT_FORMAT = "crosslayer-checkpoint-v1";
 
@@ -78,8 +73,14 @@ export function latestCheckpoint(root: string): string | undefined {
   return dir;
 }
 
-/** Loads a checkpoint folder, checking that its three files agree on the step. */
-export function loadCheckpoint<State>(dir: string): LoadedCheckpoint<State> {
+/**
+ * Loads a checkpoint folder, checking that its files agree on the step. `weightsOnly` skips the
+ * optimizer moments (inference needs only the weights).
+ */
+export function loadCheckpoint<State>(
+  dir: string,
+  opts: { weightsOnly?: boolean } = {},
+): LoadedCheckpoint<State> {
   const statePath = join(dir, "state.json");
   if (!existsSync(statePath)) throw new FormatError(`${dir} is not a checkpoint: it has no state.json`);
   const state = JSON.parse(readFileSync(statePath, "utf8")) as State & { format?: string; step?: number };
@@ -87,9 +88,10 @@ export function loadCheckpoint<State>(dir: string): LoadedCheckpoint<State> {
     throw new FormatError(`${statePath} has format ${state.format}, expected ${CHECKPOINT_FORMAT}`);
   }
   const params = readSafetensors(join(dir, "model.safetensors"));
-  const optimizer = existsSync(join(dir, "optimizer.safetensors"))
-    ? readSafetensors(join(dir, "optimizer.safetensors"))
-    : { tensors: new Map<string, NamedTensor>(), metadata: {} as Record<string, string> };
+  const optimizer =
+    !opts.weightsOnly && existsSync(join(dir, "optimizer.safetensors"))
+      ? readSafetensors(join(dir, "optimizer.safetensors"))
+      : { tensors: new Map<string, NamedTensor>(), metadata: {} as Record<string, string> };
   for (const [what, f] of [
     ["model.safetensors", params],
     ["optimizer.safetensors", optimizer],
