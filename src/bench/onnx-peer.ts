@@ -84,6 +84,8 @@ export async function loadOnnxPeer(threads: number): Promise<MatmulPeer | { unav
         interOpNumThreads: 1,
         executionMode: "sequential",
         graphOptimizationLevel: "all",
+        // idle ORT threads must not spin into the timings of our kernels that follow
+        extra: { session: { intra_op: { allow_spinning: "0" } } },
       });
       const a = new mod.Tensor(
         "float32",

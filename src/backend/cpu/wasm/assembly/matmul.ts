@@ -309,7 +309,8 @@ export function matmulPackedJob(
   // near-equal chunks of at most *_MAX (e.g. 768 -> 2 x 384, not 512 + 256), so threads balance
   let mch = roundUp(cdiv(m, cdiv(m, MCH_MAX)), MR);
   let nch = roundUp(cdiv(n, cdiv(n, NCH_MAX)), NR);
-  const target = threads > 1 ? threads * 2 : 1;
+  // about 4 items per thread, so a worker that joins late still gets a fair share
+  const target = threads > 1 ? threads * 4 : 1;
   while (batch * cdiv(m, mch) * cdiv(n, nch) < target) {
     if (mch >= nch && mch > 2 * MR) mch = roundUp(mch >> 1, MR);
     else if (nch > 2 * NR) nch = roundUp(nch >> 1, NR);
