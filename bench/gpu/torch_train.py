@@ -251,6 +251,7 @@ def run_mode(mode, cfg, args, device):
         **({"peakTflops": peak, "mfu": tflops / peak} if peak else {}),
         "finalLoss": losses[-1],
         "device": dev_name,
+        **({"threads": torch.get_num_threads()} if device.type == "cpu" else {}),
         "torch": torch.__version__,
     }
 
@@ -265,6 +266,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=5, help="untimed steps first (compile happens here)")
     ap.add_argument("--modes", default="fp32,bf16,compile")
     ap.add_argument("--device", default="cuda")
+    ap.add_argument("--threads", type=int, help="cpu: intra-op threads (torch.set_num_threads)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true", help="JSON lines only")
     ap.add_argument("--out", help="also append the JSON lines to this file")
@@ -274,6 +276,8 @@ def main():
     if args.seq > cfg["maxSeqLen"]:
         sys.exit(f"--seq {args.seq} exceeds the config's maxSeqLen {cfg['maxSeqLen']}")
     device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if device.type == "cuda" and not torch.cuda.is_available():
         sys.exit("CUDA is not available: pass --device cpu")
     # fp32 means fp32: no TF32 anywhere (also keeps the bf16 modes' fp32 parts exact)
