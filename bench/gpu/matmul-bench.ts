@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   if (!argv.includes("--no-tc")) {
     const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--tc-child", ...argv], {
       encoding: "utf8",
-      timeout: 240_000,
+      timeout: 150_000,
     });
     for (const line of child.stdout.split("\n")) {
       if (!line.startsWith("{")) continue;
