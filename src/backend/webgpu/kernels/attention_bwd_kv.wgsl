@@ -1,7 +1,9 @@
 // Attention backward, dk/dv: dk, dv (B, S, Hkv, D) f32, overwritten or accumulated (CLA consumers
-// add into their producer's gradients). One workgroup per (key tile, K/V head kvh, batch b), one
-// thread per key s; the (t, h) query rows of the GQ heads that share kvh are staged TQ at a time
-// (q pre-scaled, dO, lse, delta) in workgroup memory, starting at the first row that sees the tile.
+// add into their producer's gradients). One workgroup per (key tile, K/V head kvh x head split,
+// batch b), one thread per key s; the (t, h) query rows of the HPW = GQ / SPLIT heads of this split
+// are staged TQ at a time (q pre-scaled, dO, lse, delta) in workgroup memory, starting at the first
+// row that sees the tile. With SPLIT > 1 (GQA/MQA: more workgroups) `dk`/`dv` are partials
+// (B, S, Hkv * SPLIT, D) that attention_kv_reduce.wgsl sums into the real gradients.
 //   p = exp(scale q.k - lse), dv += p dO, ds = p (dO.v - delta), dk += scale ds q.
 // Bindings (8 storage, the llvmpipe limit): dk, dv, q, k, v, dO, lse, delta.
 
@@ -10,6 +12,9 @@ override HD4: u32 = 16u;
 override GQ: u32 = 1u;
 override BKV: u32 = 64u;
 override TQ: u32 = 32u;
+override SPLIT: u32 = 1u;
+
+const HPW: u32 = GQ / SPLIT;
 
 struct Params {
   dk_off: u32,
@@ -45,9 +50,9 @@ var<workgroup> dS: array<vec4<f32>, TQ * HD4>;
 var<workgroup> lS: array<f32, TQ>;
 var<workgroup> eS: array<f32, TQ>;
 
-// Stages query rows r0..r0+TQ-1 (row r: t = r / GQ, h = kvh * GQ + r % GQ).
-fn stageRows(b: u32, kvh: u32, r0: u32, lid: u32) {
-  let rows = p.T * GQ;
+// Stages query rows r0..r0+TQ-1 (row r: t = r / HPW, h = h0 + r % HPW).
+fn stageRows(b: u32, h0: u32, r0: u32, lid: u32) {
+  let rows = p.T * HPW;
   let D = p.D;
   for (var e = lid; e < TQ * HD4; e += BKV) {
     let r = r0 + e / HD4;
@@ -55,8 +60,8 @@ fn stageRows(b: u32, kvh: u32, r0: u32, lid: u32) {
     var qx = vec4<f32>(0.0);
     var dx = vec4<f32>(0.0);
     if (r < rows) {
-      let t = r / GQ;
-      let h = kvh * GQ + r % GQ;
+      let t = r / HPW;
+      let h = h0 + r % HPW;
       let base = ((b * p.T + t) * p.H + h) * D + d0;
       for (var c = 0u; c < 4u; c++) {
         if (d0 + c < D) {
@@ -71,8 +76,8 @@ fn stageRows(b: u32, kvh: u32, r0: u32, lid: u32) {
   for (var e = lid; e < TQ; e += BKV) {
     let r = r0 + e;
     if (r < rows) {
-      let t = r / GQ;
-      let h = kvh * GQ + r % GQ;
+      let t = r / HPW;
+      let h = h0 + r % HPW;
       lS[e] = lse[p.lse_off + (b * p.H + h) * p.T + t];
       eS[e] = delta[p.delta_off + (b * p.H + h) * p.T + t];
     }
@@ -100,11 +105,12 @@ fn loadKV(which: u32, off: u32) -> array<vec4<f32>, HD4> {
 fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let lid = lidv.x;
   let b = wid.z;
-  let kvh = wid.y;
+  let kvh = wid.y / SPLIT;
+  let h0 = kvh * GQ + (wid.y % SPLIT) * HPW;
   let T = p.T;
   let S = p.S;
   let D = p.D;
-  let rows = T * GQ;
+  let rows = T * HPW;
   let s0 = wid.x * BKV;
   let s = s0 + lid;
   let valid = s < S;
@@ -120,16 +126,16 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wi
   // Query t sees key s iff s <= t + S - T: the first row that sees this tile.
   var rStart = 0u;
   if (p.causal != 0u) {
-    rStart = u32(max(i32(s0) + i32(T) - i32(S), 0)) * GQ;
+    rStart = u32(max(i32(s0) + i32(T) - i32(S), 0)) * HPW;
   }
   for (var r0 = rStart; r0 < rows; r0 += TQ) {
     workgroupBarrier();
-    stageRows(b, kvh, r0, lid);
+    stageRows(b, h0, r0, lid);
     workgroupBarrier();
     if (valid) {
       let n = min(TQ, rows - r0);
       for (var i = 0u; i < n; i++) {
-        let t = (r0 + i) / GQ;
+        let t = (r0 + i) / HPW;
         if (p.causal != 0u && i32(s) > i32(t) + i32(S) - i32(T)) {
           continue;
         }
@@ -150,12 +156,13 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wi
   }
   if (valid) {
     let acc = p.accumulate != 0u;
+    let obase = ((b * S + s) * p.Hkv * SPLIT + wid.y) * D;
     for (var c = 0u; c < HD4; c++) {
       for (var i = 0u; i < 4u; i++) {
         let d = c * 4u + i;
         if (d < D) {
-          let ok = p.dk_off + base + d;
-          let ov = p.dv_off + base + d;
+          let ok = p.dk_off + obase + d;
+          let ov = p.dv_off + obase + d;
           dk[ok] = gk[c][i] + select(0.0, dk[ok], acc);
           dv[ov] = gv[c][i] + select(0.0, dv[ov], acc);
         }

@@ -26,9 +26,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-const BM: u32 = 128u;
-const BN: u32 = 128u;
-const BK: u32 = 32u;
+// BM = BN = 128, BK = 32 come from the prepended header (ops/matmul.ts SUBGROUP_TILE).
 const NT: u32 = 256u;
 const LA: u32 = BM * BK / NT;
 const LB: u32 = BN * BK / NT;

@@ -134,12 +134,21 @@ export function encodeAttentionBackward(
     });
   }
   const hd4 = Math.ceil(d / 4);
+  const gq = h / hkv;
+  // GQA/MQA: one workgroup column per query head (partials, summed by attention_kv_reduce), so that
+  // the grid has B * S / BKV * H workgroups instead of B * S / BKV * Hkv.
+  const split = gq;
   const bkv = s <= 32 ? 32 : 64;
   const tq = fitPow2(32, 2 * hd4 * 16 + 8, wgBytes(rt));
+  const nkv = b * s * hkv * d;
+  const [gk, gv] =
+    split > 1
+      ? [rt.scratch(nkv * split, "f32", "dk partials"), rt.scratch(nkv * split, "f32", "dv partials")]
+      : [io.dk, io.dv];
   rt.dispatch({
     ...kernel("attention_bwd_kv"),
-    constants: { DT_KV: dtypeCode(io.k.dtype), HD4: hd4, GQ: h / hkv, BKV: bkv, TQ: tq },
-    bindings: [io.dk, io.dv, io.q, io.k, io.v, io.dOut, io.lse, delta],
+    constants: { DT_KV: dtypeCode(io.k.dtype), HD4: hd4, GQ: gq, BKV: bkv, TQ: tq, SPLIT: split },
+    bindings: [gk, gv, io.q, io.k, io.v, io.dOut, io.lse, delta],
     params: packParams([
       0,
       0,
@@ -156,9 +165,18 @@ export function encodeAttentionBackward(
       d,
       f32(dims.scale),
       dims.causal ? 1 : 0,
-      opts.accumulateKV ? 1 : 0,
+      split === 1 && opts.accumulateKV ? 1 : 0,
     ]),
     offsetWords: [0, 1, 2, 3, 4, 5, 6, 7],
-    workgroups: [Math.ceil(s / bkv), hkv, b],
+    workgroups: [Math.ceil(s / bkv), hkv * split, b],
   });
+  if (split > 1) {
+    rt.dispatch({
+      ...kernel("attention_kv_reduce"),
+      bindings: [io.dk, io.dv, gk, gv],
+      params: packParams([0, 0, 0, 0, nkv, d, split, opts.accumulateKV ? 1 : 0]),
+      offsetWords: [0, 1, 2, 3],
+      workgroups: Math.ceil(nkv / 256),
+    });
+  }
 }
