@@ -1,5 +1,8 @@
 // Embedding lookup (table f32/f16/bf16) and its deterministic scatter-add backward on WebGPU
-// (kernels/embedding.wgsl). Ids are not read back for validation (that would stall the GPU): an id
+// (kernels/embedding.wgsl). Backward: group positions by id (./group-ids.ts), then one workgroup per
+// (vocab row, column tile) sums its tokens' dOut rows in position order: O(N * C), no float atomics.
+// At N 16384, C 512, V 8192 it moves ~ dOut 32 MB + touched dTable rows (<= 2 x 16 MB) + ~2 MB of
+// counts in 7 dispatches. Ids are not read back for validation (that would stall the GPU): an id
 // outside [0, V) yields NaN rows in the forward pass and is ignored by the backward pass.
 import { ShapeError } from "../../../errors.js";
 import { expectNumel } from "../../cpu/validate.js";
@@ -7,6 +10,7 @@ import type { Tensor } from "../../tensor.js";
 import { expectDType, expectShape, numel } from "../../tensor.js";
 import { dtypeCode, kernel } from "../kernel-source.js";
 import { packParams, type Runtime } from "../runtime.js";
+import { encodeGroupIds } from "./group-ids.js";
 
 function tableDims(what: string, table: Tensor): { v: number; c: number } {
   if (table.shape.length !== 2) throw new ShapeError(`${what} must be (V, C), got [${table.shape}]`);
@@ -41,14 +45,15 @@ export function encodeEmbeddingBackward(rt: Runtime, dTable: Tensor, dOut: Tenso
   expectShape("embeddingBackward dOut", dOut, [n, c]);
   expectNumel("embeddingBackward ids", ids, n);
   if (n * c * v === 0) return;
+  const g = encodeGroupIds(rt, ids, n, v);
   const max = rt.limits.maxComputeWorkgroupsPerDimension ?? 65535;
   const y = Math.min(v, max);
   rt.dispatch({
     ...kernel("embedding"),
     entry: "backward",
-    bindings: [dTable, dOut, ids],
-    params: packParams([0, 0, 0, n, c, v]),
-    offsetWords: [0, 1, 2],
-    workgroups: [Math.ceil(c / 256), y, Math.ceil(v / y)],
+    bindings: [dTable, dOut, g.sorted, g.base],
+    params: packParams([0, 0, 0, n, c, v, 0, g.nb]),
+    offsetWords: [0, 1, 2, 6],
+    workgroups: [Math.ceil(c / 64), y, Math.ceil(v / y)],
   });
 }
