@@ -52,13 +52,12 @@ function softmaxRow(sc: usize, cols: i32, nVis: i32, mPtr: usize, lPtr: usize): 
   const c4 = roundUp(cols, 4);
   for (let j = nVis; j < c4; j++) store<f32>(at(sc, j), -Infinity);
   let mx = f32x4.splat(-Infinity);
-  for (let j: i32 = 0; j < c4; j += 4) mx = f32x4.max(mx, v128.load(at(sc, j)));
-  const blockMax = Mathf.max(
-    Mathf.max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)),
-    Mathf.max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)),
-  );
+  for (let j: i32 = 0; j < c4; j += 4) mx = f32x4.pmax(mx, v128.load(at(sc, j)));
+  mx = f32x4.pmax(mx, v128.shuffle<f32>(mx, mx, 2, 3, 0, 1));
+  mx = f32x4.pmax(mx, v128.shuffle<f32>(mx, mx, 1, 0, 3, 2));
+  const blockMax = f32x4.extract_lane(mx, 0);
   const mOld = load<f32>(mPtr);
-  const mNew = Mathf.max(mOld, blockMax);
+  const mNew = blockMax > mOld ? blockMax : mOld;
   if (mNew == -Infinity) {
     for (let j: i32 = 0; j < c4; j++) store<f32>(at(sc, j), 0);
     return 1;
