@@ -17,6 +17,8 @@ const CASES: AttentionDims[] = [
   { b: 1, t: 33, s: 33, h: 2, hkv: 1, d: 300, scale: 0.06, causal: true },
   { b: 1, t: 130, s: 130, h: 1, hkv: 1, d: 128, scale: 0.09, causal: true },
   { b: 2, t: 3, s: 150, h: 2, hkv: 2, d: 16, scale: 0.3, causal: true },
+  // T > S: the first T - S queries see no key (out 0, lse -inf, no gradient)
+  { b: 1, t: 20, s: 8, h: 2, hkv: 1, d: 16, scale: 0.3, causal: true },
 ];
 
 function sizes(c: AttentionDims) {

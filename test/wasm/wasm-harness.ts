@@ -74,8 +74,8 @@ export function relError(got: ArrayLike<number>, ref: ArrayLike<number>): number
   let maxRef = 1e-30;
   let maxErr = 0;
   for (let i = 0; i < ref.length; i++) {
-    maxRef = Math.max(maxRef, Math.abs(ref[i]!));
-    const e = Math.abs(got[i]! - ref[i]!);
+    if (Number.isFinite(ref[i]!)) maxRef = Math.max(maxRef, Math.abs(ref[i]!));
+    const e = got[i] === ref[i] ? 0 : Math.abs(got[i]! - ref[i]!); // equal infinities count as exact
     if (!(e <= maxErr)) maxErr = Number.isNaN(e) ? Number.POSITIVE_INFINITY : Math.max(maxErr, e);
   }
   return maxErr / maxRef;
