@@ -2,7 +2,7 @@
 // covers, so one packer serves every head layout), packers from row tables into the GEMM panel
 // layouts of matmul.ts (widening f16/bf16 K/V), a vector exp, and the tile geometry. No allocation.
 import { at, eshT, imin, ld1, ld4, TY_F16, TY_F32, transpose4Store } from "./common";
-import { MR, NR } from "./matmul";
+import { madd, MR, NR } from "./matmul";
 
 /** Stacked query rows per tile: row r of a (b, hkv) pair is (t = r / g, head hkv * g + r % g). */
 export const BR: i32 = 64;
@@ -149,12 +149,12 @@ function packRowsBN<T>(base: usize, tab: usize, n: i32, d: i32, dst: usize): voi
   const r = f32x4.add(t, magic);
   const f = f32x4.sub(t, f32x4.sub(r, magic));
   let p = f32x4.splat(1.5403530393381606e-4);
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.3333558146428443e-3));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(9.618129107628477e-3));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(5.550410866482158e-2));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(0.2402265069591007));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(0.6931471805599453));
-  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.0));
+  p = madd(p, f, f32x4.splat(1.3333558146428443e-3));
+  p = madd(p, f, f32x4.splat(9.618129107628477e-3));
+  p = madd(p, f, f32x4.splat(5.550410866482158e-2));
+  p = madd(p, f, f32x4.splat(0.2402265069591007));
+  p = madd(p, f, f32x4.splat(0.6931471805599453));
+  p = madd(p, f, f32x4.splat(1.0));
   const scale = i32x4.shl(i32x4.add(i32x4.sub(r, magic), i32x4.splat(127)), 23);
   return v128.and(f32x4.mul(p, scale), keep);
 }

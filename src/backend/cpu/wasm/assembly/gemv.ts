@@ -2,7 +2,7 @@
 // C[i, j] = alpha * A[i, :] . B[j, :] (+ C). Streams B once, 4 rows at a time, with no packing
 // (the packed GEMM would copy all of B to use each element only M times). f32 B only.
 import { at, cdiv, imax, imin, nextItem, roundUp } from "./common";
-import { FLAG_ACCUMULATE, FLAG_TRANS_A } from "./matmul";
+import { FLAG_ACCUMULATE, FLAG_TRANS_A, madd } from "./matmul";
 
 /** Largest M this path takes. */
 export const GEMV_MAX_M: i32 = 4;
@@ -27,10 +27,10 @@ export const GEMV_MAX_M: i32 = 4;
   const end = <usize>(k & ~3) << 2;
   for (; p < end; p += 16) {
     const xv = v128.load(x + p);
-    s0 = f32x4.add(s0, f32x4.mul(xv, v128.load(b0 + p)));
-    s1 = f32x4.add(s1, f32x4.mul(xv, v128.load(b1 + p)));
-    s2 = f32x4.add(s2, f32x4.mul(xv, v128.load(b2 + p)));
-    s3 = f32x4.add(s3, f32x4.mul(xv, v128.load(b3 + p)));
+    s0 = madd(xv, v128.load(b0 + p), s0);
+    s1 = madd(xv, v128.load(b1 + p), s1);
+    s2 = madd(xv, v128.load(b2 + p), s2);
+    s3 = madd(xv, v128.load(b3 + p), s3);
   }
   let r = hsum4(s0, s1, s2, s3);
   for (let kk = k & ~3; kk < k; kk++) {

@@ -35,7 +35,7 @@ export function matmulJob(
     matmulPackedJob(a, b, c, m, n, k, batch, strideA, strideB, strideC, flags, alpha, counter, threads, scratch);
   }
 }
-export { simdPeak } from "./peak";
+export { PEAK_FLOPS_PER_ITER, simdPeak } from "./peak";
 
 /** End of the module's static data (the JS side checks it lies below its control region). */
 export function staticEnd(): usize {

@@ -121,6 +121,15 @@ function packB(b: usize, transB: bool, n: i32, k: i32, j0: i32, nw: i32, k0: i32
   else packBT<u16>(b, transB, n, k, j0, nw, k0, kb, dst);
 }
 
+/**
+ * a * b + c per lane: one fused f32x4.relaxed_madd when the module is built with relaxed SIMD
+ * (a second build; Node 20 needs --experimental-wasm-relaxed-simd), else mul then add.
+ */
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
 @inline function tileRow(c: usize, lo: v128, hi: v128, alpha: v128, beta: bool): void {
   let x = f32x4.mul(lo, alpha);
   let y = f32x4.mul(hi, alpha);
@@ -159,17 +168,17 @@ export function kernel4x8(
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
     let a = v128.load32_splat(ap);
-    c00 = f32x4.add(c00, f32x4.mul(a, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
     a = v128.load32_splat(ap, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
     a = v128.load32_splat(ap, 8);
-    c20 = f32x4.add(c20, f32x4.mul(a, b0));
-    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
     a = v128.load32_splat(ap, 12);
-    c30 = f32x4.add(c30, f32x4.mul(a, b0));
-    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
     ap += 16;
     bp += ldb;
   }
