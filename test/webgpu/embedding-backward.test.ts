@@ -12,6 +12,7 @@ import { assertClose, TOL } from "../helpers/compare.js";
 import { checkOp, type OpCase } from "../helpers/op-case.js";
 import { makeRng, type Rng, uniform } from "../helpers/random.js";
 
+const ref = await referenceBackend(); // at top level: its `after` disposal then ends the file
 let be: Backend;
 before(async () => {
   be = await createWebGpuBackend();
@@ -46,7 +47,6 @@ function backwardCase(v: number, c: number, ids: Int32Array, seed: number): OpCa
 }
 
 test("embeddingBackward matches the f64 reference: repeats, V > N, several sort blocks", async () => {
-  const ref = await referenceBackend();
   const rng = makeRng(7);
   await checkOp(be, ref, backwardCase(5000, 70, skewedIds(rng, 2500, 5000), 1));
   await checkOp(be, ref, backwardCase(300, 9, skewedIds(rng, 1031, 300), 2));

@@ -45,6 +45,8 @@ const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.C
 /** A buffer owned by this runtime (user buffers and pooled scratch). */
 export class WgBuffer implements DeviceBuffer {
   destroyed = false;
+  /** Bumped whenever a dispatch binds it writable or the host writes it (for derived caches). */
+  version = 0;
   constructor(
     readonly id: number,
     readonly size: number,
@@ -306,8 +308,9 @@ export class Runtime {
       align: this.limits.minStorageBufferOffsetAlignment ?? 256,
       maxBinding: this.limits.maxStorageBufferBindingSize ?? 2 ** 27,
     };
-    const ranges = o.bindings.map((t) => {
+    const ranges = o.bindings.map((t, i) => {
       const b = this.check(t, `kernel ${o.key}`);
+      if (declared[i]) b.version++;
       return bindRange(t, b.gpu, b.label, lim, !o.offsetWords);
     });
     const { shadows, aliased } = planAliasing(ranges, declared);
@@ -387,6 +390,7 @@ export class Runtime {
   /** Writes raw bytes at a 4-byte aligned byte offset of t's buffer, after all enqueued work. */
   writeBytes(t: Tensor, byteOffset: number, bytes: Uint8Array): void {
     const b = this.check(t, "write");
+    b.version++;
     this.flush();
     this.device.queue.writeBuffer(b.gpu, byteOffset, bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }

@@ -1,8 +1,11 @@
-// Sum of squares of many f32 tensors into out (1), deterministic two-stage reduction.
-// Entry `partial`: per tensor, one workgroup (256 threads) per chunk of 256 * PER elements writes
-//   partials[p_base + chunk] (tree-reduced in workgroup memory). Bindings: 1 partials (rw), 2 x.
-// Entry `finish`: one workgroup sums partials[0 .. count) in a fixed order into out[0] (overwrite).
-//   Bindings: 1 out (rw), 2 partials.
+// Sum of squares of many f32 tensors into out (1), deterministic two-stage reduction, with the
+// lanes_*.wgsl helpers (FV = f32 or vec4<f32>; n and x_off in elements, multiples of LANES).
+// Entry `partial`: per tensor, one workgroup (256 threads) per chunk of 256 * PER FV elements writes
+//   partials[p_base + chunk] (per-thread FV sums, hsum, then a tree in workgroup memory).
+//   Bindings: 1 partials (rw, f32), 2 x (FV). Reads each element once: 4 bytes per element
+//   (120 MB at 30M elements, in ~1.8K vec4 workgroups).
+// Entry `finish` (dispatched from the f32 variant): one workgroup sums partials[0 .. count) in a
+//   fixed order into out[0] (overwrite). Bindings: 1 out (rw), 2 partials.
 // Params {o_off, x_off, n, p_base} (finish: n = count).
 
 const PER: u32 = 16u;
@@ -16,7 +19,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<FV>;
 
 var<workgroup> red: array<f32, 256>;
 
@@ -37,18 +40,20 @@ fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
            @builtin(local_invocation_index) lid: u32) {
   let chunk = linear_wg(wid, nwg);
   let start = chunk * 256u * PER;
-  if (start >= p.n) {
+  let nw = p.n / LANES;
+  if (start >= nw) {
     return;
   }
-  var acc = 0.0;
+  let x0 = p.x_off / LANES;
+  var acc = FV(0.0);
   for (var k = 0u; k < PER; k++) {
     let i = start + k * 256u + lid;
-    if (i < p.n) {
-      let v = x[p.x_off + i];
+    if (i < nw) {
+      let v = x[x0 + i];
       acc += v * v;
     }
   }
-  let tot = tree(lid, acc);
+  let tot = tree(lid, hsum(acc));
   if (lid == 0u) {
     out[p.o_off + p.p_base + chunk] = tot;
   }
@@ -58,7 +63,7 @@ fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 fn finish(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
   for (var i = lid; i < p.n; i += 256u) {
-    acc += x[p.x_off + i];
+    acc += hsum(x[p.x_off + i]);
   }
   let tot = tree(lid, acc);
   if (lid == 0u) {

@@ -1,15 +1,17 @@
 // Optimizer ops on WebGPU: sumSquares (two-stage deterministic reduction, kernels/sum_squares.wgsl)
 // and one AdamW step with the device-side clip factor min(1, maxNorm / sqrt(sumSq))
-// (kernels/adamw.wgsl). Bias corrections are computed on the host in f64.
+// (kernels/adamw.wgsl). Bias corrections are computed on the host in f64. Both stream vec4 when
+// sizes and offsets are multiples of 4. Bytes at 30M parameters: sumSquares 120 MB read (+7 KB
+// partials), adamw 840 MB (4 reads + 3 writes per element), one dispatch (+1 finish) each.
 import type { AdamWOptions } from "../../backend.js";
 import { ShapeError } from "../../../errors.js";
 import { expectNumel } from "../../cpu/validate.js";
 import type { Tensor } from "../../tensor.js";
 import { expectDType, numel } from "../../tensor.js";
-import { kernel } from "../kernel-source.js";
+import { kernel, lanesFor } from "../kernel-source.js";
 import { f32, packParams, type Runtime } from "../runtime.js";
 
-/** Elements per `partial` workgroup (256 threads x PER in sum_squares.wgsl). */
+/** FV elements per `partial` workgroup (256 threads x PER in sum_squares.wgsl). */
 const CHUNK = 256 * 16;
 
 export function encodeSumSquares(rt: Runtime, out: Tensor, xs: readonly Tensor[]): void {
@@ -18,16 +20,16 @@ export function encodeSumSquares(rt: Runtime, out: Tensor, xs: readonly Tensor[]
   xs.forEach((x, i) => {
     expectDType(`sumSquares xs[${i}]`, x, "f32");
   });
-  const chunks = xs.map((x) => Math.ceil(numel(x.shape) / CHUNK));
+  const lanes = xs.map((x) => lanesFor(numel(x.shape), x));
+  const chunks = xs.map((x, i) => Math.ceil(numel(x.shape) / (CHUNK * lanes[i]!)));
   const total = chunks.reduce((a, b) => a + b, 0);
-  const k = kernel("sum_squares");
   const partials = rt.scratch(Math.max(1, total), "f32", "sumSquares partials");
   let base = 0;
   xs.forEach((x, i) => {
     const c = chunks[i]!;
     if (c === 0) return;
     rt.dispatch({
-      ...k,
+      ...kernel("sum_squares", lanes[i]),
       entry: "partial",
       bindings: [partials, x],
       params: packParams([0, 0, numel(x.shape), base]),
@@ -37,7 +39,7 @@ export function encodeSumSquares(rt: Runtime, out: Tensor, xs: readonly Tensor[]
     base += c;
   });
   rt.dispatch({
-    ...k,
+    ...kernel("sum_squares", 1),
     entry: "finish",
     bindings: [out, partials],
     params: packParams([0, 0, total, 0]),
@@ -61,8 +63,9 @@ export function encodeAdamw(
     expectNumel("adamw clip.sumSq", opts.clip.sumSq, 1);
   }
   if (n === 0) return;
+  const lanes = lanesFor(n, param, grad, m, v);
   rt.dispatch({
-    ...kernel("adamw"),
+    ...kernel("adamw", lanes),
     bindings: [param, m, v, grad, opts.clip?.sumSq ?? grad],
     params: packParams([
       0,
@@ -83,6 +86,6 @@ export function encodeAdamw(
       f32(opts.clip?.maxNorm ?? 0),
     ]),
     offsetWords: [0, 1, 2, 3, 4],
-    workgroups: Math.ceil(n / 256),
+    workgroups: Math.ceil(n / lanes / 256),
   });
 }
