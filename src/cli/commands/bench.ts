@@ -9,6 +9,7 @@ import { type BenchRow, runOpsBench } from "../../bench/ops-bench.js";
 import { jsonLine, tableHeader, tableLine } from "../../bench/report.js";
 import { registerDecodeBench } from "../../bench/decode-bench.js";
 import { registerTrainBench } from "../../bench/train-cli.js";
+import { registerStepProfile } from "../../bench/step-profile.js";
 
 interface OpsFlags {
   backend: string;
@@ -58,7 +59,12 @@ function registerOps(bench: Command): void {
     });
 }
 
-const SUBCOMMANDS: ((bench: Command) => void)[] = [registerOps, registerTrainBench, registerDecodeBench];
+const SUBCOMMANDS: ((bench: Command) => void)[] = [
+  registerOps,
+  registerTrainBench,
+  registerDecodeBench,
+  registerStepProfile,
+];
 
 export function registerBench(program: Command): void {
   const bench = program.command("bench").description("performance benchmarks (ops; see each subcommand)");
