@@ -7,6 +7,7 @@ import { createBackend } from "../backend/registry.js";
 import { type Tensor, view } from "../backend/tensor.js";
 import { type Ceiling, cpuCeiling, knownCeiling } from "./ceilings.js";
 import { loadOnnxPeer, type MatmulPeer } from "./onnx-peer.js";
+import { QUICK_SHAPE, streamingOpRows, TRAIN_30M } from "./ops-webgpu-rows.js";
 import { DEFAULT_TIMING, QUICK_TIMING, type TimingOptions, timeOp } from "./timing.js";
 
 export interface BenchRow {
@@ -182,6 +183,8 @@ export async function runOpsBench(opts: OpsBenchOptions): Promise<OpsBenchResult
       }
       for (const x of [q, k, v, dOut, out, dq, dk, dv, lse]) backend.destroyBuffer(x.buffer);
     }
+    if (opts.backend === "webgpu")
+      await streamingOpRows(backend, quick ? QUICK_SHAPE : TRAIN_30M, timing, emit);
   } finally {
     backend.dispose();
   }

@@ -1,7 +1,8 @@
 // WebGPU embeddingBackward (counting sort by id + per-row ordered gather) against the f64 CPU
 // oracle on shapes the small op tests miss: hot ids repeated hundreds of times, V larger than N,
 // N spanning several 1024-token sort blocks and not a multiple of 256, C past one 64-column tile;
-// ids outside [0, V) skipped (host f64 sum); and bit-identical results across repeated runs.
+// the vec4 path with ids outside [0, V) skipped and a 600-token run (host f64 sum); and
+// bit-identical results across repeated runs.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { Backend } from "../../src/backend/backend.js";
@@ -54,11 +55,15 @@ test("embeddingBackward matches the f64 reference: repeats, V > N, several sort 
   await checkOp(be, ref, backwardCase(9, 3, Int32Array.from([8, 0, 8]), 4));
 });
 
-test("embeddingBackward skips ids outside [0, V)", async () => {
-  const [v, c] = [6, 5];
-  const ids = Int32Array.from([2, -1, 6, 2, 5, 100, 0, 2]);
+test("embeddingBackward, vec4 path (aligned, C % 4 == 0): skips ids outside [0, V), long runs", async () => {
+  const [v, c] = [6, 8];
+  const rng = makeRng(3);
+  // 700 tokens: a 600-token run of id 2 (several 256-entry chunks), some invalid ids
+  const ids = Int32Array.from({ length: 700 }, (_, i) =>
+    i % 7 === 3 ? [-1, 6, 100, 5][i % 4]! : i < 600 ? 2 : i % 6,
+  );
   const n = ids.length;
-  const dOut = uniform(makeRng(3), n * c);
+  const dOut = spread(rng, n * c);
   const want = new Float64Array(v * c);
   ids.forEach((id, i) => {
     if (id < 0 || id >= v) return;
@@ -82,7 +87,7 @@ test("embeddingBackward skips ids outside [0, V)", async () => {
 
 test("embeddingBackward is bit-identical across runs", async () => {
   const rng = makeRng(11);
-  const [v, c, n] = [700, 66, 3000];
+  const [v, c, n] = [700, 68, 3000]; // vec4 path
   const ids = skewedIds(rng, n, v);
   const dOut = spread(rng, n * c);
   const init = uniform(rng, v * c);
