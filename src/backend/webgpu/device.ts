@@ -1,6 +1,7 @@
 // WebGPU device acquisition: `navigator.gpu` in browsers, Dawn (`webgpu` package) in Node. In Node
 // it tries the default adapter (Vulkan on a real GPU, with the NVIDIA f16 / subgroup-matrix toggles)
-// and falls back by itself to Dawn's OpenGL ES backend on Mesa llvmpipe (no env vars from the user).
+// and falls back by itself to Dawn's OpenGL ES backend on Mesa llvmpipe (no env vars from the user);
+// on Linux without a Vulkan loader it goes straight to OpenGL ES (./vulkan-probe.ts).
 // It requests the optional features we use and the adapter's maximum limits. It does not dispatch.
 /// <reference types="@webgpu/types" />
 import { BackendError } from "../../errors.js";
@@ -80,14 +81,19 @@ async function nodeAdapter(): Promise<{ adapter: GPUAdapter; detail: string }> {
     );
   }
   const reasons: string[] = [];
-  try {
-    const gpu = dawn.create(["enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia"]);
-    instances.push(gpu);
-    const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-    if (adapter) return { adapter, detail: nodeBackendName() };
-    reasons.push("no default (Vulkan/Metal/D3D12) adapter");
-  } catch (e) {
-    reasons.push(`default adapter failed: ${(e as Error).message}`);
+  // Without a Vulkan loader Dawn would only print "Couldn't load Vulkan" on stderr: skip it.
+  const { vulkanLoaderPresent } = await import("./vulkan-probe.js");
+  if (!vulkanLoaderPresent()) reasons.push("no Vulkan loader (libvulkan.so.1) found");
+  else {
+    try {
+      const gpu = dawn.create(["enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia"]);
+      instances.push(gpu);
+      const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+      if (adapter) return { adapter, detail: nodeBackendName() };
+      reasons.push("no default (Vulkan/Metal/D3D12) adapter");
+    } catch (e) {
+      reasons.push(`default adapter failed: ${(e as Error).message}`);
+    }
   }
   try {
     const gpu = dawn.create(["backend=opengles"]);
