@@ -1,6 +1,6 @@
 // WebGPU embeddingBackward (counting sort by id + per-row ordered gather) against the f64 CPU
 // oracle on shapes the small op tests miss: hot ids repeated hundreds of times, V larger than N,
-// N spanning several 1024-token sort blocks and not a multiple of 256, C past one 64-column tile;
+// N spanning several 512-token sort blocks and not a multiple of 256, C past one 64-column tile;
 // the vec4 path with ids outside [0, V) skipped and a 600-token run (host f64 sum); and
 // bit-identical results across repeated runs.
 import assert from "node:assert/strict";

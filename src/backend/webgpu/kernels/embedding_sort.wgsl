@@ -1,6 +1,6 @@
 // Stable counting sort of token positions by id (the grouping step of embeddingBackward), with no
-// atomics: tokens are split into blocks of BLK = 1024 (nb = ceil(N / BLK) blocks).
-// Entry `rank`: one workgroup per block; ids staged in workgroup memory (4 KiB). For each token n
+// atomics: tokens are split into blocks of BLK = 512 (nb = ceil(N / BLK) blocks).
+// Entry `rank`: one workgroup per block; ids staged in workgroup memory (2 KiB), 2 tokens per thread. For each token n
 //   with a valid id: rank[n] = #earlier tokens of its block with the same id; the block's last
 //   token of each id writes hist[id * nb + blk] = its count (hist zeroed first, V * nb + 1 long).
 //   Bindings: 1 rank (rw), 2 hist (rw), 3 ids.
@@ -10,7 +10,8 @@
 //   lists its tokens in increasing position. Bindings: 1 sorted (rw), 2 base (hist), 3 ids, 4 rank.
 // Ids outside [0, V) are skipped. Params {o_off, h_off, i_off, r_off, n, v, nb}.
 
-const BLK: u32 = 1024u;
+const BLK: u32 = 512u;
+const PER: u32 = 2u;
 
 struct Params {
   o_off: u32,
@@ -28,7 +29,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> ids: array<i32>;
 @group(0) @binding(4) var<storage, read> rank_in: array<i32>;
 
-var<workgroup> tile: array<i32, 1024>;
+var<workgroup> tile: array<i32, 512>;
 
 fn valid_id(n: u32) -> i32 {
   let x = ids[p.i_off + n];
@@ -44,10 +45,10 @@ fn rank(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     return;
   }
   let cnt = min(BLK, p.n - n0);
-  var mine: array<i32, 4>;
-  var before: array<u32, 4>;
-  var later: array<bool, 4>;
-  for (var k = 0u; k < 4u; k++) {
+  var mine: array<i32, PER>;
+  var before: array<u32, PER>;
+  var later: array<bool, PER>;
+  for (var k = 0u; k < PER; k++) {
     let j = lid + k * 256u;
     var id = -1;
     if (j < cnt) {
@@ -61,7 +62,7 @@ fn rank(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   workgroupBarrier();
   for (var i = 0u; i < cnt; i++) {
     let t = tile[i];
-    for (var k = 0u; k < 4u; k++) {
+    for (var k = 0u; k < PER; k++) {
       if (t == mine[k]) {
         let j = lid + k * 256u;
         if (i < j) {
@@ -72,7 +73,7 @@ fn rank(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
     }
   }
-  for (var k = 0u; k < 4u; k++) {
+  for (var k = 0u; k < PER; k++) {
     let j = lid + k * 256u;
     if (j < cnt && mine[k] >= 0) {
       out[p.o_off + n0 + j] = i32(before[k]);

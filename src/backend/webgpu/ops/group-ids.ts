@@ -1,6 +1,6 @@
 // Groups token positions by id on the GPU (kernels/embedding_sort.wgsl + ops/scan.ts): a stable
 // counting sort with no atomics, giving CSR runs (positions of id v, increasing) for a per-id
-// gather. Cost at N tokens, V ids: O(N * 1024) in-block comparisons, O(V * ceil(N / 1024)) counts.
+// gather. Cost at N tokens, V ids: O(N * 512) in-block comparisons, O(V * ceil(N / 512)) counts.
 import { type Tensor, view } from "../../tensor.js";
 import { kernel } from "../kernel-source.js";
 import { packParams, type Runtime } from "../runtime.js";
@@ -8,7 +8,7 @@ import { encodeExclusiveScan } from "./scan.js";
 import { encodeFill } from "./elementwise.js";
 
 /** Tokens per rank workgroup (BLK in embedding_sort.wgsl). */
-const BLK = 1024;
+const BLK = 512;
 
 export interface IdGroups {
   /** (N) i32: positions grouped by id, increasing within an id (only valid ids; tail unused). */
