@@ -26,6 +26,14 @@ interface Row {
   note?: string;
 }
 
+/** Bigger register tiles tried at n >= 2048 besides the production list. */
+const EXTRA_TILES: MatmulTile[] = [
+  { bm: 256, bn: 128, bk: 8, tm: 16, tn: 8 },
+  { bm: 128, bn: 256, bk: 8, tm: 8, tn: 16 },
+  { bm: 128, bn: 128, bk: 4, tm: 8, tn: 8 },
+  { bm: 64, bn: 128, bk: 8, tm: 4, tn: 8 },
+];
+
 const TIMING = { warmup: 2, minReps: 5, maxReps: 20, minSeconds: 0.4 };
 const argv = process.argv.slice(2);
 const arg = (name: string) => {
@@ -127,7 +135,7 @@ async function main(): Promise<void> {
   console.log(`device: ${info.device} (${info.detail}); features: ${info.features.join(" ")}`);
   const limits = info.limits as unknown as Parameters<typeof tileFits>[1];
   for (const n of sizes) {
-    for (const t of MATMUL_TILES) {
+    for (const t of n >= 2048 ? [...MATMUL_TILES, ...EXTRA_TILES] : MATMUL_TILES) {
       if (!tileFits(t, limits)) continue;
       setMatmulTileOverride(t);
       emit(rows, await measure(be, n, tileName(t), { check: n <= 4096 }));
@@ -140,10 +148,14 @@ async function main(): Promise<void> {
   be.dispose();
 
   if (!argv.includes("--no-tc")) {
-    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--tc-child", ...argv], {
-      encoding: "utf8",
-      timeout: 150_000,
-    });
+    const child = spawnSync(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), "--tc-child", ...argv],
+      {
+        encoding: "utf8",
+        timeout: 150_000,
+      },
+    );
     for (const line of child.stdout.split("\n")) {
       if (!line.startsWith("{")) continue;
       const r = JSON.parse(line) as Row & { note?: string };
@@ -158,7 +170,7 @@ async function main(): Promise<void> {
     }
     if (child.status !== 0) {
       const why = child.signal ? `signal ${child.signal}` : `exit ${child.status}`;
-      const tail = (child.stderr ?? "").trim().split("\n").slice(-3).join(" | ");
+      const tail = (child.stderr ?? "").trim().split("\n").slice(0, 12).join(" | ");
       emit(rows, {
         kernel: "f16 subgroup-matrix",
         n: 0,

@@ -13,6 +13,10 @@ override HD4: u32 = 16u;
 override GQ: u32 = 1u;
 override BQ: u32 = 64u;
 override TK: u32 = 32u;
+// Key splits (flash-decoding): with SPLITK > 1, `forward` handles keys [split * chunk, +chunk) and
+// writes partials (m, l, acc[D]) to `out` laid out ((b * H + h) * T + t, split, D + 2) instead;
+// attention_combine.wgsl merges them into out and lse.
+override SPLITK: u32 = 1u;
 
 const NEG: f32 = -1e30;
 
@@ -31,6 +35,7 @@ struct Params {
   causal: u32,
   do_off: u32,
   delta_off: u32,
+  chunk: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -126,7 +131,9 @@ fn forward(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id)
   let T = p.T;
   let D = p.D;
   let rows = T * GQ;
-  let r = wid.x * BQ + lid;
+  let tileId = wid.x / SPLITK;
+  let split = wid.x % SPLITK;
+  let r = tileId * BQ + lid;
   let valid = r < rows;
   let t = min(r, rows - 1u) / GQ;
   let h = kvh * GQ + min(r, rows - 1u) % GQ;
@@ -139,11 +146,12 @@ fn forward(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id)
   }
   var m = NEG;
   var l = 0.0;
-  let myKeys = select(0u, visible(t), valid);
-  let lastRow = min(wid.x * BQ + BQ, rows) - 1u;
-  let kEnd = visible(lastRow / GQ);
+  let k0 = split * p.chunk;
+  let myKeys = select(0u, min(visible(t), k0 + p.chunk), valid);
+  let lastRow = min(tileId * BQ + BQ, rows) - 1u;
+  let kEnd = min(visible(lastRow / GQ), k0 + p.chunk);
 
-  for (var j0 = 0u; j0 < kEnd; j0 += TK) {
+  for (var j0 = k0; j0 < kEnd; j0 += TK) {
     workgroupBarrier();
     stageKV(b, kvh, j0, lid);
     workgroupBarrier();
@@ -170,7 +178,12 @@ fn forward(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id)
     }
   }
 
-  if (valid) {
+  if (valid && SPLITK > 1u) {
+    let pb = (((b * p.H + h) * T + t) * SPLITK + split) * (D + 2u);
+    storeRow(p.out_off + pb, acc);
+    out[p.out_off + pb + D] = m;
+    out[p.out_off + pb + D + 1u] = l;
+  } else if (valid) {
     let inv = select(0.0, 1.0 / l, l > 0.0);
     for (var c = 0u; c < HD4; c++) {
       acc[c] *= inv;

@@ -45,11 +45,22 @@ function fwdConstants(rt: Runtime, dims: AttentionDims, k: Tensor) {
   const gq = dims.h / dims.hkv;
   const bq = rowsPerGroup(dims.t * gq);
   const tk = fitPow2(32, 2 * hd4 * 16, wgBytes(rt));
-  return { DT_KV: dtypeCode(k.dtype), HD4: hd4, GQ: gq, BQ: bq, TK: tk };
+  return { DT_KV: dtypeCode(k.dtype), HD4: hd4, GQ: gq, BQ: bq, TK: tk, SPLITK: 1 };
+}
+
+/** Workgroups below which the forward splits keys (about two per multiprocessor of an H100). */
+const FILL_GROUPS = 264;
+
+/** Key splits for a forward grid of `groups` workgroups: [splits, keys per split (multiple of tk)]. */
+function keySplits(groups: number, s: number, tk: number): [number, number] {
+  if (groups >= FILL_GROUPS || s <= 2 * tk) return [1, Math.max(s, 1)];
+  const want = Math.min(Math.ceil(FILL_GROUPS / groups), Math.ceil(s / tk), 64);
+  const chunk = Math.ceil(Math.ceil(s / want) / tk) * tk;
+  return [Math.ceil(s / chunk), chunk];
 }
 
 function attentionParams(dims: AttentionDims): (number | TypedParam)[] {
-  // out_off lse_off q_off k_off v_off T S H Hkv D scale causal do_off delta_off
+  // out_off lse_off q_off k_off v_off T S H Hkv D scale causal do_off delta_off chunk
   return [
     0,
     0,
@@ -65,6 +76,7 @@ function attentionParams(dims: AttentionDims): (number | TypedParam)[] {
     dims.causal ? 1 : 0,
     0,
     0,
+    dims.s,
   ];
 }
 
@@ -78,14 +90,40 @@ export function encodeAttention(
   expectDType("attention out", io.out, "f32");
   if (dims.b * dims.t * dims.h === 0) return;
   const c = fwdConstants(rt, dims, io.k);
+  const tiles = Math.ceil((dims.t * c.GQ) / c.BQ);
+  const [splits, chunk] = keySplits(tiles * dims.hkv * dims.b, dims.s, c.TK);
+  const params = attentionParams(dims);
+  params[14] = chunk;
+  if (splits === 1) {
+    rt.dispatch({
+      ...kernel("attention"),
+      entry: "forward",
+      constants: c,
+      bindings: [io.out, io.lse, io.q, io.k, io.v],
+      params: packParams(params),
+      offsetWords: [0, 1, 2, 3, 4],
+      workgroups: [tiles, dims.hkv, dims.b],
+    });
+    return;
+  }
+  // flash-decoding: partials per key range, then a merge
+  const rows = dims.b * dims.h * dims.t;
+  const part = rt.scratch(rows * splits * (dims.d + 2), "f32", "attention partials");
   rt.dispatch({
     ...kernel("attention"),
     entry: "forward",
-    constants: c,
-    bindings: [io.out, io.lse, io.q, io.k, io.v],
-    params: packParams(attentionParams(dims)),
+    constants: { ...c, SPLITK: splits },
+    bindings: [part, io.lse, io.q, io.k, io.v],
+    params: packParams(params),
     offsetWords: [0, 1, 2, 3, 4],
-    workgroups: [Math.ceil((dims.t * c.GQ) / c.BQ), dims.hkv, dims.b],
+    workgroups: [tiles * splits, dims.hkv, dims.b],
+  });
+  rt.dispatch({
+    ...kernel("attention_combine"),
+    bindings: [io.out, io.lse, part],
+    params: packParams([0, 0, 0, rows * dims.d, dims.t, dims.h, dims.d, splits]),
+    offsetWords: [0, 1, 2],
+    workgroups: Math.ceil((rows * dims.d) / 256),
   });
 }
 

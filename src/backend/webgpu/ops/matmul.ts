@@ -26,8 +26,8 @@ export interface KernelLimits {
 
 /** Candidate tiles in order of preference (chooseTile takes the first that fits and fills). */
 export const MATMUL_TILES: readonly MatmulTile[] = [
-  { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
   { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
+  { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
   { bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 },
   { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
   { bm: 64, bn: 64, bk: 8, tm: 4, tn: 4 },
