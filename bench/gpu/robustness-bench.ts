@@ -13,8 +13,7 @@ const h = await createHarness({ toggles });
 const tiles: MatmulTile[] = [
   { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
   { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
-  { bm: 256, bn: 128, bk: 8, tm: 16, tn: 8 },
-  { bm: 128, bn: 256, bk: 8, tm: 8, tn: 16 },
+  { bm: 128, bn: 128, bk: 4, tm: 8, tn: 8 },
 ];
 const fake = (shape: number[]) => ({
   buffer: { id: 0, size: shape[0]! * shape[1]!, dtype: "f32" as const, label: "x" },

@@ -25,12 +25,14 @@ async function compile(name: string, code: string): Promise<boolean> {
   h.device.pushErrorScope("validation");
   h.device.createComputePipeline({ layout: "auto", compute: { module: mod, entryPoint: "main" } });
   const e = await h.device.popErrorScope();
-  say({ compile: name, messages: errs.slice(0, 6), pipelineError: e?.message ?? null });
+  const shown = [...errs.filter((m) => m.startsWith("error")), ...errs.filter((m) => !m.startsWith("error"))];
+  say({ compile: name, messages: shown.slice(0, 6), pipelineError: e?.message ?? null });
   return !errs.some((m) => m.startsWith("error")) && !e;
 }
 
 const minimal = `enable f16;
 enable chromium_experimental_subgroup_matrix;
+diagnostic(off, subgroup_matrix_uniformity);
 @group(0) @binding(0) var<storage, read_write> o: array<f32>;
 var<workgroup> l: array<f16, 256>;
 var<workgroup> r: array<f16, 256>;
@@ -52,12 +54,23 @@ const v = {
   check: false,
   bDtype: "f32" as const,
 };
-let ok = await compile("matmul_subgroup", matmulSource(v));
-if (!ok)
-  ok = await compile(
-    "matmul_subgroup+subgroups",
-    matmulSource(v).replace("enable f16;", "enable f16;\nenable subgroups;"),
-  );
+const base = matmulSource(v);
+const variants: [string, string][] = [
+  ["matmul_subgroup", base],
+  [
+    "matmul_subgroup+no-uniformity",
+    base.replace("enable f16;", "enable f16;\nenable chromium_disable_uniformity_analysis;"),
+  ],
+];
+let chosen: string | undefined;
+for (const [name, code] of variants) {
+  if (await compile(name, code)) {
+    chosen = code;
+    say({ using: name });
+    break;
+  }
+}
+const ok = chosen !== undefined;
 
 const fake = (n: number) => ({
   buffer: { id: 0, size: n * n, dtype: "f32" as const, label: "x" },
@@ -73,7 +86,7 @@ for (const n of ok ? sizes : []) {
   const b = h.buffer(B);
   const c = h.buffer(new Float32Array(n * n).fill(Number.NaN));
   const plan = planMatmul(fake(n), fake(n), fake(n), {}, limits, SUBGROUP_TILE);
-  const pipe = h.pipeline(plan.key, plan.source);
+  const pipe = h.pipeline(plan.key, () => chosen ?? plan.source());
   await h.run(pipe, plan.params, [a, b, c], plan.workgroups);
   const got = new Float32Array(await h.read(c));
   let num = 0;
