@@ -55,8 +55,19 @@ const v = {
   bDtype: "f32" as const,
 };
 const base = matmulSource(v);
+// the non-deprecated spelling: layout as a template argument instead of the col_major bool
+const newSyntax = base
+  .replace(
+    /subgroupMatrixLoad<(subgroup_matrix_\w+<f16, 16, 16>)>\(([^;]*), false, (\w+)\)/g,
+    "subgroupMatrixLoad<$1, row_major>($2, $3)",
+  )
+  .replace(/subgroupMatrixStore\(([^;]*), false, 16u\)/g, "subgroupMatrixStore<row_major>($1, 16u)");
+const noUniformity = (code: string) =>
+  code.replace("enable f16;", "enable f16;\nenable chromium_disable_uniformity_analysis;");
 const variants: [string, string][] = [
   ["matmul_subgroup", base],
+  ["matmul_subgroup new-syntax", newSyntax],
+  ["matmul_subgroup new-syntax+no-uniformity", noUniformity(newSyntax)],
   [
     "matmul_subgroup+no-uniformity",
     base.replace("enable f16;", "enable f16;\nenable chromium_disable_uniformity_analysis;"),
@@ -65,9 +76,8 @@ const variants: [string, string][] = [
 let chosen: string | undefined;
 for (const [name, code] of variants) {
   if (await compile(name, code)) {
-    chosen = code;
+    chosen ??= code;
     say({ using: name });
-    break;
   }
 }
 const ok = chosen !== undefined;
