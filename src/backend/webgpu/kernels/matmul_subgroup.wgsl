@@ -4,8 +4,10 @@
 // the subgroup-matrix feature (ops/matmul.ts). Prepended: TRANS_A TRANS_B CHECK, `b` + loadB.
 // Workgroup 256 invocations = 8 subgroups of 32 (NVIDIA) over a 128 x 128 block; subgroup w owns
 // rows 64 * (w / 4) .. +64 and columns 32 * (w % 4) .. +32 (4 x 2 result tiles of 16 x 16).
-// The `enable f16; enable chromium_experimental_subgroup_matrix;` lines are prepended too (they
-// must open the module).
+// The `enable f16; enable chromium_experimental_subgroup_matrix;
+// enable chromium_disable_uniformity_analysis;` lines are prepended too (they must open the module).
+// The last one (needs Dawn's allow_unsafe_apis) because WGSL cannot see that t / 32 is uniform
+// within a subgroup. Measured on an H100: 19 / 46 / 50 / 53 TFLOP/s at n = 1024..8192.
 
 struct Params {
   M: u32,
@@ -145,12 +147,12 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     let ab = cur * BM * BK;
     let bb = cur * BK * BN;
     for (var kk = 0u; kk < BK; kk += 16u) {
-      let a0 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>(&As, ab + (wm + 0u) * BK + kk, false, BK);
-      let a1 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>(&As, ab + (wm + 16u) * BK + kk, false, BK);
-      let a2 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>(&As, ab + (wm + 32u) * BK + kk, false, BK);
-      let a3 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>(&As, ab + (wm + 48u) * BK + kk, false, BK);
-      let b0 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&Bs, bb + kk * BN + wn, false, BN);
-      let b1 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&Bs, bb + kk * BN + wn + 16u, false, BN);
+      let a0 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As, ab + (wm + 0u) * BK + kk, BK);
+      let a1 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As, ab + (wm + 16u) * BK + kk, BK);
+      let a2 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As, ab + (wm + 32u) * BK + kk, BK);
+      let a3 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As, ab + (wm + 48u) * BK + kk, BK);
+      let b0 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&Bs, bb + kk * BN + wn, BN);
+      let b1 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&Bs, bb + kk * BN + wn + 16u, BN);
       c00 = subgroupMatrixMultiplyAccumulate(a0, b0, c00);
       c01 = subgroupMatrixMultiplyAccumulate(a0, b1, c01);
       c10 = subgroupMatrixMultiplyAccumulate(a1, b0, c10);
@@ -168,35 +170,35 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
 
   let r0 = m0 + wm;
   let q0 = n0 + wn;
-  subgroupMatrixStore(&Cs, w * 256u, c00, false, 16u);
+  subgroupMatrixStore<row_major>(&Cs, w * 256u, c00, 16u);
   workgroupBarrier();
   epilogue(w, lane, r0, q0, oBase);
   workgroupBarrier();
-  subgroupMatrixStore(&Cs, w * 256u, c01, false, 16u);
+  subgroupMatrixStore<row_major>(&Cs, w * 256u, c01, 16u);
   workgroupBarrier();
   epilogue(w, lane, r0, q0 + 16u, oBase);
   workgroupBarrier();
-  subgroupMatrixStore(&Cs, w * 256u, c10, false, 16u);
+  subgroupMatrixStore<row_major>(&Cs, w * 256u, c10, 16u);
   workgroupBarrier();
   epilogue(w, lane, r0 + 16u, q0, oBase);
   workgroupBarrier();
-  subgroupMatrixStore(&Cs, w * 256u, c11, false, 16u);
+  subgroupMatrixStore<row_major>(&Cs, w * 256u, c11, 16u);
   workgroupBarrier();
   epilogue(w, lane, r0 + 16u, q0 + 16u, oBase);
   workgroupBarrier();
-  subgroupMatrixStore(&Cs, w * 256u, c20, false, 16u);
+  subgroupMatrixStore<row_major>(&Cs, w * 256u, c20, 16u);
   workgroupBarrier();
   epilogue(w, lane, r0 + 32u, q0, oBase);
   workgroupBarrier();
-  subgroupMatrixStore(&Cs, w * 256u, c21, false, 16u);
+  subgroupMatrixStore<row_major>(&Cs, w * 256u, c21, 16u);
   workgroupBarrier();
   epilogue(w, lane, r0 + 32u, q0 + 16u, oBase);
   workgroupBarrier();
-  subgroupMatrixStore(&Cs, w * 256u, c30, false, 16u);
+  subgroupMatrixStore<row_major>(&Cs, w * 256u, c30, 16u);
   workgroupBarrier();
   epilogue(w, lane, r0 + 48u, q0, oBase);
   workgroupBarrier();
-  subgroupMatrixStore(&Cs, w * 256u, c31, false, 16u);
+  subgroupMatrixStore<row_major>(&Cs, w * 256u, c31, 16u);
   workgroupBarrier();
   epilogue(w, lane, r0 + 48u, q0 + 16u, oBase);
 }
