@@ -8,6 +8,7 @@ import type { AttentionDims } from "../../reference/attention.js";
 import type { Tensor } from "../../tensor.js";
 import { expectDType, expectShape } from "../../tensor.js";
 import { dtypeCode, kernel } from "../kernel-source.js";
+import { encodeFill } from "./elementwise.js";
 import type { Runtime } from "../runtime.js";
 import type { TypedParam } from "../params.js";
 import { f32, packParams } from "../runtime.js";
@@ -149,7 +150,11 @@ export function encodeAttentionBackward(
     expectDType(`attentionBackward ${name}`, t, "f32");
   }
   const { b, t, s, h, hkv, d } = dims;
-  if (b * s * hkv * d === 0) return;
+  if (b * s * hkv * d === 0) {
+    // no keys: every gradient is zero (dk/dv are empty, or kept when accumulating)
+    if (b * t * h * d > 0) encodeFill(rt, io.dq, 0);
+    return;
+  }
   const rows = b * t * h;
   const delta = rt.scratch(Math.max(rows, 1), "f32", "attention delta");
   if (rows > 0) {
