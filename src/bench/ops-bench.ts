@@ -1,11 +1,11 @@
 // `bench ops`: times the Backend's hot ops (matmul at square sizes, causal attention forward and
 // backward) through the Backend interface only, with a ceiling per device and, on the CPU,
 // onnxruntime-node's MatMul as a peer. Produces rows; printing lives in report.ts.
-import { availableParallelism, loadavg } from "node:os";
 import type { Backend, BackendName } from "../backend/backend.js";
 import { createBackend } from "../backend/registry.js";
 import { type Tensor, view } from "../backend/tensor.js";
 import { type Ceiling, cpuCeiling, knownCeiling } from "./ceilings.js";
+import { idleFraction, idleNote } from "./idle.js";
 import { loadOnnxPeer, type MatmulPeer } from "./onnx-peer.js";
 import { QUICK_SHAPE, streamingOpRows, TRAIN_30M } from "./ops-webgpu-rows.js";
 import { DEFAULT_TIMING, QUICK_TIMING, type TimingOptions, timeOp } from "./timing.js";
@@ -85,20 +85,13 @@ function causalPairs(t: number, s: number): number {
   return n;
 }
 
-/** Other processes on the cores skew CPU timings: say how busy the machine was before we began. */
-function busyNote(loadStart: number): string {
-  const cores = availableParallelism();
-  const warn = loadStart > cores / 2 ? " (busy machine: CPU timings are unreliable, rerun when idle)" : "";
-  return `1-min load average ${loadStart.toFixed(2)} on ${cores} cores before the run${warn}`;
-}
-
 export async function runOpsBench(opts: OpsBenchOptions): Promise<OpsBenchResult> {
   const quick = opts.quick ?? false;
+  const idleBefore = await idleFraction();
   const timing: TimingOptions = quick ? QUICK_TIMING : DEFAULT_TIMING;
   const backend = await createBackend(opts.backend, opts.threads ? { threads: opts.threads } : {});
   const info = backend.info();
   const notes: string[] = [];
-  const loadStart = loadavg()[0]!;
   const rows: BenchRow[] = [];
   const threads = opts.threads ?? info.limits.maxThreads ?? 1;
   const ceiling = opts.backend === "cpu" ? await cpuCeiling(threads) : knownCeiling(info.device);
@@ -189,6 +182,6 @@ export async function runOpsBench(opts: OpsBenchOptions): Promise<OpsBenchResult
     backend.dispose();
   }
   notes.push("attention shapes are [B, T, S, H, Hkv, D], causal; backward flops counted as 2.5x forward");
-  notes.push(busyNote(loadStart));
+  notes.push(idleNote(idleBefore));
   return { device: info.device, detail: info.detail, ...(ceiling ? { ceiling } : {}), rows, notes };
 }
