@@ -53,7 +53,7 @@ test("matmul widens every finite f16 bit pattern exactly (identity A)", () => {
   );
 });
 
-test("matmul with f16/bf16 B vs f64 reference (transposes, batch, broadcast)", () => {
+test("matmul with f16/bf16 B vs f64 reference (transposes, batch, broadcast, small M)", () => {
   let seed = 300;
   for (const type of HALF_TYPES) {
     for (const transB of [false, true]) {
@@ -61,6 +61,9 @@ test("matmul with f16/bf16 B vs f64 reference (transposes, batch, broadcast)", (
         [17, 33, 65, 1, false],
         [64, 40, 129, 3, false],
         [5, 72, 33, 4, true],
+        // M <= 4 with transB: the streaming gemv path
+        [1, 200, 77, 2, false],
+        [4, 33, 130, 3, true],
       ] as [number, number, number, number, boolean][]) {
         h.reset();
         const a = randomArray(batch * m * k, seed++);

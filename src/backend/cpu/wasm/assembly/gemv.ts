@@ -1,8 +1,9 @@
 // Small-M matmul with B stored (N, K) (the nn.Linear layout at decode: M = a few tokens):
 // C[i, j] = alpha * A[i, :] . B[j, :] (+ C). Streams B once, 4 rows at a time, with no packing
-// (the packed GEMM would copy all of B to use each element only M times). f32 B only.
-import { at, cdiv, imax, imin, nextItem, roundUp } from "./common";
-import { FLAG_ACCUMULATE, FLAG_TRANS_A, madd } from "./matmul";
+// (the packed GEMM would copy all of B to use each element only M times). B may be f16/bf16:
+// half the bytes streamed, widened in registers.
+import { at, cdiv, esh, eshT, imax, imin, ld1, ld4, nextItem, roundUp, TY_F16, TY_F32 } from "./common";
+import { FLAG_ACCUMULATE, FLAG_B_TYPE_SHIFT, FLAG_TRANS_A, madd } from "./matmul";
 
 /** Largest M this path takes. */
 export const GEMV_MAX_M: i32 = 4;
@@ -14,8 +15,10 @@ export const GEMV_MAX_M: i32 = 4;
   return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
 }
 
-// Four dot products of row x with rows b0 (and the next three, ldb bytes apart) over k.
-@inline function dot4(x: usize, b0: usize, ldb: usize, k: i32): v128 {
+// Four dot products of f32 row x with rows b0 (and the next three, ldb bytes apart) of storage
+// marker T over k.
+@inline function dot4<T>(x: usize, b0: usize, ldb: usize, k: i32): v128 {
+  const es = eshT<T>();
   let s0 = f32x4.splat(0);
   let s1 = f32x4.splat(0);
   let s2 = f32x4.splat(0);
@@ -23,43 +26,62 @@ export const GEMV_MAX_M: i32 = 4;
   const b1 = b0 + ldb;
   const b2 = b1 + ldb;
   const b3 = b2 + ldb;
-  let p: usize = 0;
-  const end = <usize>(k & ~3) << 2;
-  for (; p < end; p += 16) {
-    const xv = v128.load(x + p);
-    s0 = madd(xv, v128.load(b0 + p), s0);
-    s1 = madd(xv, v128.load(b1 + p), s1);
-    s2 = madd(xv, v128.load(b2 + p), s2);
-    s3 = madd(xv, v128.load(b3 + p), s3);
+  const k4 = k & ~3;
+  for (let kk: i32 = 0; kk < k4; kk += 4) {
+    const xv = v128.load(at(x, kk));
+    const o = <usize>kk << es;
+    s0 = madd(xv, ld4<T>(b0 + o), s0);
+    s1 = madd(xv, ld4<T>(b1 + o), s1);
+    s2 = madd(xv, ld4<T>(b2 + o), s2);
+    s3 = madd(xv, ld4<T>(b3 + o), s3);
   }
   let r = hsum4(s0, s1, s2, s3);
-  for (let kk = k & ~3; kk < k; kk++) {
+  for (let kk = k4; kk < k; kk++) {
     const xv = f32x4.splat(load<f32>(at(x, kk)));
-    const bv = f32x4(load<f32>(at(b0, kk)), load<f32>(at(b1, kk)), load<f32>(at(b2, kk)), load<f32>(at(b3, kk)));
+    const o = <usize>kk << es;
+    const bv = f32x4(ld1<T>(b0 + o), ld1<T>(b1 + o), ld1<T>(b2 + o), ld1<T>(b3 + o));
     r = f32x4.add(r, f32x4.mul(xv, bv));
   }
   return r;
 }
 
-@inline function dot1(x: usize, b: usize, k: i32): f32 {
+@inline function dot1<T>(x: usize, b: usize, k: i32): f32 {
+  const es = eshT<T>();
   let s = f32x4.splat(0);
   let kk: i32 = 0;
-  for (; kk + 4 <= k; kk += 4) s = f32x4.add(s, f32x4.mul(v128.load(at(x, kk)), v128.load(at(b, kk))));
+  for (; kk + 4 <= k; kk += 4) s = f32x4.add(s, f32x4.mul(v128.load(at(x, kk)), ld4<T>(b + (<usize>kk << es))));
   let r = f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
-  for (; kk < k; kk++) r += load<f32>(at(x, kk)) * load<f32>(at(b, kk));
+  for (; kk < k; kk++) r += load<f32>(at(x, kk)) * ld1<T>(b + (<usize>kk << es));
   return r;
 }
 
-// Columns [n0, n0 + nw) of C for the m rows of A (already contiguous [m][k] at x).
-function gemvItem(x: usize, b: usize, c: usize, m: i32, n: i32, k: i32, n0: i32, nw: i32, alpha: f32, acc: bool): void {
-  const ldb = <usize>k << 2;
+// Columns [n0, n0 + nw) of C for the m rows of A (already contiguous [m][k] at x); B of marker
+// T. With 16-bit B and several rows, each group of 4 B rows is widened once into `wide` first.
+function gemvItem<T>(
+  x: usize,
+  b: usize,
+  c: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+  n0: i32,
+  nw: i32,
+  alpha: f32,
+  acc: bool,
+  wide: usize,
+): void {
+  const es = eshT<T>();
+  const ldb = <usize>k << es;
   const al = f32x4.splat(alpha);
+  const widen = sizeof<T>() == 2 && m > 1;
   let j = n0;
   for (; j + 4 <= n0 + nw; j += 4) {
-    const bj = at(b, j * k);
+    const bj = b + (<usize>(j * k) << es);
+    if (widen) widenRows<T>(bj, k, wide);
     for (let i: i32 = 0; i < m; i++) {
       const dst = at(c, i * n + j);
-      let r = f32x4.mul(dot4(at(x, i * k), bj, ldb, k), al);
+      const d4 = widen ? dot4<f32>(at(x, i * k), wide, <usize>k << 2, k) : dot4<T>(at(x, i * k), bj, ldb, k);
+      let r = f32x4.mul(d4, al);
       if (acc) r = f32x4.add(r, v128.load(dst));
       v128.store(dst, r);
     }
@@ -67,13 +89,22 @@ function gemvItem(x: usize, b: usize, c: usize, m: i32, n: i32, k: i32, n0: i32,
   for (; j < n0 + nw; j++) {
     for (let i: i32 = 0; i < m; i++) {
       const dst = at(c, i * n + j);
-      const r = alpha * dot1(at(x, i * k), at(b, j * k), k);
+      const r = alpha * dot1<T>(at(x, i * k), b + (<usize>(j * k) << es), k);
       store<f32>(dst, acc ? load<f32>(dst) + r : r);
     }
   }
 }
 
-/** This thread's share of a small-M (<= GEMV_MAX_M), B-transposed, f32 matmul job. */
+// 4 consecutive rows of k elements of marker T at b -> f32 [4][k] at dst.
+function widenRows<T>(b: usize, k: i32, dst: usize): void {
+  const es = eshT<T>();
+  const n = 4 * k;
+  let i: i32 = 0;
+  for (; i + 4 <= n; i += 4) v128.store(at(dst, i), ld4<T>(b + (<usize>i << es)));
+  for (; i < n; i++) store<f32>(at(dst, i), ld1<T>(b + (<usize>i << es)));
+}
+
+/** This thread's share of a small-M (<= GEMV_MAX_M), B-transposed matmul job. */
 export function gemvJob(
   a: usize,
   b: usize,
@@ -93,6 +124,7 @@ export function gemvJob(
 ): void {
   const transA = (flags & FLAG_TRANS_A) != 0;
   const acc = (flags & FLAG_ACCUMULATE) != 0;
+  const ty = (flags >> FLAG_B_TYPE_SHIFT) & 3;
   // column chunks: at most 256, at least 16, and about 4 per thread
   const want = imax(threads * 4, cdiv(n, 256));
   const nch = imax(16, roundUp(cdiv(n, want), 4));
@@ -113,6 +145,12 @@ export function gemvJob(
       lastBatch = bi;
     }
     const n0 = ci * nch;
-    gemvItem(scratch, at(b, bi * strideB), at(c, bi * strideC), m, n, k, n0, imin(nch, n - n0), alpha, acc);
+    const bb = b + (<usize>(bi * strideB) << esh(ty));
+    const cc = at(c, bi * strideC);
+    const nw = imin(nch, n - n0);
+    const wide = at(scratch, m * k);
+    if (ty == TY_F32) gemvItem<f32>(scratch, bb, cc, m, n, k, n0, nw, alpha, acc, wide);
+    else if (ty == TY_F16) gemvItem<i16>(scratch, bb, cc, m, n, k, n0, nw, alpha, acc, wide);
+    else gemvItem<u16>(scratch, bb, cc, m, n, k, n0, nw, alpha, acc, wide);
   }
 }

@@ -1,14 +1,14 @@
 // Entry of the wasm kernel module (AssemblyScript, SIMD + threads, imported shared memory).
 // Exports job functions that every thread of a job calls with the same arguments (except its
 // scratch pointer); items are handed out through an atomic counter in the reserved region.
-import { FLAG_B_TYPE_SHIFT, FLAG_TRANS_B, MATMUL_SCRATCH, matmulPackedJob } from "./matmul";
+import { FLAG_TRANS_B, MATMUL_SCRATCH, matmulPackedJob } from "./matmul";
 import { GEMV_MAX_M, gemvJob } from "./gemv";
 
 export { MATMUL_SCRATCH };
 
 /**
- * One matmul job (see matmulPackedJob for the arguments). Small M with B stored (N, K) in f32
- * (decode) takes the streaming gemv path; everything else the packed GEMM. The choice depends
+ * One matmul job (see matmulPackedJob for the arguments). Small M with B stored (N, K) (decode)
+ * takes the streaming gemv path; everything else the packed GEMM. The choice depends
  * only on the shapes, so results do not depend on the thread count.
  */
 export function matmulJob(
@@ -28,8 +28,7 @@ export function matmulJob(
   threads: i32,
   scratch: usize,
 ): void {
-  const f32B = ((flags >> FLAG_B_TYPE_SHIFT) & 3) == 0;
-  if (m <= GEMV_MAX_M && (flags & FLAG_TRANS_B) != 0 && f32B && m * k * 4 <= MATMUL_SCRATCH) {
+  if (m <= GEMV_MAX_M && (flags & FLAG_TRANS_B) != 0 && (m + 4) * k * 4 <= MATMUL_SCRATCH) {
     gemvJob(a, b, c, m, n, k, batch, strideA, strideB, strideC, flags, alpha, counter, threads, scratch);
   } else {
     matmulPackedJob(a, b, c, m, n, k, batch, strideA, strideB, strideC, flags, alpha, counter, threads, scratch);
