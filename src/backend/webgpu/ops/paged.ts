@@ -1,5 +1,7 @@
 // WebGPU paged-KV ops: kvWrite (kernels/paged_kv_write.wgsl) and pagedAttention, flash-decoding
-// style (kernels/paged_attention.wgsl `partials` over key splits, then paged_combine.wgsl).
+// style: partials over key splits, then paged_combine.wgsl. Partials: paged_attention_vec.wgsl
+// (K/V streamed with wide loads, one tile read once for the whole query-head group) when the head
+// dim and the pools' offsets allow, else the general paged_attention.wgsl (any D, any offset).
 // Shapes are validated on the host (shared with the cpu backend); metadata VALUES live on the
 // device and are not read back: bad slots are skipped, bad block ids read garbage, not memory.
 import { BackendError } from "../../../errors.js";
@@ -14,7 +16,15 @@ import { f32, packParams, type Runtime } from "../runtime.js";
  * Split heuristics (tests and benchmarks may change them): aim for `targetWorkgroups` workgroups
  * in the partials pass, but never fewer than `minKeysPerSplit` keys per split.
  */
-export const pagedTuning = { targetWorkgroups: 512, minKeysPerSplit: 64 };
+export const pagedTuning = {
+  targetWorkgroups: 512,
+  minKeysPerSplit: 64,
+  /** The streaming kernel's split targets (its tile is 128 keys). */
+  vecTargetWorkgroups: 1024,
+  vecMinKeysPerSplit: 128,
+  /** "auto": the streaming kernel where it applies; "general": always paged_attention.wgsl. */
+  kernel: "auto" as "auto" | "general",
+};
 
 const WG = 128; // partials workgroup size (kernel constant)
 
@@ -54,6 +64,27 @@ function keysPerTile(rt: Runtime, hd: number, gq: number): number {
   return tk;
 }
 
+/** Partials dispatches per kernel since start (tests check which path ran). */
+export const pagedKernelCounts = { vec: 0, general: 0 };
+
+/** Streaming-kernel constants when it applies to these pools and head shape, else null. */
+function vecPlan(rt: Runtime, kPool: Tensor, vPool: Tensor, hd: number, gq: number) {
+  if (pagedTuning.kernel !== "auto" || kPool.dtype !== vPool.dtype) return null;
+  const kw = kPool.dtype === "f32" ? 4 : 8; // elements per vec4<u32>
+  const lanes = hd / 4;
+  if (hd % kw !== 0 || 128 % lanes !== 0 || gq > 32) return null;
+  if (kPool.offset % kw !== 0 || vPool.offset % kw !== 0) return null;
+  const kg = 128 / lanes;
+  const bytes = 4 * (gq * hd + gq * 128 + 128 + 3 * kg * gq) + 16;
+  if (bytes > (rt.limits.maxComputeWorkgroupStorageSize ?? 16384)) return null;
+  return { DT_KV: dtypeCode(kPool.dtype), HD: hd, GQ: gq, KW: kw };
+}
+
+/** Key splits: about `target` workgroups, at least `minKeys` keys per split. */
+function splitCount(rows: number, maxKeys: number, target: number, minKeys: number): number {
+  return Math.max(1, Math.min(Math.ceil(target / rows), Math.ceil(maxKeys / Math.max(1, minKeys))));
+}
+
 export function encodePagedAttention(
   rt: Runtime,
   io: { out: Tensor; q: Tensor; kPool: Tensor; vPool: Tensor },
@@ -67,22 +98,19 @@ export function encodePagedAttention(
   const { n, b, nHeads: h, nKvHeads: hkv, headDim: hd, blockSize: bs, maxBlocksPerSeq: mb } = dims;
   if (n * h * hd === 0 || b === 0) return;
   const gq = h / hkv;
-  const tk = keysPerTile(rt, hd, gq);
   const maxKeys = Math.max(1, mb * bs);
-  const nSplit = Math.max(
-    1,
-    Math.min(
-      Math.ceil(pagedTuning.targetWorkgroups / (n * hkv)),
-      Math.ceil(maxKeys / Math.max(1, pagedTuning.minKeysPerSplit)),
-    ),
-  );
+  const vec = vecPlan(rt, kPool, vPool, hd, gq);
+  const nSplit = vec
+    ? splitCount(n * hkv, maxKeys, pagedTuning.vecTargetWorkgroups, pagedTuning.vecMinKeysPerSplit)
+    : splitCount(n * hkv, maxKeys, pagedTuning.targetWorkgroups, pagedTuning.minKeysPerSplit);
   const keysPerSplit = Math.ceil(maxKeys / nSplit);
+  pagedKernelCounts[vec ? "vec" : "general"]++;
   const part = rt.scratch(n * h * nSplit * (hd + 2), "f32", "paged partials");
   const scale = dims.scale ?? 1 / Math.sqrt(hd);
   rt.dispatch({
-    ...kernel("paged_attention"),
+    ...kernel(vec ? "paged_attention_vec" : "paged_attention"),
     entry: "partials",
-    constants: { DT_KV: dtypeCode(kPool.dtype), HD: hd, GQ: gq, TK: tk },
+    constants: vec ?? { DT_KV: dtypeCode(kPool.dtype), HD: hd, GQ: gq, TK: keysPerTile(rt, hd, gq) },
     bindings: [part, q, kPool, vPool, blockTables, seqLens, queryStarts],
     params: packParams([
       0,

@@ -1,0 +1,252 @@
+// pagedAttention partials, streaming variant (flash-decoding): K/V read straight from the pools with
+// wide loads, never staged. One workgroup per (query row, K/V head, key split), as in
+// paged_attention.wgsl, writing the same partials (m, l, acc[HD]) for paged_combine.wgsl.
+// Per tile of TK = 128 keys: (A) thread t scores key t for all GQ query heads of the group (K row
+//   read once as HD / KW vec4<u32> loads, the pre-scaled queries from workgroup memory);
+//   (B1) thread (key group kg, lane) keeps the online softmax of head `lane` (+ LANES...) over the
+//   group's KPG keys; (B2) thread (kg, lane) accumulates 4 output dims of every head over its
+//   group's keys (V read as 4 contiguous elements per lane, a row shared by LANES lanes).
+//   3 barriers per tile. The KG key groups are merged once at the end (rescaled to a common max).
+// Needs: HD % KW == 0, 128 % (HD / 4) == 0, both pools' offsets multiples of KW (host checks).
+// Bindings: 0 params; 1 part (rw); 2 q f32; 3 kPool vec4<u32>; 4 vPool u32; 5 tables; 6 seqLens;
+//   7 queryStarts. Constants: DT_KV (0 f32, 1 f16, 2 bf16), HD, GQ, KW (elements per vec4<u32>).
+
+override DT_KV: u32 = 1u;
+override HD: u32 = 64u;
+override GQ: u32 = 1u;
+override KW: u32 = 8u;
+
+const WG: u32 = 128u;
+const TK: u32 = 128u;
+const LANES: u32 = HD / 4u;
+const KG: u32 = WG / LANES;
+const KPG: u32 = TK / KG;
+const NEG: f32 = -1e30;
+
+struct Params {
+  part_off: u32,
+  q_off: u32,
+  k_off: u32,
+  v_off: u32,
+  t_off: u32,
+  s_off: u32,
+  qs_off: u32,
+  n: u32,
+  h: u32,
+  hkv: u32,
+  bs: u32,
+  mb: u32,
+  b: u32,
+  n_split: u32,
+  keys_per_split: u32,
+  scale: f32,
+  causal: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> part: array<f32>;
+@group(0) @binding(2) var<storage, read> q: array<f32>;
+@group(0) @binding(3) var<storage, read> kpool: array<vec4<u32>>;
+@group(0) @binding(4) var<storage, read> vpool: array<u32>;
+@group(0) @binding(5) var<storage, read> tables: array<i32>;
+@group(0) @binding(6) var<storage, read> seq_lens: array<i32>;
+@group(0) @binding(7) var<storage, read> q_starts: array<i32>;
+
+// The group's queries times the scale; after the last tile, the merge buffer of the output.
+var<workgroup> qv: array<vec4<f32>, GQ * HD / 4u>;
+var<workgroup> sc: array<f32, GQ * TK>;
+var<workgroup> rows: array<u32, TK>;
+var<workgroup> m_g: array<f32, KG * GQ>;
+var<workgroup> l_g: array<f32, KG * GQ>;
+var<workgroup> a_g: array<f32, KG * GQ>;
+var<workgroup> info: vec3u;
+
+// Elements 4c..4c+3 of a packed vec4<u32> (c = 0, 1; f32 pools have only c = 0).
+fn unpack4(w: vec4<u32>, c: u32) -> vec4<f32> {
+  if (DT_KV == 0u) {
+    return bitcast<vec4<f32>>(w);
+  }
+  let a = select(w.x, w.z, c == 1u);
+  let b = select(w.y, w.w, c == 1u);
+  if (DT_KV == 1u) {
+    return vec4<f32>(unpack2x16float(a), unpack2x16float(b));
+  }
+  return vec4<f32>(
+    bitcast<f32>(a << 16u),
+    bitcast<f32>(a & 0xffff0000u),
+    bitcast<f32>(b << 16u),
+    bitcast<f32>(b & 0xffff0000u),
+  );
+}
+
+// Four V elements starting at element index i (i a multiple of 4).
+fn v4(i: u32) -> vec4<f32> {
+  if (DT_KV == 0u) {
+    return vec4<f32>(
+      bitcast<f32>(vpool[i]),
+      bitcast<f32>(vpool[i + 1u]),
+      bitcast<f32>(vpool[i + 2u]),
+      bitcast<f32>(vpool[i + 3u]),
+    );
+  }
+  return unpack4(vec4<u32>(vpool[i >> 1u], vpool[(i >> 1u) + 1u], 0u, 0u), 0u);
+}
+
+@compute @workgroup_size(128)
+fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+         @builtin(local_invocation_index) lid: u32) {
+  let w = linear_wg(wid, nwg);
+  if (w >= p.n * p.hkv * p.n_split) {
+    return;
+  }
+  let sp = w % p.n_split;
+  let rest = w / p.n_split;
+  let kvh = rest % p.hkv;
+  let row = rest / p.hkv;
+  if (lid == 0u) {
+    // The sequence of `row`: the largest b with q_starts[b] <= row (skips empty sequences).
+    var lo = 0u;
+    var hi = p.b;
+    while (hi - lo > 1u) {
+      let mid = (lo + hi) / 2u;
+      if (u32(q_starts[p.qs_off + mid]) <= row) {
+        lo = mid;
+      } else {
+        hi = mid;
+      }
+    }
+    let s_len = u32(seq_lens[p.s_off + lo]);
+    let q0 = u32(q_starts[p.qs_off + lo]);
+    let q_len = u32(q_starts[p.qs_off + lo + 1u]) - q0;
+    var seen = s_len;
+    if (p.causal != 0u) {
+      seen = s_len - q_len + (row - q0) + 1u;
+    }
+    info = vec3u(lo, seen, min(seen, (sp + 1u) * p.keys_per_split));
+  }
+  let q_base = p.q_off + (row * p.h + kvh * GQ) * HD;
+  for (var e = lid; e < GQ * HD / 4u; e += WG) {
+    let o = q_base + 4u * e;
+    qv[e] = vec4<f32>(q[o], q[o + 1u], q[o + 2u], q[o + 3u]) * p.scale;
+  }
+  let lane = lid % LANES;
+  let kg = lid / LANES;
+  for (var g = lane; g < GQ; g += LANES) {
+    m_g[kg * GQ + g] = NEG;
+    l_g[kg * GQ + g] = 0.0;
+  }
+  let inf = workgroupUniformLoad(&info);
+  let b = inf.x;
+  let k_end = inf.z;
+  let t_base = p.t_off + b * p.mb;
+  var acc: array<vec4<f32>, GQ>;
+  for (var g = 0u; g < GQ; g++) {
+    acc[g] = vec4<f32>(0.0);
+  }
+  for (var t0 = sp * p.keys_per_split; t0 < k_end; t0 += TK) {
+    // (A) scores of key t0 + lid for the GQ heads
+    let key = t0 + lid;
+    var s: array<f32, GQ>;
+    for (var g = 0u; g < GQ; g++) {
+      s[g] = NEG;
+    }
+    var r = 0u;
+    if (key < k_end) {
+      let blk = u32(tables[t_base + key / p.bs]);
+      r = (blk * p.bs + key % p.bs) * p.hkv + kvh;
+      let kb = (p.k_off + r * HD) / KW;
+      for (var g = 0u; g < GQ; g++) {
+        s[g] = 0.0;
+      }
+      for (var i = 0u; i < HD / KW; i++) {
+        let kw = kpool[kb + i];
+        for (var c = 0u; c < KW / 4u; c++) {
+          let kx = unpack4(kw, c);
+          let qi = (i * KW) / 4u + c;
+          for (var g = 0u; g < GQ; g++) {
+            s[g] += dot(kx, qv[g * (HD / 4u) + qi]);
+          }
+        }
+      }
+    }
+    workgroupBarrier(); // the previous tile's (B2) is done with sc and rows
+    for (var g = 0u; g < GQ; g++) {
+      sc[g * TK + lid] = s[g];
+    }
+    rows[lid] = r;
+    workgroupBarrier();
+    // (B1) online softmax of (key group kg, head g) over the group's keys of this tile
+    let cnt = min(TK, k_end - t0);
+    let j0 = kg * KPG;
+    let j1 = min(j0 + KPG, cnt);
+    for (var g = lane; g < GQ; g += LANES) {
+      var mt = NEG;
+      for (var j = j0; j < j1; j++) {
+        mt = max(mt, sc[g * TK + j]);
+      }
+      let mo = m_g[kg * GQ + g];
+      let mn = max(mo, mt);
+      var sum = 0.0;
+      for (var j = j0; j < j1; j++) {
+        let e = exp(sc[g * TK + j] - mn);
+        sc[g * TK + j] = e;
+        sum += e;
+      }
+      let a = exp(mo - mn);
+      a_g[kg * GQ + g] = a;
+      l_g[kg * GQ + g] = l_g[kg * GQ + g] * a + sum;
+      m_g[kg * GQ + g] = mn;
+    }
+    workgroupBarrier();
+    // (B2) acc[g] (dims 4 lane .. 4 lane + 3) over the group's keys
+    for (var g = 0u; g < GQ; g++) {
+      acc[g] *= a_g[kg * GQ + g];
+    }
+    for (var j = j0; j < j1; j++) {
+      let vx = v4(p.v_off + rows[j] * HD + 4u * lane);
+      for (var g = 0u; g < GQ; g++) {
+        acc[g] += sc[g * TK + j] * vx;
+      }
+    }
+  }
+  workgroupBarrier();
+  // Merge the key groups into qv, rescaled to the common max, one group at a time.
+  for (var rnd = 0u; rnd < KG; rnd++) {
+    if (kg == rnd) {
+      for (var g = 0u; g < GQ; g++) {
+        var mx = NEG;
+        for (var k = 0u; k < KG; k++) {
+          mx = max(mx, m_g[k * GQ + g]);
+        }
+        let x = acc[g] * exp(m_g[kg * GQ + g] - mx);
+        let o = g * (HD / 4u) + lane;
+        if (rnd == 0u) {
+          qv[o] = x;
+        } else {
+          qv[o] += x;
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  let stride = HD + 2u;
+  let p_base = p.part_off + ((row * p.h + kvh * GQ) * p.n_split + sp) * stride;
+  for (var e = lid; e < GQ * HD; e += WG) {
+    let g = e / HD;
+    let d = e - g * HD;
+    part[p_base + g * p.n_split * stride + 2u + d] = qv[e / 4u][e % 4u];
+  }
+  if (lid < GQ) {
+    var mx = NEG;
+    for (var k = 0u; k < KG; k++) {
+      mx = max(mx, m_g[k * GQ + lid]);
+    }
+    var l = 0.0;
+    for (var k = 0u; k < KG; k++) {
+      l += l_g[k * GQ + lid] * exp(m_g[k * GQ + lid] - mx);
+    }
+    let o = p_base + lid * p.n_split * stride;
+    part[o] = mx;
+    part[o + 1u] = l;
+  }
+}

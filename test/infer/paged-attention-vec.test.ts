@@ -1,0 +1,139 @@
+// The streaming pagedAttention kernel (paged_attention_vec.wgsl: wide K/V loads, one tile per
+// query-head group, key groups merged at the end) against the f64 CPU reference: pools at aligned
+// offsets (so the streaming path runs; op tests place tensors at odd offsets and get the general
+// kernel), MHA/GQA/MQA, D 8/16/32/64, f32/f16/bf16, long contexts over several 128-key tiles,
+// ragged tails, mixed prefill + decode, causal and not, one split and many. WebGPU only.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Backend } from "../../src/backend/backend.js";
+import { pagedKernelCounts, pagedTuning } from "../../src/backend/webgpu/ops/paged.js";
+import { type DType, type Tensor, view } from "../../src/backend/tensor.js";
+import { referenceBackend, testBackends } from "../helpers/backends.js";
+import { assertClose, TOL } from "../helpers/compare.js";
+import { makeRng, uniform } from "../helpers/random.js";
+
+interface Case {
+  heads: [number, number, number]; // H, Hkv, D
+  dtype: DType;
+  blockSize: number;
+  seqs: [number, number][]; // [cached, new] per sequence
+  causal: boolean;
+  minKeysPerSplit?: number;
+}
+
+const CASES: Case[] = [
+  { heads: [8, 1, 64], dtype: "f16", blockSize: 16, seqs: [[300, 1]], causal: true },
+  {
+    heads: [8, 1, 64],
+    dtype: "f16",
+    blockSize: 16,
+    seqs: [
+      [300, 1],
+      [17, 1],
+      [0, 5],
+    ],
+    causal: true,
+    minKeysPerSplit: 40,
+  },
+  {
+    heads: [8, 2, 16],
+    dtype: "bf16",
+    blockSize: 5,
+    seqs: [
+      [260, 1],
+      [3, 4],
+    ],
+    causal: true,
+  },
+  { heads: [4, 4, 8], dtype: "f32", blockSize: 3, seqs: [[140, 2]], causal: false },
+  { heads: [16, 1, 32], dtype: "f16", blockSize: 8, seqs: [[200, 1]], causal: true, minKeysPerSplit: 1 },
+  { heads: [6, 3, 16], dtype: "f32", blockSize: 4, seqs: [[0, 7]], causal: true },
+];
+
+function put(be: Backend, shape: number[], dtype: DType, data: Float32Array | Int32Array): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const t = view(be.createBuffer(n, dtype, "vec-test"), shape);
+  be.write(t, data);
+  return t;
+}
+
+async function run(be: Backend, c: Case, seed: number): Promise<Float32Array | Float64Array> {
+  const rng = makeRng(seed);
+  const [H, Hkv, D] = c.heads;
+  const lens = c.seqs.map(([a, b]) => a + b);
+  const blocksPer = lens.map((s) => Math.ceil(s / c.blockSize));
+  const numBlocks = blocksPer.reduce((a, b) => a + b, 0) + 2;
+  const mb = Math.max(1, ...blocksPer);
+  const tables = new Int32Array(c.seqs.length * mb);
+  let next = numBlocks - 1; // descending: non-monotonic, fragmented
+  blocksPer.forEach((nb, b) => {
+    for (let i = 0; i < nb; i++) tables[b * mb + i] = next--;
+  });
+  const starts = [0];
+  for (const [, fresh] of c.seqs) starts.push(starts[starts.length - 1]! + fresh);
+  const N = starts[starts.length - 1]!;
+  const pool = [numBlocks, c.blockSize, Hkv, D];
+  const poolN = numBlocks * c.blockSize * Hkv * D;
+  const out = view(be.createBuffer(N * H * D, "f32", "out"), [N, H, D]);
+  const lse = view(be.createBuffer(N * H, "f32", "lse"), [N, H]);
+  be.pagedAttention(
+    out,
+    put(be, [N, H, D], "f32", uniform(rng, N * H * D, 2)),
+    put(be, pool, c.dtype, uniform(rng, poolN, 2)),
+    put(be, pool, c.dtype, uniform(rng, poolN)),
+    {
+      blockTables: put(be, [c.seqs.length, mb], "i32", tables),
+      seqLens: put(be, [c.seqs.length], "i32", Int32Array.from(lens)),
+      queryStarts: put(be, [c.seqs.length + 1], "i32", Int32Array.from(starts)),
+      lse,
+      causal: c.causal,
+    },
+  );
+  const o = (await be.read(out)) as Float32Array | Float64Array;
+  const l = (await be.read(lse)) as Float32Array | Float64Array;
+  const both = new Float64Array(o.length + l.length);
+  both.set(o);
+  both.set(l, o.length);
+  return both;
+}
+
+// Created at the top level so the backends' `after` disposal runs once the whole file is done.
+const gpu = (await testBackends()).find((b) => b.name === "webgpu");
+const ref = await referenceBackend();
+
+test("streaming pagedAttention kernel equals the f64 reference (webgpu)", async (t) => {
+  if (!gpu) {
+    t.skip("webgpu unavailable");
+    return;
+  }
+  for (const [i, c] of CASES.entries()) {
+    const want = await run(ref, c, 7 + i);
+    const saved = pagedTuning.vecMinKeysPerSplit;
+    if (c.minKeysPerSplit !== undefined) pagedTuning.vecMinKeysPerSplit = c.minKeysPerSplit;
+    const before = pagedKernelCounts.vec;
+    try {
+      const got = await run(gpu, c, 7 + i);
+      assert.equal(pagedKernelCounts.vec, before + 1, `case ${i} ran the streaming kernel`);
+      assertClose(`case ${i} H${c.heads} ${c.dtype}`, got, want, TOL.attention);
+    } finally {
+      pagedTuning.vecMinKeysPerSplit = saved;
+    }
+  }
+});
+
+test("general kernel still serves unaligned pools and odd head dims", async (t) => {
+  if (!gpu) {
+    t.skip("webgpu unavailable");
+    return;
+  }
+  const c: Case = { heads: [8, 1, 64], dtype: "f16", blockSize: 16, seqs: [[90, 2]], causal: true };
+  pagedTuning.kernel = "general";
+  const before = pagedKernelCounts.general;
+  try {
+    const got = await run(gpu, c, 99);
+    assert.equal(pagedKernelCounts.general, before + 1);
+    assertClose("general kernel", got, await run(ref, c, 99), TOL.attention);
+  } finally {
+    pagedTuning.kernel = "auto";
+  }
+});
