@@ -2,13 +2,15 @@
 // sequences packed as N rows (varlen: prefill chunks and decode tokens together). Producers scatter
 // their new K/V into their pools (Backend.kvWrite); every layer attends through the block tables
 // (Backend.pagedAttention), a sharing layer over its producer's pools: no K/V is copied or gathered.
-// The per-layer math is model/forward.ts's (layerQkv, layerOutFfn); only attention differs.
+// The math is model/forward.ts's (layerQkv, layerOutFfn), laid out for one submit per step: the
+// step's i32 metadata goes up in ONE write, rope and the residual adds are out of place / fused
+// into accumulating linears (no aliasing copies), and the host reads back once (logits or argmax).
 import type { Backend } from "../backend/backend.js";
-import type { Tensor } from "../backend/tensor.js";
+import { reshape, type Tensor, view } from "../backend/tensor.js";
 import type { ModelConfig } from "../model/config-types.js";
-import { layerOutFfn, layerQkv, type PassContext } from "../model/forward.js";
 import type { Model } from "../model/model.js";
-import { bindWeights } from "../model/weights.js";
+import { bindWeights, type ModelWeights } from "../model/weights.js";
+import { stepKernels, type StepKernels } from "./device-kernels.js";
 import type { KvCache } from "./kv-cache.js";
 import { Workspace } from "./workspace.js";
 
@@ -24,24 +26,43 @@ export interface ForwardItem {
   sample: boolean;
 }
 
-/** Host-side metadata of one step: token ids, positions, slots, block tables, lengths, starts. */
+/**
+ * Host-side metadata of one step, packed into one i32 array (one upload):
+ * ids (N) | positions (N) | slots (N) | block tables (B, maxBlocks) | seqLens (B) |
+ * queryStarts (B + 1) | sampleRows (M).
+ */
 interface StepMeta {
   n: number;
-  ids: Int32Array; // (N)
-  positions: Int32Array; // (N)
-  slots: Int32Array; // (N)
-  blockTables: Int32Array; // (B, maxBlocks)
+  b: number;
+  m: number;
   maxBlocks: number;
-  seqLens: Int32Array; // (B)
-  queryStarts: Int32Array; // (B + 1)
-  sampleRows: Int32Array; // (M) rows whose logits are returned
+  packed: Int32Array;
 }
+
+/** Element offsets of the sections of StepMeta.packed. */
+function sections(n: number, b: number, maxBlocks: number) {
+  const ids = 0;
+  const positions = n;
+  const slots = 2 * n;
+  const tables = 3 * n;
+  const seqLens = tables + b * maxBlocks;
+  const queryStarts = seqLens + b;
+  const sampleRows = queryStarts + b + 1;
+  return { ids, positions, slots, tables, seqLens, queryStarts, sampleRows };
+}
+
+/** Rows returned by a step: logits, or (greedy) the argmax token of each sampled row. */
+export type StepOutput =
+  | { kind: "logits"; logits: Float32Array | Float64Array }
+  | { kind: "tokens"; tokens: Int32Array };
 
 export class CachedForward {
   readonly cfg: ModelConfig;
   private readonly be: Backend;
-  private readonly ctx: PassContext;
+  private readonly w: ModelWeights;
   private readonly ws: Workspace;
+  private readonly k: StepKernels;
+  private lastLogits: Tensor | null = null;
 
   constructor(
     model: Model,
@@ -49,111 +70,136 @@ export class CachedForward {
   ) {
     this.cfg = model.config;
     this.be = model.backend;
-    const w = bindWeights(model.layout, this.cfg.nLayers, model.paramsFlat().buffer);
-    this.ctx = { backend: this.be, cfg: this.cfg, producers: model.layout.producers, w };
+    this.w = bindWeights(model.layout, this.cfg.nLayers, model.paramsFlat().buffer);
     this.ws = new Workspace(this.be);
+    this.k = stepKernels(this.be);
+  }
+
+  /** True when greedy rows can be picked on the device (runGreedy reads 4 bytes per row). */
+  get deviceArgmax(): boolean {
+    return this.k.argmax !== null;
   }
 
   private meta(items: readonly ForwardItem[]): StepMeta {
     const tables = items.map((it) => this.cache.tables.blockTable(it.id));
-    const maxBlocks = Math.max(1, ...tables.map((t) => t.length));
-    const B = items.length;
+    // Padded to a multiple of 8 so the tensors' shapes (and so the cached bind groups) change rarely.
+    const maxBlocks = Math.ceil(Math.max(1, ...tables.map((t) => t.length)) / 8) * 8;
+    const b = items.length;
     const n = items.reduce((s, it) => s + it.tokens.length, 0);
-    const m: StepMeta = {
-      n,
-      ids: new Int32Array(n),
-      positions: new Int32Array(n),
-      slots: new Int32Array(n),
-      blockTables: new Int32Array(B * maxBlocks), // unused entries 0: a valid block, never read
-      maxBlocks,
-      seqLens: new Int32Array(B),
-      queryStarts: new Int32Array(B + 1),
-      sampleRows: new Int32Array(0), // set below
-    };
+    const m = items.reduce((s, it) => s + (it.sample ? 1 : 0), 0);
+    const at = sections(n, b, maxBlocks);
+    // unused block-table entries stay 0: a valid block, never read
+    const packed = new Int32Array(at.sampleRows + m);
     let r = 0;
-    const sample: number[] = [];
-    items.forEach((it, b) => {
-      m.blockTables.set(tables[b]!, b * maxBlocks);
-      m.seqLens[b] = it.start + it.tokens.length;
-      m.queryStarts[b] = r;
-      m.ids.set(it.tokens, r);
-      m.slots.set(it.slots, r);
-      for (let i = 0; i < it.tokens.length; i++) m.positions[r + i] = it.start + i;
+    let k = 0;
+    items.forEach((it, i) => {
+      packed.set(tables[i]!, at.tables + i * maxBlocks);
+      packed[at.seqLens + i] = it.start + it.tokens.length;
+      packed[at.queryStarts + i] = r;
+      packed.set(it.tokens, at.ids + r);
+      packed.set(it.slots, at.slots + r);
+      for (let j = 0; j < it.tokens.length; j++) packed[at.positions + r + j] = it.start + j;
       r += it.tokens.length;
-      if (it.sample) sample.push(r - 1);
+      if (it.sample) packed[at.sampleRows + k++] = r - 1;
     });
-    m.queryStarts[B] = r;
-    m.sampleRows = Int32Array.from(sample);
-    return m;
+    packed[at.queryStarts + b] = r;
+    return { n, b, m, maxBlocks, packed };
   }
 
-  private upload(name: string, data: Int32Array, shape: readonly number[] = [data.length]): Tensor {
-    const t = this.ws.get(name, shape, "i32");
-    this.be.write(t, data);
-    return t;
+  /** Records the whole step (one metadata upload, no host reads); returns the (M, V) logits tensor. */
+  private record(items: readonly ForwardItem[]): Tensor | null {
+    const { be, cfg, ws, w, k } = this;
+    const { dModel: C, nHeads: H, nKvHeads: Hkv, headDim: D, ffnDim: F, vocabSize: V, normEps: eps } = cfg;
+    const { n: N, b: B, m: M, maxBlocks, packed } = this.meta(items);
+    const metaT = ws.get("meta", [packed.length], "i32");
+    be.write(metaT, packed);
+    const at = sections(N, B, maxBlocks);
+    const part = (off: number, shape: number[]) => view(metaT.buffer, shape, off);
+    const ids = part(at.ids, [N]);
+    const positions = part(at.positions, [N]);
+    const slots = part(at.slots, [N]);
+    const meta = {
+      blockTables: part(at.tables, [B, maxBlocks]),
+      seqLens: part(at.seqLens, [B]),
+      queryStarts: part(at.queryStarts, [B + 1]),
+      causal: true,
+    };
+    const x = ws.get("res", [N, C]); // the residual stream, updated in place by accumulating linears
+    be.embedding(x, w.embed, ids); // (N, C)
+    const xn = ws.get("xn", [N, C]);
+    const rstd = ws.get("rstd", [N]);
+    const pre = ws.get("pre", [N, H * D]); // q (or k) before rope
+    const q = ws.get("q", [N, H, D]);
+    const kk = ws.get("k", [N, Hkv, D]);
+    const vv = ws.get("v", [N, Hkv, D]);
+    const att = ws.get("att", [N, H, D]);
+    const gu = ws.get("gu", [N, 2 * F]);
+    const h = ws.get("h", [N, F]);
+    const ropeBase = cfg.ropeBase;
+    for (let l = 0; l < cfg.nLayers; l++) {
+      const lw = w.layers[l]!;
+      const pools = this.cache.kvViewsFor(l); // a sharing layer gets its producer's pools
+      be.rmsnorm(xn, rstd, x, lw.qNorm, eps); // q_norm(x): (N, C)
+      k.linear(pre, xn, lw.wq); // (N, H*D)
+      be.rope(q, reshape(pre, [N, H, D]), positions, ropeBase);
+      if (this.cache.layout.isProducer(l) && lw.kvNorm && lw.wk && lw.wv) {
+        be.rmsnorm(xn, rstd, x, lw.kvNorm, eps); // kv_norm(x)
+        const kPre = view(pre.buffer, [N, Hkv * D], pre.offset);
+        k.linear(kPre, xn, lw.wk); // (N, Hkv*D)
+        k.linear(reshape(vv, [N, Hkv * D]), xn, lw.wv);
+        be.rope(kk, reshape(kPre, [N, Hkv, D]), positions, ropeBase);
+        be.kvWrite(pools.k, kk, slots);
+        be.kvWrite(pools.v, vv, slots);
+      }
+      be.pagedAttention(att, q, pools.k, pools.v, meta);
+      k.linear(x, reshape(att, [N, H * D]), lw.wo, true); // x += att @ wo^T
+      be.rmsnorm(xn, rstd, x, lw.ffnNorm, eps); // ffn_norm(x)
+      k.linear(gu, xn, lw.wGateUp); // (N, 2F)
+      be.swiglu(h, gu); // (N, F)
+      k.linear(x, h, lw.wDown, true); // x += swiglu(..) @ w_down^T
+    }
+    if (M === 0) return null;
+    // Decode steps sample every row: no gather. Otherwise gather the sampled rows first.
+    let xs = x;
+    if (M !== N) {
+      xs = ws.get("xs", [M, C]);
+      be.embedding(xs, x, part(at.sampleRows, [M]));
+    }
+    const xsn = ws.get("xsn", [M, C]);
+    be.rmsnorm(xsn, ws.get("rstdS", [M]), xs, w.norm, eps);
+    const logits = ws.get("logits", [M, V]);
+    k.linear(logits, xsn, w.lmHead); // (M, V)
+    return logits;
   }
 
   /** Runs the step; returns (M, V) logits of the sampling items' last rows, in item order. */
   async run(items: readonly ForwardItem[]): Promise<Float32Array | Float64Array> {
-    const { be, cfg, ws, ctx } = this;
-    const { dModel: C, nHeads: H, nKvHeads: Hkv, headDim: D, ffnDim: F, vocabSize: V, normEps: eps } = cfg;
-    const m = this.meta(items);
-    const N = m.n;
-    const ids = this.upload("ids", m.ids);
-    const positions = this.upload("pos", m.positions);
-    const slots = this.upload("slots", m.slots);
-    const meta = {
-      blockTables: this.upload("tables", m.blockTables, [items.length, m.maxBlocks]),
-      seqLens: this.upload("seqLens", m.seqLens),
-      queryStarts: this.upload("queryStarts", m.queryStarts),
-      causal: true,
-    };
-    let x = ws.get("resA", [N, C]);
-    let next = ws.get("resB", [N, C]);
-    be.embedding(x, ctx.w.embed, ids); // (N, C)
-    const qkv = {
-      positions,
-      xq: ws.get("xn", [N, C]),
-      qRstd: ws.get("rstd", [N]),
-      q: ws.get("q", [N, H, D]),
-    };
-    const kv = {
-      xkv: qkv.xq,
-      kvRstd: qkv.qRstd,
-      k: ws.get("k", [N, Hkv, D]),
-      v: ws.get("v", [N, Hkv, D]),
-    };
-    const att = ws.get("att", [N, H, D]);
-    const ffn = {
-      att,
-      resMid: ws.get("resMid", [N, C]),
-      xf: qkv.xq,
-      fRstd: qkv.qRstd,
-      gu: ws.get("gu", [N, 2 * F]),
-      h: ws.get("h", [N, F]),
-    };
-    for (let l = 0; l < cfg.nLayers; l++) {
-      const producer = this.cache.layout.isProducer(l);
-      // kv_norm(x) may reuse the q scratch: q is computed before it is overwritten.
-      layerQkv(ctx, l, { x, ...qkv, ...(producer ? { kv } : {}) });
-      const pools = this.cache.kvViewsFor(l); // a sharing layer gets its producer's pools
-      if (producer) {
-        be.kvWrite(pools.k, kv.k, slots);
-        be.kvWrite(pools.v, kv.v, slots);
-      }
-      be.pagedAttention(att, qkv.q, pools.k, pools.v, meta);
-      layerOutFfn(ctx, l, { x, ...ffn, out: next });
-      [x, next] = [next, x];
+    const logits = this.record(items);
+    this.lastLogits = logits;
+    if (logits === null) return new Float32Array(0);
+    return (await this.be.read(logits)) as Float32Array | Float64Array;
+  }
+
+  /**
+   * Runs the step and picks each sampling row's argmax on the device (reads 4 bytes per row; -1
+   * marks a NaN/+Inf row: read it with lastLogits()). Falls back to host logits without argmax.
+   */
+  async runGreedy(items: readonly ForwardItem[]): Promise<StepOutput> {
+    const logits = this.record(items);
+    this.lastLogits = logits;
+    if (logits === null) return { kind: "tokens", tokens: new Int32Array(0) };
+    if (this.k.argmax === null) {
+      return { kind: "logits", logits: (await this.be.read(logits)) as Float32Array | Float64Array };
     }
-    const M = m.sampleRows.length;
-    if (M === 0) return new Float32Array(0);
-    const xs = ws.get("xs", [M, C]);
-    be.embedding(xs, x, this.upload("sampleRows", m.sampleRows)); // gather the sampled rows
-    const xsn = ws.get("xsn", [M, C]);
-    be.rmsnorm(xsn, ws.get("rstdS", [M]), xs, ctx.w.norm, eps);
-    const logits = ws.get("logits", [M, V]);
-    be.matmul(logits, xsn, ctx.w.lmHead, { transB: true }); // (M, V)
-    return (await be.read(logits)) as Float32Array | Float64Array;
+    const out = this.ws.get("argmax", [logits.shape[0]!], "i32");
+    this.k.argmax(out, logits);
+    return { kind: "tokens", tokens: (await this.be.read(out)) as Int32Array };
+  }
+
+  /** The last step's logits (M, V), valid until the next step. */
+  async lastLogitRows(): Promise<Float32Array | Float64Array> {
+    if (this.lastLogits === null) return new Float32Array(0);
+    return (await this.be.read(this.lastLogits)) as Float32Array | Float64Array;
   }
 
   dispose(): void {

@@ -4,7 +4,7 @@
 // It owns the cache and its scratch, not the model. Text needs a TextCodec; ids work without.
 import type { Model } from "../model/model.js";
 import { producerMap } from "../model/sharing.js";
-import { CachedForward } from "./cached-forward.js";
+import { CachedForward, type ForwardItem } from "./cached-forward.js";
 import { RequestError } from "./errors.js";
 import { blocksForBudget, KvCache } from "./kv-cache.js";
 import type { KvDType, KvLayout } from "./kv-layout.js";
@@ -203,16 +203,7 @@ export class LocalEngine implements Engine {
       while (!this.disposed && this.sched.hasWork()) {
         const plan = this.sched.schedule();
         this.preemptions += plan.preempted.length;
-        if (plan.items.length > 0) {
-          const logits = await this.fwd.run(plan.items);
-          const V = this.model.config.vocabSize;
-          let m = 0;
-          for (const it of plan.items) {
-            if (!it.sample) continue;
-            this.onLogits(it.id, logits.subarray(m * V, (m + 1) * V));
-            m++;
-          }
-        }
+        if (plan.items.length > 0) await this.step(plan.items);
         await new Promise((res) => setImmediate(res)); // let requests join, leave, read
       }
     } catch (e) {
@@ -228,10 +219,41 @@ export class LocalEngine implements Engine {
     }
   }
 
+  /**
+   * Runs one step and samples. When every sampling row is plain greedy the device picks the
+   * tokens (4 bytes read per row); otherwise the logits rows are read once and sampled here.
+   */
+  private async step(items: readonly ForwardItem[]): Promise<void> {
+    const sampling = items.filter((it) => it.sample);
+    const greedy =
+      this.fwd.deviceArgmax &&
+      sampling.length > 0 &&
+      sampling.every((it) => this.live.get(it.id)?.sampler.isPlainGreedy() ?? true);
+    const V = this.model.config.vocabSize;
+    if (greedy) {
+      const out = await this.fwd.runGreedy(items);
+      if (out.kind === "tokens" && !out.tokens.includes(-1)) {
+        for (const [m, it] of sampling.entries()) this.onToken(it.id, out.tokens[m]!);
+        return;
+      }
+      // a NaN/+Inf row: read the logits so the sampler reports it
+      const logits = await this.fwd.lastLogitRows();
+      for (const [m, it] of sampling.entries()) this.onLogits(it.id, logits.subarray(m * V, (m + 1) * V));
+      return;
+    }
+    const logits = await this.fwd.run(items);
+    for (const [m, it] of sampling.entries()) this.onLogits(it.id, logits.subarray(m * V, (m + 1) * V));
+  }
+
   private onLogits(id: string, row: Float32Array | Float64Array): void {
     const live = this.live.get(id);
     if (live === undefined) return; // cancelled during the step
-    const token = live.sampler.sample(row, [...live.req.promptTokens, ...live.generated]);
+    this.onToken(id, live.sampler.sample(row, [...live.req.promptTokens, ...live.generated]));
+  }
+
+  private onToken(id: string, token: number): void {
+    const live = this.live.get(id);
+    if (live === undefined) return; // cancelled during the step
     const byLength = this.sched.commit(id, token);
     live.generated.push(token);
     const step = live.stop.push(token, this.textDelta(live));

@@ -125,6 +125,11 @@ export class Sampler {
     this.rng = createRng(seed);
   }
 
+  /** Greedy without a repetition penalty: the pick is the logits' argmax (the device may take it). */
+  isPlainGreedy(): boolean {
+    return this.params.temperature === 0 && this.params.repetitionPenalty === 1;
+  }
+
   /** Picks the next token from logits (V); `history` = tokens so far, for the repetition penalty. */
   sample(logits: ArrayLike<number>, history: ArrayLike<number> = []): number {
     if (this.params.temperature === 0) {

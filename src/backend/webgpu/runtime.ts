@@ -71,6 +71,9 @@ export interface RuntimeStats {
   submits: number;
   bindGroupsCreated: number;
   shadowCopies: number;
+  /** Host reads (readWords: one staging copy + mapAsync each) and host writes (writeBytes). */
+  reads: number;
+  writes: number;
 }
 
 export class Runtime {
@@ -78,7 +81,14 @@ export class Runtime {
   readonly limits: Record<string, number>;
   readonly features: ReadonlySet<string>;
   readonly pool: BufferPool;
-  readonly stats: RuntimeStats = { dispatches: 0, submits: 0, bindGroupsCreated: 0, shadowCopies: 0 };
+  readonly stats: RuntimeStats = {
+    dispatches: 0,
+    submits: 0,
+    bindGroupsCreated: 0,
+    shadowCopies: 0,
+    reads: 0,
+    writes: 0,
+  };
   /** Submit at an op boundary once this many dispatches are pending. */
   submitEvery = 256;
   private readonly pipelines: PipelineCache;
@@ -392,6 +402,7 @@ export class Runtime {
     const b = this.check(t, "write");
     b.version++;
     this.flush();
+    this.stats.writes++;
     this.device.queue.writeBuffer(b.gpu, byteOffset, bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -399,6 +410,7 @@ export class Runtime {
   async readWords(t: Tensor): Promise<{ bytes: ArrayBuffer; first: number }> {
     const b = this.check(t, "read");
     this.beginOp();
+    this.stats.reads++;
     const bpe = bytesPerElement(t.dtype);
     const start = Math.floor((t.offset * bpe) / 4) * 4;
     const end = Math.max(start + 4, Math.ceil(((t.offset + numel(t.shape)) * bpe) / 4) * 4);

@@ -142,3 +142,66 @@ export function encodePagedAttention(
     workgroups: Math.ceil((n * h * hd) / 256),
   });
 }
+
+// ---- decode-path kernels of the paged engine (not Backend ops: infer/device-kernels.ts calls them) --
+
+/** Largest M the decode linear kernel takes (it re-reads w once per 4 rows of x). */
+export const GEMV_MAX_ROWS = 32;
+
+/**
+ * out (M, N) = x (M, K) @ w (N, K)^T (+ out when `accumulate`), all f32, through
+ * kernels/paged_gemv.wgsl. Returns false (nothing recorded) when the shapes, dtypes or offsets
+ * do not suit it (M > GEMV_MAX_ROWS, K % 4, unaligned x / w): the caller then uses matmul.
+ */
+export function encodeDecodeLinear(
+  rt: Runtime,
+  io: { out: Tensor; x: Tensor; w: Tensor },
+  accumulate: boolean,
+): boolean {
+  const { out, x, w } = io;
+  if (out.dtype !== "f32" || x.dtype !== "f32" || w.dtype !== "f32") return false;
+  if (x.shape.length !== 2 || w.shape.length !== 2) return false;
+  const [m, k] = x.shape as [number, number];
+  const n = w.shape[0]!;
+  if (w.shape[1] !== k || numel(out.shape) !== m * n) return false;
+  if (m > GEMV_MAX_ROWS || k % 4 !== 0 || x.offset % 4 !== 0 || w.offset % 4 !== 0) return false;
+  rt.beginOp();
+  for (const [t, what] of [
+    [out, "decode linear out"],
+    [x, "decode linear x"],
+    [w, "decode linear w"],
+  ] as const)
+    rt.check(t, what);
+  if (m * n === 0) return true;
+  rt.dispatch({
+    ...kernel("paged_gemv"),
+    constants: { ACCUM: accumulate ? 1 : 0 },
+    bindings: [out, x, w],
+    params: packParams([0, 0, 0, m, n, k / 4]),
+    offsetWords: [0, 1, 2],
+    workgroups: Math.ceil(n / 16),
+  });
+  return true;
+}
+
+/** out (M) i32 = argmax of each row of logits (M, V) f32 (lowest index on ties; -1: a NaN/+Inf row). */
+export function encodeArgmaxRows(rt: Runtime, out: Tensor, logits: Tensor): void {
+  rt.beginOp();
+  rt.check(out, "argmax out");
+  rt.check(logits, "argmax logits");
+  expectDType("argmax logits", logits, "f32");
+  expectDType("argmax out", out, "i32");
+  if (logits.shape.length !== 2) {
+    throw new BackendError(`argmax logits must be (M, V), got [${logits.shape}]`);
+  }
+  const [m, v] = logits.shape as [number, number];
+  expectShape("argmax out", out, [m]);
+  if (m * v === 0) return;
+  rt.dispatch({
+    ...kernel("paged_argmax"),
+    bindings: [out, logits],
+    params: packParams([0, 0, m, v]),
+    offsetWords: [0, 1],
+    workgroups: m,
+  });
+}

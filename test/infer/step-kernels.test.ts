@@ -1,0 +1,241 @@
+// The engine step's device helpers and its one-submit structure: the decode linear kernel equals
+// the f64 matmul (plain and accumulating, aligned and fallback shapes); device argmax equals the
+// host Sampler's greedy pick (ties to the lowest id) and flags NaN/+Inf/all -Inf rows with -1;
+// a decode step on webgpu is one write, one submit, one read and no aliasing copies; greedy steps
+// give the host's tokens; on the cpu backend the step equals the per-layer model/forward.ts path.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Backend } from "../../src/backend/backend.js";
+import { reshape, type Tensor, view } from "../../src/backend/tensor.js";
+import { CachedForward, type ForwardItem } from "../../src/infer/cached-forward.js";
+import { stepKernels } from "../../src/infer/device-kernels.js";
+import { KvCache } from "../../src/infer/kv-cache.js";
+import { Sampler } from "../../src/infer/sampler.js";
+import type { ModelConfig } from "../../src/model/config-types.js";
+import { layerOutFfn, layerQkv } from "../../src/model/forward.js";
+import { Model } from "../../src/model/model.js";
+import { producerMap } from "../../src/model/sharing.js";
+import { bindWeights } from "../../src/model/weights.js";
+import { referenceBackend, testBackends } from "../helpers/backends.js";
+import { assertClose, TOL } from "../helpers/compare.js";
+import { makeRng, uniform } from "../helpers/random.js";
+import { tinyConfig } from "./model-configs.js";
+
+const backends = await testBackends();
+const gpu = backends.find((b) => b.name === "webgpu");
+const cpu = backends[0]!;
+const oracle = await referenceBackend();
+
+function put(be: Backend, shape: number[], data: Float32Array | Int32Array, offset = 0): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const t = view(be.createBuffer(n + offset, data instanceof Int32Array ? "i32" : "f32", "t"), shape, offset);
+  be.write(t, data);
+  return t;
+}
+
+test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and its fallbacks)", async (t) => {
+  if (!gpu) return t.skip("webgpu unavailable");
+  const rng = makeRng(11);
+  // [M, K, N, x offset]: aligned (kernel), M > 32 and an odd offset (matmul fallback)
+  for (const [M, K, N, off] of [
+    [1, 16, 5, 0],
+    [3, 20, 33, 0],
+    [6, 64, 17, 4],
+    [40, 8, 9, 0],
+    [2, 12, 7, 1],
+  ] as const) {
+    const xs = uniform(rng, M * K);
+    const ws = uniform(rng, N * K);
+    const init = uniform(rng, M * N);
+    for (const accumulate of [false, true]) {
+      const got: (Float32Array | Float64Array)[] = [];
+      for (const be of [gpu, oracle]) {
+        const out = put(be, [M, N], init);
+        stepKernels(be).linear(out, put(be, [M, K], xs, off), put(be, [N, K], ws), accumulate);
+        got.push((await be.read(out)) as Float32Array | Float64Array);
+      }
+      assertClose(`M${M} K${K} N${N} acc=${accumulate}`, got[0]!, got[1]!, TOL.reduce);
+    }
+  }
+});
+
+test("device argmax equals the host's greedy pick; bad rows give -1", async (t) => {
+  if (!gpu) return t.skip("webgpu unavailable");
+  const argmax = stepKernels(gpu).argmax;
+  assert.ok(argmax, "webgpu has a device argmax");
+  assert.equal(stepKernels(cpu).argmax, null, "cpu samples on the host");
+  const V = 1000;
+  const rng = makeRng(5);
+  const rows: Float32Array[] = [];
+  for (let i = 0; i < 4; i++) rows.push(uniform(rng, V, 3));
+  const tie = new Float32Array(V).fill(-2);
+  tie[700] = 5;
+  tie[300] = 5; // tie: the lowest index wins
+  tie[999] = 5;
+  rows.push(tie);
+  const negInf = uniform(rng, V).map((x, i) => (i % 3 ? Number.NEGATIVE_INFINITY : x - 10));
+  rows.push(negInf);
+  const nan = uniform(rng, V);
+  nan[17] = Number.NaN;
+  const inf = uniform(rng, V);
+  inf[400] = Number.POSITIVE_INFINITY;
+  const allNegInf = new Float32Array(V).fill(Number.NEGATIVE_INFINITY);
+  rows.push(nan, inf, allNegInf);
+  const flat = new Float32Array(rows.length * V);
+  rows.forEach((r, i) => flat.set(r, i * V));
+  const out = put(gpu, [rows.length], new Int32Array(rows.length).fill(-9));
+  argmax(out, put(gpu, [rows.length, V], flat, 3));
+  const got = (await gpu.read(out)) as Int32Array;
+  const greedy = new Sampler({ temperature: 0 }, 0);
+  for (let i = 0; i < 6; i++) assert.equal(got[i], greedy.sample(rows[i]!), `row ${i}`);
+  assert.equal(got[4], 300);
+  assert.deepEqual([...got.slice(6)], [-1, -1, -1]);
+});
+
+function newCache(be: Backend, cfg: ModelConfig): KvCache {
+  const layout = {
+    nLayers: cfg.nLayers,
+    producers: producerMap(cfg),
+    nKvHeads: cfg.nKvHeads,
+    headDim: cfg.headDim,
+    dtype: cfg.kvDtype,
+    blockSize: 4,
+  };
+  return new KvCache({ backend: be, layout, numBlocks: 24 });
+}
+
+const CFG = tinyConfig("MQA-CLA2", 1, { kind: "uniform", factor: 2 }, "f16");
+const PROMPTS: Record<string, number[]> = { a: [5, 9, 1, 30, 2], b: [3, 3, 36] };
+
+/** Prefills both prompts, then decodes `steps` greedy tokens; returns tokens and per-step counts. */
+async function greedyDecode(be: Backend, device: boolean, steps: number) {
+  const model = Model.create(be, CFG, { seed: 3 });
+  const cache = newCache(be, CFG);
+  const fwd = new CachedForward(model, cache);
+  const seqs = Object.fromEntries(Object.entries(PROMPTS).map(([k, v]) => [k, [...v]]));
+  const rt = (be as unknown as { rt?: { stats: Record<string, number> } }).rt;
+  const counts: Record<string, number>[] = [];
+  let next = Object.keys(seqs).map((id) => ({ id, start: 0, tokens: seqs[id]! }));
+  for (let s = 0; s <= steps; s++) {
+    const items: ForwardItem[] = next.map(({ id, start, tokens }) => {
+      cache.allocateFor(id, tokens.length);
+      return { id, start, tokens, slots: cache.append(id, tokens.length), sample: true };
+    });
+    const before = rt ? { ...rt.stats } : {};
+    let picked: number[];
+    if (device) {
+      const r = await fwd.runGreedy(items);
+      assert.equal(r.kind, "tokens");
+      picked = r.kind === "tokens" ? [...r.tokens] : [];
+    } else {
+      const logits = await fwd.run(items);
+      const g = new Sampler({ temperature: 0 }, 0);
+      const V = CFG.vocabSize;
+      picked = items.map((_, m) => g.sample(logits.subarray(m * V, (m + 1) * V)));
+    }
+    if (rt) counts.push(Object.fromEntries(Object.entries(rt.stats).map(([k, v]) => [k, v - before[k]!])));
+    next = items.map((it, m) => {
+      seqs[it.id]!.push(picked[m]!);
+      return { id: it.id, start: it.start + it.tokens.length, tokens: [picked[m]!] };
+    });
+  }
+  fwd.dispose();
+  cache.dispose();
+  model.dispose();
+  return { seqs, counts };
+}
+
+test("webgpu decode step: one write, one submit, one read, no aliasing copies; greedy = host argmax", async (t) => {
+  if (!gpu) return t.skip("webgpu unavailable");
+  const host = await greedyDecode(gpu, false, 4);
+  const dev = await greedyDecode(gpu, true, 4);
+  assert.deepEqual(dev.seqs, host.seqs, "device argmax picks the host's tokens");
+  for (const c of [...host.counts.slice(2), ...dev.counts.slice(2)]) {
+    assert.equal(c.writes, 1, "one metadata upload per step");
+    assert.equal(c.submits, 1, "one submit per step");
+    assert.equal(c.reads, 1, "one host read per step");
+    assert.equal(c.shadowCopies, 0, "no aliasing copies");
+    assert.equal(c.bindGroupsCreated, 0, "bind groups cached across decode steps");
+  }
+  assert.equal(dev.counts[1]!.submits, 1, "the first decode step too");
+  // the device-argmax step records exactly one more dispatch than the logits step
+  assert.equal(dev.counts[2]!.dispatches, host.counts[2]!.dispatches! + 1);
+});
+
+test("cpu: the one-submit step equals the per-layer model/forward.ts path", async () => {
+  const model = Model.create(cpu, CFG, { seed: 8 });
+  const ids = PROMPTS.a!;
+  const N = ids.length;
+  // the new step
+  const cache = newCache(cpu, CFG);
+  const fwd = new CachedForward(model, cache);
+  cache.allocateFor("a", N);
+  const got = await fwd.run([{ id: "a", start: 0, tokens: ids, slots: cache.append("a", N), sample: true }]);
+  // the old path: layerQkv + kvWrite + pagedAttention + layerOutFfn on a fresh cache
+  const cache2 = newCache(cpu, CFG);
+  cache2.allocateFor("a", N);
+  const slots = put(cpu, [N], cache2.append("a", N));
+  const { dModel: C, nHeads: H, nKvHeads: Hkv, headDim: D, ffnDim: F, vocabSize: V } = CFG;
+  const w = bindWeights(model.layout, CFG.nLayers, model.paramsFlat().buffer);
+  const ctx = { backend: cpu, cfg: CFG, producers: model.layout.producers, w };
+  const f = (shape: number[]) =>
+    view(
+      cpu.createBuffer(
+        shape.reduce((a, b) => a * b, 1),
+        "f32",
+      ),
+      shape,
+    );
+  const meta = {
+    blockTables: put(
+      cpu,
+      [1, cache2.tables.blockTable("a").length],
+      Int32Array.from(cache2.tables.blockTable("a")),
+    ),
+    seqLens: put(cpu, [1], Int32Array.from([N])),
+    queryStarts: put(cpu, [2], Int32Array.from([0, N])),
+  };
+  const positions = put(cpu, [N], Int32Array.from(ids.keys()));
+  let x = f([N, C]);
+  let nx = f([N, C]);
+  cpu.embedding(x, w.embed, put(cpu, [N], Int32Array.from(ids)));
+  const xq = f([N, C]);
+  const qRstd = f([N]);
+  const k = f([N, Hkv, D]);
+  const v = f([N, Hkv, D]);
+  const q = f([N, H, D]);
+  const att = f([N, H, D]);
+  const io = { resMid: f([N, C]), xf: xq, fRstd: qRstd, gu: f([N, 2 * F]), h: f([N, F]) };
+  for (let l = 0; l < CFG.nLayers; l++) {
+    const producer = cache2.layout.isProducer(l);
+    layerQkv(ctx, l, {
+      x,
+      positions,
+      xq,
+      qRstd,
+      q,
+      ...(producer ? { kv: { xkv: xq, kvRstd: qRstd, k, v } } : {}),
+    });
+    const pools = cache2.kvViewsFor(l);
+    if (producer) {
+      cpu.kvWrite(pools.k, k, slots);
+      cpu.kvWrite(pools.v, v, slots);
+    }
+    cpu.pagedAttention(att, q, pools.k, pools.v, meta);
+    layerOutFfn(ctx, l, { x, att, ...io, out: nx });
+    [x, nx] = [nx, x];
+  }
+  const last = f([1, C]);
+  cpu.embedding(last, x, put(cpu, [1], Int32Array.from([N - 1])));
+  const xn = f([1, C]);
+  cpu.rmsnorm(xn, f([1]), last, w.norm, CFG.normEps);
+  const logits = f([1, V]);
+  cpu.matmul(logits, xn, w.lmHead, { transB: true });
+  const want = (await cpu.read(reshape(logits, [V]))) as Float32Array;
+  // Same ops, same order; only the residual adds moved into the linears' accumulate.
+  assert.deepEqual([...got], [...want], "bit-for-bit");
+  fwd.dispose();
+  cache.dispose();
+  cache2.dispose();
+  model.dispose();
+});
