@@ -2,7 +2,10 @@
 // pagedAttention) per config x batch x context, with bytes moved per step against the device's
 // measured copy bandwidth, and the largest batch a memory budget holds (planCapacity). Random
 // weights; the cache is pre-filled with constant K/V (speed does not depend on values); each timed
-// step decodes one token for every sequence and reads the logits back. Speed lives here, not in tests.
+// step decodes one token for every sequence and reads back the greedy tokens (device argmax where the
+// backend has it; `--logits` reads the logits rows instead). On webgpu each row also carries the
+// runtime's counters per step (dispatches, submits, host reads/writes, aliasing copies, new bind
+// groups). Speed lives here, not in tests.
 import type { Command } from "commander";
 import type { Backend, BackendName } from "../backend/backend.js";
 import { BACKEND_NAMES, createBackend } from "../backend/registry.js";
@@ -32,7 +35,19 @@ export interface DecodeBenchOptions {
   /** Budget for the capacity rows (weights + KV + 5% reserve). */
   memoryBytes: number;
   blockSize: number;
+  /** Read the logits rows each step instead of the device argmax. */
+  readLogits?: boolean;
   onRow?: (row: DecodeRow | CapacityRow) => void;
+}
+
+/** Per-step counts of the webgpu runtime (averaged over the timed steps). */
+export interface StepCounts {
+  dispatches: number;
+  submits: number;
+  reads: number;
+  writes: number;
+  shadowCopies: number;
+  bindGroupsCreated: number;
 }
 
 export interface DecodeRow {
@@ -52,6 +67,10 @@ export interface DecodeRow {
   kvReadBytes: number;
   gbps: number;
   copyGbps: number;
+  /** What the host reads per step: the argmax tokens (4 bytes per sequence) or the logits rows. */
+  readback: "argmax" | "logits";
+  /** webgpu only: runtime counters per step. */
+  perStep?: StepCounts;
 }
 
 export interface CapacityRow {
@@ -128,12 +147,14 @@ async function decodeRow(
     cache.append(id, S - 1); // the first S - 1 tokens' K/V are "cached"
   }
   const fwd = new CachedForward(r.model, cache);
+  const argmax = !o.readLogits && fwd.deviceArgmax;
   const step = async () => {
     const items: ForwardItem[] = ids.map((id, b) => {
       const start = cache.length(id);
       return { id, start, tokens: [(b + start) % cfg.vocabSize], slots: cache.append(id, 1), sample: true };
     });
-    await fwd.run(items);
+    if (argmax) await fwd.runGreedy(items);
+    else await fwd.run(items);
   };
   let once = Number.POSITIVE_INFINITY;
   for (let i = 0; i < o.warmup; i++) {
@@ -142,9 +163,17 @@ async function decodeRow(
     once = Math.min(once, performance.now() - t0);
   }
   const steps = Math.max(2, Math.min(o.steps, Math.floor((o.rowSeconds * 1e3) / once)));
+  const stats = runtimeStats(be);
+  const before = stats ? { ...stats } : null;
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) await step();
   const stepMs = (performance.now() - t0) / steps;
+  const perStep =
+    stats && before
+      ? (Object.fromEntries(
+          COUNTERS.map((k) => [k, (stats[k] - before[k]) / steps]),
+        ) as unknown as StepCounts)
+      : undefined;
   fwd.dispose();
   cache.dispose();
   const bpe = bytesPerElement(o.kvDtype);
@@ -168,7 +197,18 @@ async function decodeRow(
     kvReadBytes,
     gbps: bytesPerStep / (stepMs / 1e3) / 1e9,
     copyGbps,
+    readback: argmax ? "argmax" : "logits",
+    ...(perStep ? { perStep } : {}),
   };
+}
+
+const COUNTERS = ["dispatches", "submits", "reads", "writes", "shadowCopies", "bindGroupsCreated"] as const;
+
+/** The webgpu runtime's live counters (duck-typed), or null on other backends. */
+function runtimeStats(be: Backend): StepCounts | null {
+  const rt = (be as unknown as { rt?: { stats?: Partial<StepCounts> } }).rt;
+  const st = rt?.stats;
+  return st && COUNTERS.every((k) => typeof st[k] === "number") ? (st as StepCounts) : null;
 }
 
 /** Runs every row; returns them (also streamed to onRow) with notes on skipped rows. */
@@ -222,9 +262,23 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
 export function decodeTable(rows: readonly (DecodeRow | CapacityRow)[]): string[] {
   const pad = (cells: string[], widths: number[]) =>
     cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" ");
-  const w = [8, 20, 6, 7, 10, 11, 11, 8, 6];
+  const w = [8, 20, 6, 7, 10, 11, 11, 8, 6, 16];
   const out = [
-    pad(["backend", "config", "batch", "context", "ms/step", "tokens/s", "MB/step", "GB/s", "%copy"], w),
+    pad(
+      [
+        "backend",
+        "config",
+        "batch",
+        "context",
+        "ms/step",
+        "tokens/s",
+        "MB/step",
+        "GB/s",
+        "%copy",
+        "disp/sub/rd/wr",
+      ],
+      w,
+    ),
   ];
   for (const r of rows) {
     if (r.bench !== "decode") continue;
@@ -240,6 +294,11 @@ export function decodeTable(rows: readonly (DecodeRow | CapacityRow)[]): string[
           (r.bytesPerStep / 1e6).toFixed(1),
           r.gbps.toFixed(2),
           `${((100 * r.gbps) / r.copyGbps).toFixed(0)}%`,
+          r.perStep
+            ? [r.perStep.dispatches, r.perStep.submits, r.perStep.reads, r.perStep.writes]
+                .map((x) => String(Math.round(x * 10) / 10))
+                .join("/")
+            : "-",
         ],
         w,
       ),
@@ -284,6 +343,7 @@ interface DecodeFlags {
   memory: string;
   maxKv: string;
   json?: boolean;
+  logits?: boolean;
 }
 
 export function registerDecodeBench(bench: Command): void {
@@ -305,6 +365,7 @@ export function registerDecodeBench(bench: Command): void {
     .option("--memory <size>", "memory budget of the capacity rows", DECODE_DEFAULTS.memory)
     .option("--max-kv <size>", "skip rows whose KV pools exceed this", "2GiB")
     .option("--json", "one JSON object per line (decode and decode-capacity rows)")
+    .option("--logits", "read the logits rows each step (default: device argmax where available)")
     .action(async (f: DecodeFlags) => {
       if (!BACKEND_NAMES.includes(f.backend as BackendName)) {
         throw new ConfigError(`unknown backend "${f.backend}": use ${BACKEND_NAMES.join(" or ")}`);
@@ -323,6 +384,7 @@ export function registerDecodeBench(bench: Command): void {
         steps: list("steps", f.steps, [DECODE_DEFAULTS.steps])[0]!,
         memoryBytes: parseByteSize(f.memory, "--memory"),
         maxKvBytes: parseByteSize(f.maxKv, "--max-kv"),
+        readLogits: f.logits ?? false,
         onRow: (row) => {
           if (f.json) out(JSON.stringify(row));
         },
