@@ -16,6 +16,7 @@ import {
   tileFits,
 } from "../../src/backend/webgpu/ops/matmul.js";
 import { timeOp } from "../../src/bench/timing.js";
+import { benchStepShapes, STRATEGIES } from "./matmul-step-shapes.js";
 
 interface Row {
   kernel: string;
@@ -133,8 +134,16 @@ async function main(): Promise<void> {
   const info = be.info();
   console.log(`device: ${info.device} (${info.detail}); features: ${info.features.join(" ")}`);
   const limits = info.limits as unknown as Parameters<typeof tileFits>[1];
+  if (argv.includes("--step")) {
+    await benchStepShapes(be, (arg("--strategies") ?? Object.keys(STRATEGIES).join(",")).split(","));
+    if (!arg("--sizes")) {
+      be.dispose();
+      return;
+    }
+  }
+  const autoOnly = argv.includes("--auto-only");
   for (const n of sizes) {
-    for (const t of n >= 2048 ? [...MATMUL_TILES, ...EXTRA_TILES] : MATMUL_TILES) {
+    for (const t of autoOnly ? [] : n >= 2048 ? [...MATMUL_TILES, ...EXTRA_TILES] : MATMUL_TILES) {
       if (!tileFits(t, limits)) continue;
       setMatmulTileOverride(t);
       emit(rows, await measure(be, n, tileName(t), { check: n <= 4096 }));

@@ -1,10 +1,9 @@
 // WebGPU matmul kernels, one tile configuration at a time (the backend otherwise picks one by shape
 // and limits), vs the f64 reference backend: odd sizes (bounds-checked variant), tile-multiple sizes
-// (unchecked variant), transposes, batch with broadcast b, alpha/accumulate, f16/bf16 b.
+// (unchecked variant), aligned K with odd M/N (interior + edge strips), transposes, batch with
+// broadcast b, alpha/accumulate, f16/bf16 b.
 // Small shapes: CI runs this on llvmpipe. Speed lives in bench/gpu/matmul-bench.ts.
 import { after, test } from "node:test";
-import type { Backend, MatmulOptions } from "../../src/backend/backend.js";
-import type { DType, Tensor } from "../../src/backend/tensor.js";
 import { createWebGpuBackend } from "../../src/backend/webgpu/index.js";
 import {
   MATMUL_TILES,
@@ -13,9 +12,8 @@ import {
   tileFits,
 } from "../../src/backend/webgpu/ops/matmul.js";
 import { referenceBackend } from "../helpers/backends.js";
-import { TOL } from "../helpers/compare.js";
 import { checkOp } from "../helpers/op-case.js";
-import { makeRng, uniform } from "../helpers/random.js";
+import { type MatmulCase, matmulCase } from "./matmul-case.js";
 
 const be = await createWebGpuBackend();
 const ref = await referenceBackend();
@@ -24,43 +22,15 @@ after(() => {
   be.dispose();
 });
 
-interface Case {
-  batch: number;
-  m: number;
-  k: number;
-  n: number;
-  opts: MatmulOptions;
-  bDtype?: DType;
-  broadcast?: boolean;
-}
-
-function matmulCase(c: Case, seed: number) {
-  const rng = makeRng(seed);
-  const { m, k, n, batch } = c;
-  const lead = batch > 1 ? [batch] : [];
-  const bLead = c.broadcast ? [] : lead;
-  const init = c.opts.accumulate ? { data: uniform(rng, batch * m * n) } : {};
-  return {
-    name: `matmul ${JSON.stringify(c)}`,
-    inputs: {
-      a: { shape: [...lead, ...(c.opts.transA ? [k, m] : [m, k])], data: uniform(rng, batch * m * k) },
-      b: {
-        shape: [...bLead, ...(c.opts.transB ? [n, k] : [k, n])],
-        dtype: c.bDtype ?? "f32",
-        data: uniform(rng, (c.broadcast ? 1 : batch) * k * n),
-      },
-    },
-    outputs: { out: { shape: [...lead, m, n], tol: TOL.reduce, ...init } },
-    run: (b: Backend, t: Record<string, Tensor>) => b.matmul(t.out!, t.a!, t.b!, c.opts),
-  };
-}
-
-function casesFor(tile: MatmulTile): Case[] {
+function casesFor(tile: MatmulTile): MatmulCase[] {
   const { bm, bn, bk } = tile;
   return [
     { batch: 1, m: bm, k: 2 * bk, n: bn, opts: {} }, // exact multiple: unchecked kernel
     { batch: 2, m: bm, k: 3 * bk, n: 2 * bn, opts: { transA: true, transB: true, alpha: 0.75 } },
     { batch: 1, m: bm + 3, k: 2 * bk + 5, n: bn - 7, opts: { transB: true } },
+    // K aligned, M and N not: aligned interior with this tile + checked strips (auto edge tiles)
+    { batch: 2, m: bm + 5, k: 3 * bk, n: 2 * bn + 3, opts: { accumulate: true, alpha: 1.5 } },
+    { batch: 1, m: 2 * bm - 1, k: 2 * bk, n: bn + 33, opts: { transA: true, transB: true } },
     { batch: 3, m: 9, k: 13, n: bn + 1, opts: { transA: true }, broadcast: true },
     { batch: 1, m: 19, k: 7, n: 23, opts: { accumulate: true, alpha: -0.5 } },
     { batch: 1, m: 1, k: 37, n: 45, opts: { transB: true }, bDtype: "f16" }, // GEMV-like

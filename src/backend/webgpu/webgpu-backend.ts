@@ -20,7 +20,7 @@ import { encodeAdamw, encodeSumSquares } from "./ops/optim.js";
 import { encodeKvWrite, encodePagedAttention } from "./ops/paged.js";
 import { encodeRope } from "./ops/rope.js";
 import { encodeSwiglu, encodeSwigluBackward } from "./ops/swiglu.js";
-import { planMatmul } from "./ops/matmul.js";
+import { encodeMatmul } from "./ops/matmul-schedule.js";
 import { Runtime } from "./runtime.js";
 import { readTensor, writeTensor } from "./transfer.js";
 
@@ -80,16 +80,7 @@ export class WebGpuBackend implements Backend {
 
   matmul(out: Tensor, a: Tensor, b: Tensor, opts: MatmulOptions = {}): void {
     this.rt.beginOp();
-    const limits = this.rt.limits as unknown as Parameters<typeof planMatmul>[4];
-    const plan = planMatmul(out, a, b, opts, limits);
-    this.rt.dispatch({
-      key: plan.key,
-      source: plan.source,
-      bindings: [a, b, out],
-      params: plan.params,
-      offsetWords: [3, 4, 5],
-      workgroups: plan.workgroups,
-    });
+    encodeMatmul(this.rt, out, a, b, opts);
   }
 
   embedding(out: Tensor, table: Tensor, ids: Tensor): void {

@@ -3,7 +3,11 @@
 // (binding 2) and `fn loadB(i: u32) -> f32` for b's storage dtype (f32, packed f16 or bf16).
 // Each workgroup computes a BM x BN block, each thread TM x TN of it (in 4x4 sub-blocks spread by
 // 4*TY rows / 4*TX columns); K is walked in BK slices through double-buffered workgroup memory.
-// CHECK = false only when M % BM == 0, N % BN == 0 and K % BK == 0 (no bounds tests).
+// Regions: block (wid.x, wid.y) starts at (mOrigin + wid.y*BM, nOrigin + wid.x*BN); M, N, K are the
+// full sizes (strides and bounds). Split-K: wid.z = batch entry * splits + s; split s covers
+// K [s*kChunk, min(K, (s+1)*kChunk)) and writes out entry wid.z (a partial buffer, reduced by
+// matmul_reduce.wgsl). CHECK = false only when the dispatched blocks lie inside M x N and every
+// K range is a multiple of BK: bounds tests sit in the global loads and the final store only.
 
 struct Params {
   M: u32,
@@ -17,6 +21,10 @@ struct Params {
   oBatch: u32,
   alpha: f32,
   accumulate: u32,
+  splits: u32,
+  kChunk: u32,
+  mOrigin: u32,
+  nOrigin: u32,
   pad: u32,
 }
 
@@ -55,7 +63,8 @@ var<private> ra: array<f32, LA>;
 var<private> rb: array<f32, LB>;
 
 // This thread's share of the K slice starting at k0, from global memory into registers.
-fn loadSlice(aBase: u32, bBase: u32, m0: u32, n0: u32, k0: u32, t: u32) {
+// kEnd: the end of this split's K range (CHECK tests k < kEnd; K stays the row stride).
+fn loadSlice(aBase: u32, bBase: u32, m0: u32, n0: u32, k0: u32, kEnd: u32, t: u32) {
   let M = p.M;
   let N = p.N;
   let K = p.K;
@@ -66,7 +75,7 @@ fn loadSlice(aBase: u32, bBase: u32, m0: u32, n0: u32, k0: u32, t: u32) {
     var idx: u32;
     if (TRANS_A) { idx = aBase + k * M + m; } else { idx = aBase + m * K + k; }
     if (CHECK) {
-      ra[l] = select(0.0, a[idx], m < M && k < K);
+      ra[l] = select(0.0, a[idx], m < M && k < kEnd);
     } else {
       ra[l] = a[idx];
     }
@@ -78,7 +87,7 @@ fn loadSlice(aBase: u32, bBase: u32, m0: u32, n0: u32, k0: u32, t: u32) {
     var idx: u32;
     if (TRANS_B) { idx = bBase + n * K + k; } else { idx = bBase + k * N + n; }
     if (CHECK) {
-      rb[l] = select(0.0, loadB(idx), n < N && k < K);
+      rb[l] = select(0.0, loadB(idx), n < N && k < kEnd);
     } else {
       rb[l] = loadB(idx);
     }
@@ -104,18 +113,21 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let t = ty * TX + tx;
   let M = p.M;
   let N = p.N;
-  let aBase = p.aOff + wid.z * p.aBatch;
-  let bBase = p.bOff + wid.z * p.bBatch;
+  let bz = wid.z / p.splits;
+  let kBegin = (wid.z % p.splits) * p.kChunk;
+  let kEnd = min(p.K, kBegin + p.kChunk);
+  let aBase = p.aOff + bz * p.aBatch;
+  let bBase = p.bOff + bz * p.bBatch;
   let oBase = p.oOff + wid.z * p.oBatch;
-  let m0 = wid.y * BM;
-  let n0 = wid.x * BN;
+  let m0 = p.mOrigin + wid.y * BM;
+  let n0 = p.nOrigin + wid.x * BN;
 
   var acc: array<vec4<f32>, TM * TN / 4u>;
   for (var i = 0u; i < TM * TN / 4u; i++) {
     acc[i] = vec4<f32>(0.0);
   }
-  let nTiles = (p.K + BK - 1u) / BK;
-  loadSlice(aBase, bBase, m0, n0, 0u, t);
+  let nTiles = (kEnd - kBegin + BK - 1u) / BK;
+  loadSlice(aBase, bBase, m0, n0, kBegin, kEnd, t);
   storeSlice(0u, t);
   workgroupBarrier();
 
@@ -123,7 +135,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     let cur = tile & 1u;
     let more = tile + 1u < nTiles;
     if (more) {
-      loadSlice(aBase, bBase, m0, n0, (tile + 1u) * BK, t);
+      loadSlice(aBase, bBase, m0, n0, kBegin + (tile + 1u) * BK, kEnd, t);
     }
 
     let aTile = cur * BK * AS;

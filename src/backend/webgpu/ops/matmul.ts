@@ -1,7 +1,8 @@
-// WebGPU matmul: shape checks, tile-config choice by device limits, WGSL source generation and the
-// dispatch plan (uniform params + workgroup counts) for kernels/matmul_tiled.wgsl.
+// WebGPU matmul building blocks: shape checks, tile configs and their fit to device limits, WGSL
+// source generation, the kernel's uniform params, and the single-dispatch plan (planMatmul) for
+// kernels/matmul_tiled.wgsl / matmul_subgroup.wgsl.
 // out (.., M, N) = alpha * op(a) @ op(b) (+ out); a f32, b f32/f16/bf16 (packed 2 per u32), out f32.
-// It does not own devices or buffers: `MatmulPlan` is turned into a dispatch by the runtime.
+// Multi-dispatch schedules (aligned interior + checked strips, split-K) live in matmul-schedule.ts.
 import type { MatmulOptions } from "../../backend.js";
 import type { DType, Tensor } from "../../tensor.js";
 import { expectDType, numel } from "../../tensor.js";
@@ -42,8 +43,19 @@ export function setMatmulTileOverride(tile: MatmulTile | undefined): void {
   tileOverride = tile;
 }
 
+/** The tile forced by setMatmulTileOverride, if any. */
+export function matmulTileOverride(): MatmulTile | undefined {
+  return tileOverride;
+}
+
 export function tileThreads(t: MatmulTile): number {
   return (t.bm / t.tm) * (t.bn / t.tn);
+}
+
+/** Tiles whose bounds-checked variant is known to compile well (4x4 per thread; 8x8 CHECK ran at
+ *  1.9 TFLOP/s on the H100 vs 19 for 4x4 CHECK): used for edge strips and unaligned K. */
+export function checkSafe(t: MatmulTile): boolean {
+  return t.tm * t.tn <= 16;
 }
 
 /** Workgroup bytes of a tile: two buffers of A and B slices, rows padded by one vec4. */
@@ -111,6 +123,11 @@ export function setTensorCoreMatmul(on: boolean, features: Iterable<string>): bo
   return tensorCores;
 }
 
+/** Whether the tensor-core path is on (setTensorCoreMatmul). */
+export function tensorCoreMatmul(): boolean {
+  return tensorCores;
+}
+
 export interface MatmulVariant {
   /** "subgroup": the tensor-core kernel (tile fixed at SUBGROUP_TILE). */
   kind?: "tiled" | "subgroup";
@@ -156,9 +173,38 @@ export interface MatmulPlan {
   key: string;
   source: () => string;
   workgroups: [number, number, number];
-  /** 12 words: M N K aOff bOff oOff aBatch bBatch oBatch alpha(f32) accumulate pad. */
+  /** GEMM_PARAM_WORDS words, see gemmParams. */
   params: ArrayBuffer;
   flops: number;
+}
+
+export const GEMM_PARAM_WORDS = 16;
+
+/** Where one dispatch of matmul_tiled.wgsl writes and which K ranges it sums. */
+export interface GemmRegion {
+  /** First output row / column of block (0, 0). */
+  mOrigin: number;
+  nOrigin: number;
+  /** Split-K: wid.z = batch entry * splits + s covers K [s * kChunk, (s + 1) * kChunk). */
+  splits: number;
+  kChunk: number;
+  /** Writes a (batch * splits, M, N) partial buffer: alpha 1, no accumulate, entry stride M*N. */
+  partial: boolean;
+}
+
+/**
+ * Uniform words: M N K aOff bOff oOff aBatch bBatch oBatch alpha(f32) accumulate splits kChunk
+ * mOrigin nOrigin pad. The a/b/out offsets are rewritten by the runtime (offsetWords 3, 4, 5).
+ */
+export function gemmParams(s: MatmulShape, opts: MatmulOptions, r: GemmRegion): ArrayBuffer {
+  const params = new ArrayBuffer(GEMM_PARAM_WORDS * 4);
+  const u = new Uint32Array(params);
+  const f = new Float32Array(params);
+  u.set([s.m, s.n, s.k, 0, 0, 0, s.m * s.k, s.bShared ? 0 : s.n * s.k, s.m * s.n]);
+  f[9] = r.partial ? 1 : (opts.alpha ?? 1);
+  u[10] = !r.partial && opts.accumulate ? 1 : 0;
+  u.set([r.splits, r.kChunk, r.mOrigin, r.nOrigin], 11);
+  return params;
 }
 
 export interface MatmulShape {
@@ -236,12 +282,8 @@ export function planMatmul(
       `matmul [${s.batch}; ${s.m}x${s.k} @ ${s.k}x${s.n}] needs workgroups [${wg}] over the device limit ${maxWg}: split the batch`,
     );
   }
-  const params = new ArrayBuffer(48);
-  const u = new Uint32Array(params);
-  const f = new Float32Array(params);
-  u.set([s.m, s.n, s.k, a.offset, b.offset, out.offset, s.m * s.k, s.bShared ? 0 : s.n * s.k, s.m * s.n]);
-  f[9] = opts.alpha ?? 1;
-  u[10] = opts.accumulate ? 1 : 0;
+  const params = gemmParams(s, opts, { mOrigin: 0, nOrigin: 0, splits: 1, kChunk: s.k, partial: false });
+  new Uint32Array(params).set([a.offset, b.offset, out.offset], 3);
   return {
     key: matmulKey(v),
     source: () => matmulSource(v),
