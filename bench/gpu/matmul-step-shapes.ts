@@ -4,7 +4,12 @@
 // Used by matmul-bench.ts --step; prints JSON lines and a table. Timing only, no assertions.
 import type { Backend, MatmulOptions } from "../../src/backend/backend.js";
 import { type Tensor, view } from "../../src/backend/tensor.js";
-import { type MatmulStrategy, setMatmulStrategy } from "../../src/backend/webgpu/ops/matmul-schedule.js";
+import { setMatmulTileOverride } from "../../src/backend/webgpu/ops/matmul.js";
+import {
+  type MatmulStrategy,
+  scheduleMatmul,
+  setMatmulStrategy,
+} from "../../src/backend/webgpu/ops/matmul-schedule.js";
 import { timeOp } from "../../src/bench/timing.js";
 
 export interface StepShape {
@@ -39,6 +44,11 @@ export const STRATEGIES: Record<string, Partial<MatmulStrategy>> = {
   "whole+splitK": { edges: "whole", splitK: "auto" },
   regions: { edges: "regions", splitK: 1 },
   auto: {},
+  // fixed split-K counts with the automatic tile (shapes with K >= 4096 only), to tune the choice
+  split2: { splitK: 2 },
+  split4: { splitK: 4 },
+  split8: { splitK: 8 },
+  split16: { splitK: 16 },
 };
 
 const TIMING = { warmup: 2, minReps: 5, maxReps: 20, minSeconds: 0.3 };
@@ -101,8 +111,13 @@ export async function benchStepShapes(
     be.write(tb, b);
     const label = `[${m},${n}]x[${ta.shape}]x[${tb.shape}]${sh.opts.transA ? " tA" : ""}${sh.opts.transB ? " tB" : ""}`;
     try {
+      const limits = be.info().limits as unknown as Parameters<typeof scheduleMatmul>[4];
+      const autoTile = scheduleMatmul(tc, ta, tb, sh.opts, limits).tile;
       for (const name of names) {
+        const fixedSplit = name.startsWith("split");
+        if (fixedSplit && k < 4096) continue;
         setMatmulStrategy(STRATEGIES[name]);
+        setMatmulTileOverride(fixedSplit ? autoTile : undefined);
         let relErr: number | null = null;
         if (name === "auto") {
           be.fill(tc, Number.NaN);
@@ -128,6 +143,7 @@ export async function benchStepShapes(
       }
     } finally {
       setMatmulStrategy(undefined);
+      setMatmulTileOverride(undefined);
       for (const t of [ta, tb, tc]) be.destroyBuffer(t.buffer);
     }
   }

@@ -90,9 +90,9 @@ export function splitK(k: number, want: number, bk: number): Split {
   return { splits: Math.ceil(k / kChunk), kChunk };
 }
 
-function autoSplit(groups: number, s: MatmulShape, bk: number, maxBytes: number): Split {
-  let want = 1;
-  if (s.k >= SPLIT_MIN_K && groups < TARGET_GROUPS) {
+function chooseSplit(groups: number, s: MatmulShape, bk: number, maxBytes: number): Split {
+  let want = typeof strategy.splitK === "number" ? strategy.splitK : 1;
+  if (strategy.splitK === "auto" && s.k >= SPLIT_MIN_K && groups < TARGET_GROUPS) {
     want = Math.min(Math.ceil(TARGET_GROUPS / groups), Math.floor(s.k / SPLIT_MIN_CHUNK));
   }
   const outElems = s.m * s.n * s.batch;
@@ -115,10 +115,7 @@ export function chooseTileAndSplit(
   let pick: { tile: MatmulTile; split: Split } | undefined;
   for (const tile of cands) {
     const groups = Math.ceil(s.m / tile.bm) * Math.ceil(s.n / tile.bn) * s.batch;
-    const split =
-      strategy.splitK === "auto"
-        ? autoSplit(groups, s, tile.bk, maxBytes)
-        : splitK(s.k, strategy.splitK, tile.bk);
+    const split = chooseSplit(groups, s, tile.bk, maxBytes);
     pick = { tile, split };
     if (groups * split.splits >= MIN_GROUPS) break;
   }
