@@ -134,29 +134,29 @@ export class CachedForward {
     const vv = ws.get("v", [N, Hkv, D]);
     const att = ws.get("att", [N, H, D]);
     const gu = ws.get("gu", [N, 2 * F]);
-    const h = ws.get("h", [N, F]);
+    const sN = { xs: xn, rstd }; // the unfused fallbacks' scratch: the normed x
+    const sF = { xs: ws.get("h", [N, F]), rstd }; // ... and the swiglu output
     const ropeBase = cfg.ropeBase;
     for (let l = 0; l < cfg.nLayers; l++) {
       const lw = w.layers[l]!;
       const pools = this.cache.kvViewsFor(l); // a sharing layer gets its producer's pools
-      be.rmsnorm(xn, rstd, x, lw.qNorm, eps); // q_norm(x): (N, C)
-      k.linear(pre, xn, lw.wq); // (N, H*D)
+      k.normLinear({ out: pre, x, w: lw.wq, weight: lw.qNorm, eps }, sN); // q_norm(x) @ wq^T
       be.rope(q, reshape(pre, [N, H, D]), positions, ropeBase);
       if (this.cache.layout.isProducer(l) && lw.kvNorm && lw.wk && lw.wv) {
-        be.rmsnorm(xn, rstd, x, lw.kvNorm, eps); // kv_norm(x)
         const kPre = view(pre.buffer, [N, Hkv * D], pre.offset);
-        k.linear(kPre, xn, lw.wk); // (N, Hkv*D)
-        k.linear(reshape(vv, [N, Hkv * D]), xn, lw.wv);
+        const v2 = reshape(vv, [N, Hkv * D]);
+        // kv_norm(x) @ wk^T, then @ wv^T (unfused: the norm computed for k is reused)
+        if (k.normLinear({ out: kPre, x, w: lw.wk, weight: lw.kvNorm, eps }, sN)) {
+          k.normLinear({ out: v2, x, w: lw.wv, weight: lw.kvNorm, eps }, sN);
+        } else k.linear(v2, xn, lw.wv);
         be.rope(kk, reshape(kPre, [N, Hkv, D]), positions, ropeBase);
         be.kvWrite(pools.k, kk, slots);
         be.kvWrite(pools.v, vv, slots);
       }
       be.pagedAttention(att, q, pools.k, pools.v, meta);
       k.linear(x, reshape(att, [N, H * D]), lw.wo, true); // x += att @ wo^T
-      be.rmsnorm(xn, rstd, x, lw.ffnNorm, eps); // ffn_norm(x)
-      k.linear(gu, xn, lw.wGateUp); // (N, 2F)
-      be.swiglu(h, gu); // (N, F)
-      k.linear(x, h, lw.wDown, true); // x += swiglu(..) @ w_down^T
+      k.normLinear({ out: gu, x, w: lw.wGateUp, weight: lw.ffnNorm, eps }, sN); // (N, 2F)
+      k.swigluLinear({ out: x, gu, w: lw.wDown, accumulate: true }, sF); // x += swiglu(gu) @ w_down^T
     }
     if (M === 0) return null;
     // Decode steps sample every row: no gather. Otherwise gather the sampled rows first.
@@ -165,10 +165,9 @@ export class CachedForward {
       xs = ws.get("xs", [M, C]);
       be.embedding(xs, x, part(at.sampleRows, [M]));
     }
-    const xsn = ws.get("xsn", [M, C]);
-    be.rmsnorm(xsn, ws.get("rstdS", [M]), xs, w.norm, eps);
+    const sL = { xs: ws.get("xsn", [M, C]), rstd: ws.get("rstdS", [M]) };
     const logits = ws.get("logits", [M, V]);
-    k.linear(logits, xsn, w.lmHead); // (M, V)
+    k.normLinear({ out: logits, x: xs, w: w.lmHead, weight: w.norm, eps }, sL); // (M, V)
     return logits;
   }
 

@@ -1,15 +1,36 @@
-// The engine step's two device-side helpers beyond the Backend contract: a small-M linear layer
-// (decode GEMV, optionally accumulating into its output) and a per-row argmax for greedy sampling.
-// On webgpu they are kernels of ops/paged.ts; elsewhere `linear` is Backend.matmul and argmax is
-// absent (the engine reads the logits and samples on the host, which costs nothing extra there).
+// The engine step's device-side helpers beyond the Backend contract: small-M linear layers (decode
+// GEMV, optionally accumulating into its output, optionally with the rmsnorm or the SwiGLU before
+// it fused in) and a per-row argmax for greedy sampling. On webgpu they are kernels of
+// ops/paged.ts (one dispatch each); elsewhere, and for shapes the kernel does not take, the same
+// Backend ops in the same order (rmsnorm/swiglu, then matmul). Without a device argmax the engine
+// reads the logits and samples on the host (which costs nothing extra on the cpu backend).
 import type { Backend } from "../backend/backend.js";
 import type { Tensor } from "../backend/tensor.js";
-import { encodeArgmaxRows, encodeDecodeLinear } from "../backend/webgpu/ops/paged.js";
+import {
+  type DecodeLinearOptions,
+  encodeArgmaxRows,
+  encodeDecodeLinear,
+} from "../backend/webgpu/ops/paged.js";
 import { Runtime } from "../backend/webgpu/runtime.js";
+
+/** Scratch the fallbacks write (the unfused ops' intermediate), sized by the caller. */
+export interface FusedScratch {
+  /** (M, K) normed x or swiglu output. */
+  xs: Tensor;
+  /** (M) rmsnorm's rstd. */
+  rstd: Tensor;
+}
 
 export interface StepKernels {
   /** out (M, N) = x (M, K) @ w (N, K)^T, or out += it when `accumulate`. */
   linear(out: Tensor, x: Tensor, w: Tensor, accumulate?: boolean): void;
+  /** out = rmsnorm(x, weight, eps) @ w^T. Returns false when it ran unfused (scratch.xs = the norm). */
+  normLinear(
+    io: { out: Tensor; x: Tensor; w: Tensor; weight: Tensor; eps: number },
+    scratch: FusedScratch,
+  ): boolean;
+  /** out (+)= swiglu(gu) @ w^T; gu (M, 2K) = [gate | up]. */
+  swigluLinear(io: { out: Tensor; gu: Tensor; w: Tensor; accumulate?: boolean }, scratch: FusedScratch): void;
   /** out (M) i32 = argmax of each logits row (M, V), -1 for a NaN/+Inf row; null: not on this backend. */
   argmax: ((out: Tensor, logits: Tensor) => void) | null;
 }
@@ -23,13 +44,24 @@ function webgpuRuntime(be: Backend): Runtime | null {
 
 export function stepKernels(be: Backend): StepKernels {
   const rt = webgpuRuntime(be);
-  const matmul = (out: Tensor, x: Tensor, w: Tensor, accumulate = false) =>
-    be.matmul(out, x, w, { transB: true, accumulate });
-  if (rt === null) return { linear: matmul, argmax: null };
+  const fused = (out: Tensor, x: Tensor, w: Tensor, opts: DecodeLinearOptions) =>
+    rt !== null && encodeDecodeLinear(rt, { out, x, w }, opts);
+  const linear = (out: Tensor, x: Tensor, w: Tensor, accumulate = false) => {
+    if (!fused(out, x, w, { accumulate })) be.matmul(out, x, w, { transB: true, accumulate });
+  };
   return {
-    linear(out, x, w, accumulate = false) {
-      if (!encodeDecodeLinear(rt, { out, x, w }, accumulate)) matmul(out, x, w, accumulate);
+    linear,
+    normLinear({ out, x, w, weight, eps }, s) {
+      if (fused(out, x, w, { norm: { weight, eps } })) return true;
+      be.rmsnorm(s.xs, s.rstd, x, weight, eps);
+      linear(out, s.xs, w);
+      return false;
     },
-    argmax: (out, logits) => encodeArgmaxRows(rt, out, logits),
+    swigluLinear({ out, gu, w, accumulate = false }, s) {
+      if (fused(out, gu, w, { swiglu: true, accumulate })) return;
+      be.swiglu(s.xs, gu);
+      linear(out, s.xs, w, accumulate);
+    },
+    argmax: rt === null ? null : (out, logits) => encodeArgmaxRows(rt, out, logits),
   };
 }

@@ -59,6 +59,47 @@ test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and i
   }
 });
 
+test("fused rmsnorm + linear and swiglu + linear equal the unfused f64 ops (webgpu kernel, fallbacks)", async (t) => {
+  if (!gpu) return t.skip("webgpu unavailable");
+  const rng = makeRng(12);
+  // [M, K, N, x offset]: the kernel, then M > 32 and an odd offset (unfused fallbacks)
+  for (const [M, K, N, off] of [
+    [1, 64, 9, 0],
+    [5, 24, 40, 0],
+    [40, 8, 6, 0],
+    [2, 12, 7, 1],
+  ] as const) {
+    const xs = uniform(rng, M * 2 * K, 2);
+    const ws = uniform(rng, N * K);
+    const gs = uniform(rng, K);
+    const init = uniform(rng, M * N);
+    const got: (Float32Array | Float64Array)[][] = [];
+    for (const be of [gpu, oracle]) {
+      const k = stepKernels(be);
+      const s = { xs: put(be, [M, K], new Float32Array(M * K)), rstd: put(be, [M], new Float32Array(M)) };
+      const a = put(be, [M, N], init);
+      k.normLinear(
+        {
+          out: a,
+          x: put(be, [M, K], xs.subarray(0, M * K), off),
+          w: put(be, [N, K], ws),
+          weight: put(be, [K], gs),
+          eps: 1e-5,
+        },
+        s,
+      );
+      const b = put(be, [M, N], init);
+      k.swigluLinear(
+        { out: b, gu: put(be, [M, 2 * K], xs, off), w: put(be, [N, K], ws), accumulate: true },
+        s,
+      );
+      got.push([(await be.read(a)) as Float32Array, (await be.read(b)) as Float32Array]);
+    }
+    assertClose(`norm M${M} K${K} N${N}`, got[0]![0]!, got[1]![0]!, TOL.reduce);
+    assertClose(`swiglu M${M} K${K} N${N}`, got[0]![1]!, got[1]![1]!, TOL.reduce);
+  }
+});
+
 test("device argmax equals the host's greedy pick; bad rows give -1", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const argmax = stepKernels(gpu).argmax;

@@ -1,11 +1,16 @@
-// Decode-path linear layer (the paged engine's small-M matmul): out (M, N) = x (M, K) @ w (N, K)^T,
-// or out += it (ACCUM = 1, e.g. the residual add). f32, K % 4 == 0, x and w offsets multiples of 4
-// (the host checks). One workgroup of 256 threads computes 16 outputs columns (rows of w) for every
-// row of x: 16 lanes per column stream w as vec4 (coalesced 256-byte row segments), each keeps MR
-// row accumulators; lane partials are summed through workgroup memory. Rows of x go MR at a time.
-// Bindings: 0 params; 1 out f32 (rw); 2 x vec4<f32>; 3 w vec4<f32>. Not for large M (use matmul).
+// Decode-path linear layer (the paged engine's small-M matmul): out (M, N) = x' (M, K) @ w (N, K)^T,
+// or out += it (ACCUM = 1: the residual add). x' is x itself, or with NORM = 1 rmsnorm(x) * g
+// (rstd = 1 / sqrt(mean(x^2) + eps) computed here, applied to the sums), or with SWIGLU = 1
+// silu(gate) * up of x = [gate | up] (M, 2K). f32; K % 4 == 0; x, w, g offsets multiples of 4
+// (the host checks). One workgroup of 256 threads computes 16 output columns (rows of w) for every
+// row of x: 16 lanes per column stream w as vec4 (coalesced 256-byte segments), each keeps MR row
+// accumulators; lane partials are summed through workgroup memory; rows of x go MR at a time.
+// Bindings: 0 params; 1 out f32 (rw); 2 x vec4; 3 w vec4; 4 g vec4 (norm weight; any tensor
+// when NORM = 0). Not for large M (use matmul).
 
 override ACCUM: u32 = 0u;
+override NORM: u32 = 0u;
+override SWIGLU: u32 = 0u;
 
 const COLS: u32 = 16u;
 const LANES: u32 = 16u;
@@ -15,17 +20,31 @@ struct Params {
   o_off: u32,
   x_off: u32,
   w_off: u32,
+  g_off: u32,
   m: u32,
   n: u32,
   k4: u32,
+  eps: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> g: array<vec4<f32>>;
 
 var<workgroup> red: array<f32, MR * COLS * LANES>;
+var<workgroup> red_ss: array<f32, MR * COLS * LANES>;
+
+// Element group k of row m of x' before the norm weight.
+fn x_at(m: u32, k: u32) -> vec4<f32> {
+  if (SWIGLU == 1u) {
+    let base = p.x_off / 4u + m * 2u * p.k4 + k;
+    let gate = x[base];
+    return gate / (1.0 + exp(-gate)) * x[base + p.k4];
+  }
+  return x[p.x_off / 4u + m * p.k4 + k];
+}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -37,26 +56,36 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let lane = lid % LANES;
   let c = lid / LANES;
   let col = col0 + c;
-  let x0 = p.x_off / 4u;
   let w0 = p.w_off / 4u + col * p.k4;
   for (var m0 = 0u; m0 < p.m; m0 += MR) {
     var acc: array<f32, MR>;
+    var ss: array<f32, MR>;
     for (var r = 0u; r < MR; r++) {
       acc[r] = 0.0;
+      ss[r] = 0.0;
     }
     if (col < p.n) {
       let rows = min(MR, p.m - m0);
       for (var k = lane; k < p.k4; k += LANES) {
         let wv = w[w0 + k];
+        var gv = vec4<f32>(1.0);
+        if (NORM == 1u) {
+          gv = g[p.g_off / 4u + k];
+        }
         for (var r = 0u; r < MR; r++) {
           if (r < rows) {
-            acc[r] += dot(wv, x[x0 + (m0 + r) * p.k4 + k]);
+            let xv = x_at(m0 + r, k);
+            if (NORM == 1u) {
+              ss[r] += dot(xv, xv);
+            }
+            acc[r] += dot(wv, xv * gv);
           }
         }
       }
     }
     for (var r = 0u; r < MR; r++) {
       red[(r * COLS + c) * LANES + lane] = acc[r];
+      red_ss[(r * COLS + c) * LANES + lane] = ss[r];
     }
     workgroupBarrier();
     if (lid < MR * COLS) {
@@ -64,8 +93,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let cc = lid % COLS;
       if (m0 + r < p.m && col0 + cc < p.n) {
         var s = 0.0;
+        var q = 0.0;
         for (var l = 0u; l < LANES; l++) {
           s += red[lid * LANES + l];
+          q += red_ss[lid * LANES + l];
+        }
+        if (NORM == 1u) {
+          s *= 1.0 / sqrt(q / f32(4u * p.k4) + p.eps);
         }
         let o = p.o_off + (m0 + r) * p.n + col0 + cc;
         if (ACCUM == 1u) {

@@ -148,37 +148,47 @@ export function encodePagedAttention(
 /** Largest M the decode linear kernel takes (it re-reads w once per 4 rows of x). */
 export const GEMV_MAX_ROWS = 32;
 
+/** What the decode linear kernel applies to x before the product (see paged_gemv.wgsl). */
+export interface DecodeLinearOptions {
+  /** out += instead of out =. */
+  accumulate?: boolean;
+  /** x' = rmsnorm(x) * weight (weight (K) f32). */
+  norm?: { weight: Tensor; eps: number };
+  /** x = [gate | up] (M, 2K), x' = silu(gate) * up. */
+  swiglu?: boolean;
+}
+
 /**
- * out (M, N) = x (M, K) @ w (N, K)^T (+ out when `accumulate`), all f32, through
- * kernels/paged_gemv.wgsl. Returns false (nothing recorded) when the shapes, dtypes or offsets
- * do not suit it (M > GEMV_MAX_ROWS, K % 4, unaligned x / w): the caller then uses matmul.
+ * out (M, N) = x' (M, K) @ w (N, K)^T (+ out when `accumulate`), all f32, through
+ * kernels/paged_gemv.wgsl (x' = x, rmsnorm(x) * g or silu(gate) * up). Returns false (nothing
+ * recorded) when the shapes, dtypes or offsets do not suit it (M > GEMV_MAX_ROWS, K % 4,
+ * unaligned views): the caller then runs the plain ops.
  */
 export function encodeDecodeLinear(
   rt: Runtime,
   io: { out: Tensor; x: Tensor; w: Tensor },
-  accumulate: boolean,
+  opts: DecodeLinearOptions = {},
 ): boolean {
   const { out, x, w } = io;
-  if (out.dtype !== "f32" || x.dtype !== "f32" || w.dtype !== "f32") return false;
-  if (x.shape.length !== 2 || w.shape.length !== 2) return false;
-  const [m, k] = x.shape as [number, number];
-  const n = w.shape[0]!;
-  if (w.shape[1] !== k || numel(out.shape) !== m * n) return false;
-  if (m > GEMV_MAX_ROWS || k % 4 !== 0 || x.offset % 4 !== 0 || w.offset % 4 !== 0) return false;
+  const g = opts.norm?.weight;
+  const views = g ? [out, x, w, g] : [out, x, w];
+  if (views.some((t) => t.dtype !== "f32") || x.shape.length !== 2 || w.shape.length !== 2) return false;
+  const [n, k] = w.shape as [number, number];
+  const m = x.shape[0]!;
+  if (x.shape[1] !== (opts.swiglu ? 2 * k : k) || numel(out.shape) !== m * n) return false;
+  if (g && (numel(g.shape) !== k || opts.swiglu)) return false;
+  if (m > GEMV_MAX_ROWS || k % 4 !== 0 || [x, w, ...(g ? [g] : [])].some((t) => t.offset % 4 !== 0)) {
+    return false;
+  }
   rt.beginOp();
-  for (const [t, what] of [
-    [out, "decode linear out"],
-    [x, "decode linear x"],
-    [w, "decode linear w"],
-  ] as const)
-    rt.check(t, what);
+  for (const t of views) rt.check(t, "decode linear");
   if (m * n === 0) return true;
   rt.dispatch({
     ...kernel("paged_gemv"),
-    constants: { ACCUM: accumulate ? 1 : 0 },
-    bindings: [out, x, w],
-    params: packParams([0, 0, 0, m, n, k / 4]),
-    offsetWords: [0, 1, 2],
+    constants: { ACCUM: opts.accumulate ? 1 : 0, NORM: g ? 1 : 0, SWIGLU: opts.swiglu ? 1 : 0 },
+    bindings: [out, x, w, g ?? w],
+    params: packParams([0, 0, 0, 0, m, n, k / 4, f32(opts.norm?.eps ?? 0)]),
+    offsetWords: [0, 1, 2, 3],
     workgroups: Math.ceil(n / 16),
   });
   return true;
