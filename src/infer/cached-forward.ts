@@ -128,8 +128,9 @@ export class CachedForward {
     be.embedding(x, w.embed, ids); // (N, C)
     const xn = ws.get("xn", [N, C]);
     const rstd = ws.get("rstd", [N]);
-    const pre = ws.get("pre", [N, H * D]); // q (or k) before rope
+    const pre = ws.get("pre", [N, Hkv * D]); // k before rope
     const q = ws.get("q", [N, H, D]);
+    const qPre = ws.get("qPre", [N, H, D]); // q before rope (roped inside attention when fused)
     const kk = ws.get("k", [N, Hkv, D]);
     const vv = ws.get("v", [N, Hkv, D]);
     const att = ws.get("att", [N, H, D]);
@@ -140,20 +141,18 @@ export class CachedForward {
     for (let l = 0; l < cfg.nLayers; l++) {
       const lw = w.layers[l]!;
       const pools = this.cache.kvViewsFor(l); // a sharing layer gets its producer's pools
-      k.normLinear({ out: pre, x, w: lw.wq, weight: lw.qNorm, eps }, sN); // q_norm(x) @ wq^T
-      be.rope(q, reshape(pre, [N, H, D]), positions, ropeBase);
+      k.normLinear({ out: reshape(qPre, [N, H * D]), x, w: lw.wq, weight: lw.qNorm, eps }, sN);
       if (this.cache.layout.isProducer(l) && lw.kvNorm && lw.wk && lw.wv) {
-        const kPre = view(pre.buffer, [N, Hkv * D], pre.offset);
+        const kPre = reshape(pre, [N, Hkv * D]);
         const v2 = reshape(vv, [N, Hkv * D]);
         // kv_norm(x) @ wk^T, then @ wv^T (unfused: the norm computed for k is reused)
         if (k.normLinear({ out: kPre, x, w: lw.wk, weight: lw.kvNorm, eps }, sN)) {
           k.normLinear({ out: v2, x, w: lw.wv, weight: lw.kvNorm, eps }, sN);
         } else k.linear(v2, xn, lw.wv);
-        be.rope(kk, reshape(kPre, [N, Hkv, D]), positions, ropeBase);
-        be.kvWrite(pools.k, kk, slots);
-        be.kvWrite(pools.v, vv, slots);
+        const kPre3 = reshape(kPre, [N, Hkv, D]);
+        k.appendKv({ kPool: pools.k, vPool: pools.v, kPre: kPre3, v: vv, slots, positions, ropeBase, k: kk });
       }
-      be.pagedAttention(att, q, pools.k, pools.v, meta);
+      k.ropeAttention({ out: att, qPre, kPool: pools.k, vPool: pools.v, positions, ropeBase, q }, meta);
       k.linear(x, reshape(att, [N, H * D]), lw.wo, true); // x += att @ wo^T
       k.normLinear({ out: gu, x, w: lw.wGateUp, weight: lw.ffnNorm, eps }, sN); // (N, 2F)
       k.swigluLinear({ out: x, gu, w: lw.wDown, accumulate: true }, sF); // x += swiglu(gu) @ w_down^T

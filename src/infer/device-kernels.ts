@@ -1,15 +1,18 @@
 // The engine step's device-side helpers beyond the Backend contract: small-M linear layers (decode
 // GEMV, optionally accumulating into its output, optionally with the rmsnorm or the SwiGLU before
-// it fused in) and a per-row argmax for greedy sampling. On webgpu they are kernels of
+// it fused in), the K/V append with k's rope fused in, attention with q's rope fused in, and a
+// per-row argmax for greedy sampling. On webgpu they are kernels of
 // ops/paged.ts (one dispatch each); elsewhere, and for shapes the kernel does not take, the same
 // Backend ops in the same order (rmsnorm/swiglu, then matmul). Without a device argmax the engine
 // reads the logits and samples on the host (which costs nothing extra on the cpu backend).
-import type { Backend } from "../backend/backend.js";
+import type { Backend, PagedAttentionMeta } from "../backend/backend.js";
 import type { Tensor } from "../backend/tensor.js";
 import {
   type DecodeLinearOptions,
   encodeArgmaxRows,
   encodeDecodeLinear,
+  encodeKvAppend,
+  encodePagedAttention,
 } from "../backend/webgpu/ops/paged.js";
 import { Runtime } from "../backend/webgpu/runtime.js";
 
@@ -31,6 +34,33 @@ export interface StepKernels {
   ): boolean;
   /** out (+)= swiglu(gu) @ w^T; gu (M, 2K) = [gate | up]. */
   swigluLinear(io: { out: Tensor; gu: Tensor; w: Tensor; accumulate?: boolean }, scratch: FusedScratch): void;
+  /**
+   * kPool[slots] = rope(kPre), vPool[slots] = v (producers' new K/V); kPre, v (N, Hkv, D).
+   * `k` is scratch for the unfused path (rope, then kvWrite twice).
+   */
+  appendKv(io: {
+    kPool: Tensor;
+    vPool: Tensor;
+    kPre: Tensor;
+    v: Tensor;
+    slots: Tensor;
+    positions: Tensor;
+    ropeBase: number;
+    k: Tensor;
+  }): void;
+  /** pagedAttention of rope(qPre) (N, H, D); `q` is scratch for the unfused path. */
+  ropeAttention(
+    io: {
+      out: Tensor;
+      qPre: Tensor;
+      kPool: Tensor;
+      vPool: Tensor;
+      positions: Tensor;
+      ropeBase: number;
+      q: Tensor;
+    },
+    meta: PagedAttentionMeta,
+  ): void;
   /** out (M) i32 = argmax of each logits row (M, V), -1 for a NaN/+Inf row; null: not on this backend. */
   argmax: ((out: Tensor, logits: Tensor) => void) | null;
 }
@@ -61,6 +91,20 @@ export function stepKernels(be: Backend): StepKernels {
       if (fused(out, gu, w, { swiglu: true, accumulate })) return;
       be.swiglu(s.xs, gu);
       linear(out, s.xs, w, accumulate);
+    },
+    appendKv({ kPool, vPool, kPre, v, slots, positions, ropeBase, k }) {
+      if (rt !== null && encodeKvAppend(rt, { kPool, vPool, k: kPre, v, slots, positions }, ropeBase)) return;
+      be.rope(k, kPre, positions, ropeBase);
+      be.kvWrite(kPool, k, slots);
+      be.kvWrite(vPool, v, slots);
+    },
+    ropeAttention({ out, qPre, kPool, vPool, positions, ropeBase, q }, meta) {
+      if (rt !== null) {
+        rt.beginOp();
+        if (encodePagedAttention(rt, { out, q: qPre, kPool, vPool }, meta, ropeBase)) return;
+      }
+      be.rope(q, qPre, positions, ropeBase);
+      be.pagedAttention(out, q, kPool, vPool, meta);
     },
     argmax: rt === null ? null : (out, logits) => encodeArgmaxRows(rt, out, logits),
   };

@@ -100,6 +100,90 @@ test("fused rmsnorm + linear and swiglu + linear equal the unfused f64 ops (webg
   }
 });
 
+test("fused K/V append (rope + both pools) and rope-on-load attention equal the unfused f64 ops", async (t) => {
+  if (!gpu) return t.skip("webgpu unavailable");
+  const rng = makeRng(13);
+  for (const [dtype, H, Hkv, D] of [
+    ["f16", 8, 1, 16],
+    ["f32", 4, 2, 8],
+    ["bf16", 6, 3, 12],
+  ] as const) {
+    const bs = 4;
+    const numBlocks = 6;
+    const slots = Int32Array.from([9, -1, 2, 13, 22]); // a padding row (-1)
+    const N = slots.length;
+    const positions = Int32Array.from([9, 3, 2, 13, 300]);
+    const kPre = uniform(rng, N * Hkv * D);
+    const v = uniform(rng, N * Hkv * D);
+    const qPre = uniform(rng, N * H * D, 2);
+    const poolInit = uniform(rng, numBlocks * bs * Hkv * D);
+    const res: (Float32Array | Float64Array)[][] = [];
+    for (const be of [gpu, oracle] as Backend[]) {
+      const pool = () => {
+        const p = view(be.createBuffer(numBlocks * bs * Hkv * D, dtype, "pool"), [numBlocks, bs, Hkv, D]);
+        be.write(p, poolInit);
+        return p;
+      };
+      const kPool = pool();
+      const vPool = pool();
+      const k = stepKernels(be);
+      const pos = put(be, [N], positions);
+      const rt: { stats: { dispatches: number } } | undefined = (
+        be as unknown as { rt?: { stats: { dispatches: number } } }
+      ).rt;
+      const d0 = rt?.stats.dispatches ?? 0;
+      k.appendKv({
+        kPool,
+        vPool,
+        kPre: put(be, [N, Hkv, D], kPre),
+        v: put(be, [N, Hkv, D], v),
+        slots: put(be, [N], slots),
+        positions: pos,
+        ropeBase: 100,
+        k: put(be, [N, Hkv, D], new Float32Array(N * Hkv * D)),
+      });
+      // attention: each row is its own sequence of 1 query over 4 keys (its block), positions
+      // as given (seqLens = position + 1 means a block table long enough: use 1 block, keys 0..3)
+      const out = put(be, [N, H, D], new Float32Array(N * H * D));
+      const lens = Int32Array.from(positions, (p) => p + 1);
+      const mb = Math.ceil(301 / bs);
+      const tables = new Int32Array(N * mb).map((_, i) => i % numBlocks);
+      k.ropeAttention(
+        {
+          out,
+          qPre: put(be, [N, H, D], qPre),
+          kPool,
+          vPool,
+          positions: pos,
+          ropeBase: 100,
+          q: put(be, [N, H, D], new Float32Array(N * H * D)),
+        },
+        {
+          blockTables: put(be, [N, mb], tables),
+          seqLens: put(be, [N], lens),
+          queryStarts: put(
+            be,
+            [N + 1],
+            Int32Array.from({ length: N + 1 }, (_, i) => i),
+          ),
+          causal: true,
+        },
+      );
+      // fused: 1 append + 2 attention dispatches (bf16 with D 12: the attention is unfused)
+      if (rt) assert.equal(rt.stats.dispatches - d0, dtype === "bf16" ? 4 : 3, `${dtype} dispatches`);
+      res.push([
+        (await be.read(kPool)) as Float32Array,
+        (await be.read(vPool)) as Float32Array,
+        (await be.read(out)) as Float32Array,
+      ]);
+    }
+    const tol = dtype === "f32" ? TOL.elementwise : dtype === "f16" ? TOL.f16 : TOL.bf16;
+    assertClose(`${dtype} K pool`, res[0]![0]!, res[1]![0]!, tol);
+    assertClose(`${dtype} V pool`, res[0]![1]!, res[1]![1]!, TOL.exact);
+    assertClose(`${dtype} attention`, res[0]![2]!, res[1]![2]!, Math.max(tol, TOL.attention));
+  }
+});
+
 test("device argmax equals the host's greedy pick; bad rows give -1", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const argmax = stepKernels(gpu).argmax;

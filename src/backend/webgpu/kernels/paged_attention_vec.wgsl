@@ -8,13 +8,17 @@
 //   group's keys (V read as 4 contiguous elements per lane, a row shared by LANES lanes).
 //   3 barriers per tile. The KG key groups are merged once at the end (rescaled to a common max).
 // Needs: HD % KW == 0, 128 % (HD / 4) == 0, both pools' offsets multiples of KW (host checks).
+// ROPE = 1 (the engine step): q arrives before rope; each row's position (seqLens[b] - qLen_b + i)
+//   rotates it on load (paged_rope.wgsl appended, table at binding 8), saving the rope dispatch.
 // Bindings: 0 params; 1 part (rw); 2 q f32; 3 kPool vec4<u32>; 4 vPool u32; 5 tables; 6 seqLens;
-//   7 queryStarts. Constants: DT_KV (0 f32, 1 f16, 2 bf16), HD, GQ, KW (elements per vec4<u32>).
+//   7 queryStarts; 8 tab f32 (rope table; any tensor when ROPE = 0).
+// Constants: DT_KV (0 f32, 1 f16, 2 bf16), HD, GQ, KW (elements per vec4<u32>), ROPE.
 
 override DT_KV: u32 = 1u;
 override HD: u32 = 64u;
 override GQ: u32 = 1u;
 override KW: u32 = 8u;
+override ROPE: u32 = 0u;
 
 const WG: u32 = 128u;
 const TK: u32 = 128u;
@@ -41,6 +45,7 @@ struct Params {
   keys_per_split: u32,
   scale: f32,
   causal: u32,
+  tab_off: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -51,6 +56,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read> tables: array<i32>;
 @group(0) @binding(6) var<storage, read> seq_lens: array<i32>;
 @group(0) @binding(7) var<storage, read> q_starts: array<i32>;
+@group(0) @binding(8) var<storage, read> tab: array<f32>;
 
 // The group's queries times the scale; after the last tile, the merge buffer of the output.
 var<workgroup> qv: array<vec4<f32>, GQ * HD / 4u>;
@@ -59,7 +65,8 @@ var<workgroup> rows: array<u32, TK>;
 var<workgroup> m_g: array<f32, KG * GQ>;
 var<workgroup> l_g: array<f32, KG * GQ>;
 var<workgroup> a_g: array<f32, KG * GQ>;
-var<workgroup> info: vec3u;
+// x: sequence index b, y: keys this row sees (causal limit), z: split end, w: the row's position
+var<workgroup> info: vec4u;
 
 // Elements 4c..4c+3 of a packed vec4<u32> (c = 0, 1; f32 pools have only c = 0).
 fn unpack4(w: vec4<u32>, c: u32) -> vec4<f32> {
@@ -122,12 +129,7 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     if (p.causal != 0u) {
       seen = s_len - q_len + (row - q0) + 1u;
     }
-    info = vec3u(lo, seen, min(seen, (sp + 1u) * p.keys_per_split));
-  }
-  let q_base = p.q_off + (row * p.h + kvh * GQ) * HD;
-  for (var e = lid; e < GQ * HD / 4u; e += WG) {
-    let o = q_base + 4u * e;
-    qv[e] = vec4<f32>(q[o], q[o + 1u], q[o + 2u], q[o + 3u]) * p.scale;
+    info = vec4u(lo, seen, min(seen, (sp + 1u) * p.keys_per_split), s_len - q_len + (row - q0));
   }
   let lane = lid % LANES;
   let kg = lid / LANES;
@@ -138,6 +140,25 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   let inf = workgroupUniformLoad(&info);
   let b = inf.x;
   let k_end = inf.z;
+  let q_base = p.q_off + (row * p.h + kvh * GQ) * HD;
+  for (var e = lid; e < GQ * HD / 4u; e += WG) {
+    let o = q_base + 4u * e;
+    var qx = vec4<f32>(q[o], q[o + 1u], q[o + 2u], q[o + 3u]);
+    if (ROPE == 1u) {
+      let half = HD / 2u;
+      let head = q_base + (e / (HD / 4u)) * HD;
+      for (var c = 0u; c < 4u; c++) {
+        let d = (4u * e) % HD + c;
+        let i = d % half;
+        let cs = rope_cs(p.tab_off, inf.w, i, half);
+        let x1 = q[head + i];
+        let x2 = q[head + i + half];
+        qx[c] = select(x2 * cs.x + x1 * cs.y, x1 * cs.x - x2 * cs.y, d < half);
+      }
+    }
+    qv[e] = qx * p.scale;
+  }
+  workgroupBarrier();
   let t_base = p.t_off + b * p.mb;
   var acc: array<vec4<f32>, GQ>;
   for (var g = 0u; g < GQ; g++) {

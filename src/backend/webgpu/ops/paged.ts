@@ -10,7 +10,10 @@ import { checkPagedShapes, poolDims } from "../../cpu/paged-ops.js";
 import type { Tensor } from "../../tensor.js";
 import { expectDType, expectShape, numel } from "../../tensor.js";
 import { dtypeCode, kernel } from "../kernel-source.js";
+import { WGSL } from "../kernels/wgsl.generated.js";
+import type { KernelSource } from "../pipelines.js";
 import { f32, packParams, type Runtime } from "../runtime.js";
+import { ropeTable } from "./rope.js";
 
 /**
  * Split heuristics (tests and benchmarks may change them): aim for `targetWorkgroups` workgroups
@@ -85,21 +88,45 @@ function splitCount(rows: number, maxKeys: number, target: number, minKeys: numb
   return Math.max(1, Math.min(Math.ceil(target / rows), Math.ceil(maxKeys / Math.max(1, minKeys))));
 }
 
+/** A kernel's source with the rope helpers (kernels/paged_rope.wgsl) appended. */
+function withRope(name: string): KernelSource {
+  const base = kernel(name);
+  let k = ropeSources.get(name);
+  if (!k) {
+    k = { key: `${base.key}+rope`, source: `${base.source as string}\n${WGSL.paged_rope}` };
+    ropeSources.set(name, k);
+  }
+  return k;
+}
+const ropeSources = new Map<string, KernelSource>();
+
+/** The rope table tensor ops/rope.ts uses (shared: one per (base, D) for the runtime's life). */
+function ropeTab(rt: Runtime, base: number, d: number): Tensor {
+  return rt.constant(`rope:${base}:${d}`, () => ropeTable(base, d));
+}
+
+/**
+ * pagedAttention. With `ropeBase` (the engine step), q arrives before rope and is rotated on load
+ * by each row's position; then only the streaming kernel is used and false means "not applicable,
+ * nothing recorded" (the caller ropes and calls the plain op). Without it, always true.
+ */
 export function encodePagedAttention(
   rt: Runtime,
   io: { out: Tensor; q: Tensor; kPool: Tensor; vPool: Tensor },
   meta: PagedAttentionMeta,
-): void {
+  ropeBase?: number,
+): boolean {
   const { out, q, kPool, vPool } = io;
   const { blockTables, seqLens, queryStarts, lse } = meta;
   const named = { out, q, kPool, vPool, blockTables, seqLens, queryStarts, ...(lse ? { lse } : {}) };
   for (const [name, t] of Object.entries(named)) rt.check(t, `pagedAttention ${name}`);
   const dims = checkPagedShapes(out, q, kPool, vPool, meta);
   const { n, b, nHeads: h, nKvHeads: hkv, headDim: hd, blockSize: bs, maxBlocksPerSeq: mb } = dims;
-  if (n * h * hd === 0 || b === 0) return;
   const gq = h / hkv;
-  const maxKeys = Math.max(1, mb * bs);
   const vec = vecPlan(rt, kPool, vPool, hd, gq);
+  if (ropeBase !== undefined && (vec === null || hd % 2 !== 0)) return false;
+  if (n * h * hd === 0 || b === 0) return true;
+  const maxKeys = Math.max(1, mb * bs);
   const nSplit = vec
     ? splitCount(n * hkv, maxKeys, pagedTuning.vecTargetWorkgroups, pagedTuning.vecMinKeysPerSplit)
     : splitCount(n * hkv, maxKeys, pagedTuning.targetWorkgroups, pagedTuning.minKeysPerSplit);
@@ -108,10 +135,21 @@ export function encodePagedAttention(
   const part = rt.scratch(n * h * nSplit * (hd + 2), "f32", "paged partials");
   const scale = dims.scale ?? 1 / Math.sqrt(hd);
   rt.dispatch({
-    ...kernel(vec ? "paged_attention_vec" : "paged_attention"),
+    ...(vec ? withRope("paged_attention_vec") : kernel("paged_attention")),
     entry: "partials",
-    constants: vec ?? { DT_KV: dtypeCode(kPool.dtype), HD: hd, GQ: gq, TK: keysPerTile(rt, hd, gq) },
-    bindings: [part, q, kPool, vPool, blockTables, seqLens, queryStarts],
+    constants: vec
+      ? { ...vec, ROPE: ropeBase === undefined ? 0 : 1 }
+      : { DT_KV: dtypeCode(kPool.dtype), HD: hd, GQ: gq, TK: keysPerTile(rt, hd, gq) },
+    bindings: [
+      part,
+      q,
+      kPool,
+      vPool,
+      blockTables,
+      seqLens,
+      queryStarts,
+      ...(vec ? [ropeBase === undefined ? seqLens : ropeTab(rt, ropeBase, hd)] : []),
+    ],
     params: packParams([
       0,
       0,
@@ -130,8 +168,9 @@ export function encodePagedAttention(
       keysPerSplit,
       f32(scale),
       (dims.causal ?? true) ? 1 : 0,
+      0,
     ]),
-    offsetWords: [0, 1, 2, 3, 4, 5, 6],
+    offsetWords: vec ? [0, 1, 2, 3, 4, 5, 6, 17] : [0, 1, 2, 3, 4, 5, 6],
     workgroups: n * hkv * nSplit,
   });
   rt.dispatch({
@@ -141,6 +180,7 @@ export function encodePagedAttention(
     offsetWords: [0, 1, 2],
     workgroups: Math.ceil((n * h * hd) / 256),
   });
+  return true;
 }
 
 // ---- decode-path kernels of the paged engine (not Backend ops: infer/device-kernels.ts calls them) --
@@ -190,6 +230,39 @@ export function encodeDecodeLinear(
     params: packParams([0, 0, 0, 0, m, n, k / 4, f32(opts.norm?.eps ?? 0)]),
     offsetWords: [0, 1, 2, 3],
     workgroups: Math.ceil(n / 16),
+  });
+  return true;
+}
+
+/**
+ * The step's K/V append, fused (kernels/paged_kv_append.wgsl): kPool[slots] = rope(k), vPool[slots]
+ * = v, in one dispatch. k, v (N, Hkv, D) f32 (k before rope); slots, positions (N) i32. Returns
+ * false (nothing recorded) when D % 4 or the pools' dtypes/offsets do not suit it.
+ */
+export function encodeKvAppend(
+  rt: Runtime,
+  io: { kPool: Tensor; vPool: Tensor; k: Tensor; v: Tensor; slots: Tensor; positions: Tensor },
+  ropeBase: number,
+): boolean {
+  const { kPool, vPool, k, v, slots, positions } = io;
+  const [numBlocks, blockSize, hkv, d] = poolDims("kvAppend pool", kPool);
+  const n = numel(slots.shape);
+  if (kPool.dtype !== vPool.dtype || d % 4 !== 0 || k.dtype !== "f32" || v.dtype !== "f32") return false;
+  if (kPool.dtype !== "f32" && (kPool.offset % 2 !== 0 || vPool.offset % 2 !== 0)) return false;
+  expectShape("kvAppend v pool", vPool, kPool.shape);
+  expectShape("kvAppend k", k, [n, hkv, d]);
+  expectShape("kvAppend v", v, [n, hkv, d]);
+  expectShape("kvAppend positions", positions, [n]);
+  rt.beginOp();
+  for (const t of [kPool, vPool, k, v, slots, positions]) rt.check(t, "kvAppend");
+  if (n * hkv * d === 0) return true;
+  rt.dispatch({
+    ...withRope("paged_kv_append"),
+    constants: { DT_POOL: dtypeCode(kPool.dtype) },
+    bindings: [kPool, vPool, k, v, slots, positions, ropeTab(rt, ropeBase, d)],
+    params: packParams([0, 0, 0, 0, 0, 0, 0, n, hkv, d, numBlocks * blockSize]),
+    offsetWords: [0, 1, 2, 3, 4, 5, 6],
+    workgroups: Math.ceil((n * hkv * d) / 4 / 256),
   });
   return true;
 }
