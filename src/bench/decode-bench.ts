@@ -37,6 +37,8 @@ export interface DecodeBenchOptions {
   blockSize: number;
   /** Read the logits rows each step instead of the device argmax. */
   readLogits?: boolean;
+  /** webgpu: submit at an op boundary every this many dispatches (overlaps recording with the GPU). */
+  submitEvery?: number;
   onRow?: (row: DecodeRow | CapacityRow) => void;
 }
 
@@ -71,6 +73,8 @@ export interface DecodeRow {
   readback: "argmax" | "logits";
   /** webgpu only: runtime counters per step. */
   perStep?: StepCounts;
+  /** webgpu only: the --submit-every setting, when given. */
+  submitEvery?: number;
 }
 
 export interface CapacityRow {
@@ -199,6 +203,7 @@ async function decodeRow(
     copyGbps,
     readback: argmax ? "argmax" : "logits",
     ...(perStep ? { perStep } : {}),
+    ...(perStep && o.submitEvery !== undefined ? { submitEvery: o.submitEvery } : {}),
   };
 }
 
@@ -221,6 +226,8 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
     o.onRow?.(row);
   };
   try {
+    const rt = (be as unknown as { rt?: { submitEvery?: number } }).rt;
+    if (o.submitEvery !== undefined && rt?.submitEvery !== undefined) rt.submitEvery = o.submitEvery;
     const copyGbps = await copyBandwidth(be);
     const maxContext = Math.max(...o.contexts) + o.warmup + o.steps;
     for (const name of o.configs) {
@@ -344,6 +351,7 @@ interface DecodeFlags {
   maxKv: string;
   json?: boolean;
   logits?: boolean;
+  submitEvery?: string;
 }
 
 export function registerDecodeBench(bench: Command): void {
@@ -366,6 +374,7 @@ export function registerDecodeBench(bench: Command): void {
     .option("--max-kv <size>", "skip rows whose KV pools exceed this", "2GiB")
     .option("--json", "one JSON object per line (decode and decode-capacity rows)")
     .option("--logits", "read the logits rows each step (default: device argmax where available)")
+    .option("--submit-every <n>", "webgpu: submit every n dispatches within a step (default: runtime's)")
     .action(async (f: DecodeFlags) => {
       if (!BACKEND_NAMES.includes(f.backend as BackendName)) {
         throw new ConfigError(`unknown backend "${f.backend}": use ${BACKEND_NAMES.join(" or ")}`);
@@ -385,6 +394,7 @@ export function registerDecodeBench(bench: Command): void {
         memoryBytes: parseByteSize(f.memory, "--memory"),
         maxKvBytes: parseByteSize(f.maxKv, "--max-kv"),
         readLogits: f.logits ?? false,
+        ...(f.submitEvery ? { submitEvery: list("submit-every", f.submitEvery, [])[0]! } : {}),
         onRow: (row) => {
           if (f.json) out(JSON.stringify(row));
         },
