@@ -8,6 +8,7 @@ import { test } from "node:test";
 import type { Backend } from "../../src/backend/backend.js";
 import { reshape, type Tensor, view } from "../../src/backend/tensor.js";
 import { CachedForward, type ForwardItem } from "../../src/infer/cached-forward.js";
+import { LocalEngine } from "../../src/infer/engine.js";
 import { stepKernels } from "../../src/infer/device-kernels.js";
 import { KvCache } from "../../src/infer/kv-cache.js";
 import { Sampler } from "../../src/infer/sampler.js";
@@ -285,6 +286,34 @@ test("webgpu decode step: one write, one submit, one read, no aliasing copies; g
   assert.equal(dev.counts[1]!.submits, 1, "the first decode step too");
   // the device-argmax step records exactly one more dispatch than the logits step
   assert.equal(dev.counts[2]!.dispatches, host.counts[2]!.dispatches! + 1);
+});
+
+test("webgpu engine: plain-greedy requests (device argmax) equal top-k 1 requests (host sampler)", async (t) => {
+  if (!gpu) return t.skip("webgpu unavailable");
+  const model = Model.create(gpu, CFG, { seed: 6 });
+  const eng = new LocalEngine({ model, blockSize: 4 });
+  const run = async (sampling: { temperature: number; topK?: number }) => {
+    const rt = (gpu as unknown as { rt: { stats: { dispatches: number } } }).rt;
+    const d0 = rt.stats.dispatches;
+    const out = await Promise.all(
+      Object.entries(PROMPTS).map(async ([id, p]) => {
+        const toks: number[] = [];
+        for await (const c of eng.generate({ id, promptTokens: p, maxTokens: 6, ...sampling })) {
+          toks.push(...c.tokens);
+        }
+        return toks;
+      }),
+    );
+    return { out, dispatches: rt.stats.dispatches - d0 };
+  };
+  const dev = await run({ temperature: 0 });
+  const host = await run({ temperature: 1, topK: 1 });
+  assert.deepEqual(dev.out, host.out);
+  assert.equal(dev.out[0]!.length, 6);
+  // the same steps, plus one argmax dispatch per step on the device path
+  assert.ok(dev.dispatches > host.dispatches, `${dev.dispatches} vs ${host.dispatches} dispatches`);
+  eng.dispose();
+  model.dispose();
 });
 
 test("cpu: the one-submit step equals the per-layer model/forward.ts path", async () => {
