@@ -29,7 +29,9 @@ import { PagedOps } from "./paged-ops.js";
 import { HeapStore } from "./store-heap.js";
 import { checkTensor, type Store } from "./store.js";
 import { checkAttention, checkMatmul, expectNumel } from "./validate.js";
+import { BufferVersions } from "./versions.js";
 import { type WasmKernels, WasmOps } from "./wasm-bridge.js";
+import { WasmLayerOps } from "./wasm-layer-ops.js";
 import type { WasmSupport } from "./wasm-selftest.js";
 
 export interface CpuBackendParts {
@@ -49,14 +51,17 @@ export class CpuBackend implements Backend {
   private readonly paged: PagedOps;
   /** The wasm hot ops (f32 precision with the kernels loaded), else null: reference kernels. */
   private readonly wasm: WasmOps | null;
+  private readonly wasmLayers: WasmLayerOps | null;
+  /** Write stamps of the buffers (every op stamps the buffers it may write; see versions.ts). */
+  private readonly versions = new BufferVersions();
 
   constructor(private readonly parts: CpuBackendParts) {
     this.store = parts.store;
-    this.layers = new LayerOps(parts.store);
-    this.wasm =
-      parts.kernels && parts.store instanceof HeapStore
-        ? new WasmOps(parts.kernels, parts.store, parts.support)
-        : null;
+    const heapStore = parts.kernels && parts.store instanceof HeapStore ? parts.store : null;
+    this.wasm = heapStore && parts.kernels && new WasmOps(parts.kernels, heapStore, parts.support);
+    this.wasmLayers =
+      heapStore && parts.kernels && new WasmLayerOps(parts.kernels, heapStore, this.versions, parts.support);
+    this.layers = new LayerOps(parts.store, this.wasmLayers);
     const wasm = this.wasm?.support.attention ? this.wasm : null;
     this.paged = new PagedOps(
       parts.store,
@@ -99,7 +104,7 @@ export class CpuBackend implements Backend {
     this.store.write(t, data);
   }
   async read(t: Tensor): Promise<Float32Array | Float64Array | Int32Array> {
-    this.check("read", t);
+    this.check("read", t, false);
     return this.store.read(t);
   }
   async sync(): Promise<void> {
@@ -108,6 +113,7 @@ export class CpuBackend implements Backend {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.wasmLayers?.dispose();
     this.store.dispose();
     this.buffers.clear();
     this.parts.kernels?.dispose();
@@ -191,11 +197,14 @@ export class CpuBackend implements Backend {
     this.layers.swigluBackward(dGu, dOut, gu);
   }
   crossEntropy(losses: Tensor, logits: Tensor, targets: Tensor): void {
-    this.checkAll("crossEntropy", { losses, logits, targets });
+    this.checkAll("crossEntropy", { losses });
+    this.checkAll("crossEntropy", { logits, targets }, false);
     this.layers.crossEntropy(losses, logits, targets);
   }
   crossEntropyBackward(dLogits: Tensor, logits: Tensor, targets: Tensor, scale: number): void {
-    this.checkAll("crossEntropyBackward", { dLogits, logits, targets });
+    // logits and targets are only read: not stamped, so the forward's saved lse stays valid
+    this.checkAll("crossEntropyBackward", { dLogits });
+    this.checkAll("crossEntropyBackward", { logits, targets }, false);
     this.layers.crossEntropyBackward(dLogits, logits, targets, scale);
   }
   sumSquares(out: Tensor, xs: readonly Tensor[]): void {
@@ -297,12 +306,14 @@ export class CpuBackend implements Backend {
   private alive(): void {
     if (this.disposed) throw new BackendError("the cpu backend was disposed: create a new one");
   }
-  private check(what: string, t: Tensor): void {
+  /** Checks t is a live view; stamps its buffer as written unless `mayWrite` is false. */
+  private check(what: string, t: Tensor, mayWrite = true): void {
     this.alive();
     checkTensor(what, t, (b) => this.buffers.get(b.id) === b);
+    if (mayWrite) this.versions.bump(t.buffer);
   }
-  private checkAll(op: string, ts: Record<string, Tensor>): void {
-    for (const [name, t] of Object.entries(ts)) this.check(`${op} ${name}`, t);
+  private checkAll(op: string, ts: Record<string, Tensor>, mayWrite = true): void {
+    for (const [name, t] of Object.entries(ts)) this.check(`${op} ${name}`, t, mayWrite);
   }
   private checkF32(op: string, ts: Record<string, Tensor>): void {
     for (const [name, t] of Object.entries(ts)) {

@@ -12,7 +12,16 @@ import { HeapStore } from "./store-heap.js";
 import { loadKernels } from "./wasm-bridge.js";
 import { verifyKernels, type WasmSupport } from "./wasm-selftest.js";
 
-const NO_WASM: WasmSupport = { matmul: false, attention: false, attentionBackward: false };
+const NO_WASM: WasmSupport = {
+  matmul: false,
+  attention: false,
+  attentionBackward: false,
+  crossEntropy: false,
+  swiglu: false,
+  rmsnorm: false,
+  rope: false,
+  adamw: false,
+};
 
 function cpuModel(): string {
   return cpus()[0]?.model.trim() || "unknown CPU";

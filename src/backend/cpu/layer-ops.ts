@@ -1,6 +1,7 @@
-// The CPU backend's non-hot ops (embedding, rmsnorm, rope, swiglu, cross entropy, sumSquares,
-// adamw): shape/dtype validation, then the reference kernels on the store's spans. The caller has
-// already checked that every tensor is a live view of its buffers; this file never allocates.
+// The CPU backend's non-GEMM ops (embedding, rmsnorm, rope, swiglu, cross entropy, sumSquares,
+// adamw): shape/dtype validation, then the wasm kernels (wasm-layer-ops.ts) for the ops that passed
+// their self-test, else the reference kernels on the store's spans. The caller has already checked
+// that every tensor is a live view of its buffers; this file never allocates.
 import type { AdamWOptions } from "../backend.js";
 import { adamwRef, clipFactor } from "../reference/adamw.js";
 import { crossEntropyBackwardRef, crossEntropyRef } from "../reference/cross-entropy.js";
@@ -14,13 +15,18 @@ import { expectDType, expectShape, numel, type Tensor } from "../tensor.js";
 import { ShapeError } from "../../errors.js";
 import type { Store } from "./store.js";
 import { checkIds, expectNumel, rowsOf } from "./validate.js";
+import type { WasmLayerOps } from "./wasm-layer-ops.js";
 
 function expectF32(op: string, ts: Record<string, Tensor>): void {
   for (const [name, t] of Object.entries(ts)) expectDType(`${op} ${name}`, t, "f32");
 }
 
 export class LayerOps {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    /** The wasm kernels (f32 heap store with kernels loaded), else null: reference kernels. */
+    private readonly fast: WasmLayerOps | null = null,
+  ) {}
 
   /** The ids of an i32 tensor after checking each lies in [lo, hi). */
   private ids(what: string, t: Tensor, range: { lo: number; hi: number }): IntSpan {
@@ -68,6 +74,10 @@ export class LayerOps {
     expectShape("rmsnorm out", out, x.shape);
     expectShape("rmsnorm weight", weight, [c]);
     expectNumel("rmsnorm rstd", rstd, n, " (one per row of x)");
+    if (this.fast?.support.rmsnorm) {
+      this.fast.rmsnorm({ out, rstd, x, weight }, { n, c, eps });
+      return;
+    }
     const s = this.store;
     rmsnormRef({
       out: s.output(out),
@@ -91,6 +101,10 @@ export class LayerOps {
     expectShape("rmsnormBackward weight", t.weight, [c]);
     expectShape("rmsnormBackward dWeight", t.dWeight, [c]);
     expectNumel("rmsnormBackward rstd", t.rstd, n, " (one per row of x)");
+    if (this.fast?.support.rmsnorm) {
+      this.fast.rmsnormBackward(t, { n, c, accumulate });
+      return;
+    }
     const s = this.store;
     rmsnormBackwardRef({
       dx: s.output(t.dx),
@@ -115,6 +129,7 @@ export class LayerOps {
     const n = numel(x.shape.slice(0, -2));
     expectDType("rope positions", positions, "i32");
     expectNumel("rope positions", positions, n, " (one per row of x)");
+    if (this.fast?.support.rope && this.fast.rope(out, x, positions, { n, heads, d, ...opts })) return;
     const s = this.store;
     ropeRef({ out: s.output(out), x: s.input(x), positions: s.ints(positions), n, heads, d, ...opts });
   }
@@ -129,6 +144,10 @@ export class LayerOps {
   swiglu(out: Tensor, gu: Tensor): void {
     expectF32("swiglu", { out, gu });
     const { n, f } = this.swigluDims("swiglu", out, gu);
+    if (this.fast?.support.swiglu) {
+      this.fast.swiglu(out, gu, { n, f });
+      return;
+    }
     swigluRef({ out: this.store.output(out), gu: this.store.input(gu), n, f });
   }
 
@@ -136,6 +155,10 @@ export class LayerOps {
     expectF32("swigluBackward", { dGu, dOut, gu });
     const { n, f } = this.swigluDims("swigluBackward", dOut, gu);
     expectShape("swigluBackward dGu", dGu, gu.shape);
+    if (this.fast?.support.swiglu) {
+      this.fast.swigluBackward(dGu, dOut, gu, { n, f });
+      return;
+    }
     const s = this.store;
     swigluBackwardRef({ dGu: s.output(dGu), dOut: s.input(dOut), gu: s.input(gu), n, f });
   }
@@ -150,6 +173,10 @@ export class LayerOps {
     expectF32("crossEntropy", { losses, logits });
     const dims = this.lossDims("crossEntropy", logits, targets);
     expectNumel("crossEntropy losses", losses, dims.n, " (one per row of logits)");
+    if (this.fast?.support.crossEntropy) {
+      this.fast.crossEntropy(losses, logits, targets, { n: dims.n, v: dims.v });
+      return;
+    }
     crossEntropyRef({ losses: this.store.output(losses), logits: this.store.input(logits), ...dims });
   }
 
@@ -157,6 +184,10 @@ export class LayerOps {
     expectF32("crossEntropyBackward", { dLogits, logits });
     const dims = this.lossDims("crossEntropyBackward", logits, targets);
     expectShape("crossEntropyBackward dLogits", dLogits, logits.shape);
+    if (this.fast?.support.crossEntropy) {
+      this.fast.crossEntropyBackward(dLogits, logits, targets, { n: dims.n, v: dims.v, scale });
+      return;
+    }
     const s = this.store;
     crossEntropyBackwardRef({ dLogits: s.output(dLogits), logits: s.input(logits), ...dims, scale });
   }
@@ -164,11 +195,12 @@ export class LayerOps {
   sumSquares(out: Tensor, xs: readonly Tensor[]): void {
     expectF32("sumSquares", { out });
     expectNumel("sumSquares out", out, 1);
-    let total = 0;
     xs.forEach((x, i) => {
       expectDType(`sumSquares xs[${i}]`, x, "f32");
-      total += sumSquaresRef(this.store.input(x), numel(x.shape));
     });
+    let total = 0;
+    if (this.fast?.support.adamw) total = this.fast.sumSquares(xs, (x) => numel(x.shape));
+    else for (const x of xs) total += sumSquaresRef(this.store.input(x), numel(x.shape));
     const o = this.store.output(out);
     o.data[o.off] = total;
   }
@@ -185,6 +217,10 @@ export class LayerOps {
       expectNumel("adamw clip.sumSq", opts.clip.sumSq, 1);
       const ss = this.store.input(opts.clip.sumSq);
       gradMul *= clipFactor(ss.data[ss.off]!, opts.clip.maxNorm);
+    }
+    if (this.fast?.support.adamw) {
+      this.fast.adamw(t, n, opts, gradMul);
+      return;
     }
     const s = this.store;
     const spans = { param: s.output(t.param), grad: s.input(t.grad), m: s.output(t.m), v: s.output(t.v) };

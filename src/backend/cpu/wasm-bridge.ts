@@ -1,10 +1,13 @@
 // Loads the WebAssembly SIMD kernels (src/backend/cpu/wasm, owned by the wasm-kernels engineer)
 // and routes the hot ops (matmul, attention forward/backward) to them with byte pointers into the
-// shared heap; f16/bf16 operands are widened into heap scratch first. If the kernels fail to load,
-// the backend runs every op on the TypeScript reference kernels instead (same results, slower).
-import type { Tensor } from "../tensor.js";
+// shared heap; f16/bf16 operands (matmul B, attention K/V) go to the kernels as they are stored
+// (bType/kvType: widened while packing); only K and V of different 16-bit types are widened into
+// heap scratch first. If the kernels fail to load, the backend runs every op on the TypeScript
+// reference kernels instead (same results, slower).
+import { BackendError } from "../../errors.js";
+import type { DType, Tensor } from "../tensor.js";
 import type { AttentionDims } from "../reference/attention.js";
-import type { WasmKernels } from "./wasm/index.js";
+import type { WasmKernels, WasmStorageType } from "./wasm/index.js";
 import type { HeapStore } from "./store-heap.js";
 import type { MatmulDims } from "./validate.js";
 import type { WasmSupport } from "./wasm-selftest.js";
@@ -35,22 +38,31 @@ export class WasmOps {
 
   matmul(out: Tensor, a: Tensor, b: Tensor, dims: MatmulDims): void {
     const s = this.store;
-    s.withF32Ptr(b, (bPtr) => this.kernels.matmul({ ...dims, a: s.bytePtr(a), b: bPtr, c: s.bytePtr(out) }));
+    const ptrs = { a: s.bytePtr(a), b: s.bytePtr(b), c: s.bytePtr(out) };
+    this.kernels.matmul({ ...dims, ...ptrs, bType: storageType(b.dtype) });
+  }
+
+  /** Runs fn with K/V byte pointers and their storage type (same-typed K/V as stored). */
+  private withKv<R>(
+    k: Tensor,
+    v: Tensor,
+    fn: (kv: { k: number; v: number; kvType: WasmStorageType }) => R,
+  ): R {
+    const s = this.store;
+    if (k.dtype === v.dtype) return fn({ k: s.bytePtr(k), v: s.bytePtr(v), kvType: storageType(k.dtype) });
+    return s.withF32Ptr(k, (kp) => s.withF32Ptr(v, (vp) => fn({ k: kp, v: vp, kvType: "f32" })));
   }
 
   attention(t: { out: Tensor; lse: Tensor; q: Tensor; k: Tensor; v: Tensor }, dims: AttentionDims): void {
     const s = this.store;
-    s.withF32Ptr(t.k, (k) =>
-      s.withF32Ptr(t.v, (v) =>
-        this.kernels.attention({
-          ...wasmDims(dims),
-          q: s.bytePtr(t.q),
-          k,
-          v,
-          out: s.bytePtr(t.out),
-          lse: s.bytePtr(t.lse),
-        }),
-      ),
+    this.withKv(t.k, t.v, (kv) =>
+      this.kernels.attention({
+        ...wasmDims(dims),
+        ...kv,
+        q: s.bytePtr(t.q),
+        out: s.bytePtr(t.out),
+        lse: s.bytePtr(t.lse),
+      }),
     );
   }
 
@@ -60,24 +72,27 @@ export class WasmOps {
     accumulateKV: boolean,
   ): void {
     const s = this.store;
-    s.withF32Ptr(t.k, (k) =>
-      s.withF32Ptr(t.v, (v) =>
-        this.kernels.attentionBackward({
-          ...wasmDims(dims),
-          dq: s.bytePtr(t.dq),
-          dk: s.bytePtr(t.dk),
-          dv: s.bytePtr(t.dv),
-          dOut: s.bytePtr(t.dOut),
-          q: s.bytePtr(t.q),
-          k,
-          v,
-          out: s.bytePtr(t.out),
-          lse: s.bytePtr(t.lse),
-          accumulateKV,
-        }),
-      ),
+    this.withKv(t.k, t.v, (kv) =>
+      this.kernels.attentionBackward({
+        ...wasmDims(dims),
+        ...kv,
+        dq: s.bytePtr(t.dq),
+        dk: s.bytePtr(t.dk),
+        dv: s.bytePtr(t.dv),
+        dOut: s.bytePtr(t.dOut),
+        q: s.bytePtr(t.q),
+        out: s.bytePtr(t.out),
+        lse: s.bytePtr(t.lse),
+        accumulateKV,
+      }),
     );
   }
+}
+
+/** The kernels' storage type of a float operand (validation has restricted it to these). */
+function storageType(t: DType): WasmStorageType {
+  if (t === "f32" || t === "f16" || t === "bf16") return t;
+  throw new BackendError(`internal: ${t} operand passed to a wasm float kernel`);
 }
 
 function wasmDims(d: AttentionDims) {

@@ -1,62 +1,28 @@
-// Start-up check of the wasm kernels: each hot op runs once on a tiny problem (odd sizes, GQA,
-// causal with S > T) against the reference kernels. An op that throws or disagrees is not used:
+// Start-up check of the wasm kernels: each op runs once on a tiny problem (odd sizes, GQA,
+// causal with S > T; the layer ops in wasm-selftest-layers.ts) against the reference kernels. An op that throws or disagrees is not used:
 // the backend falls back to the reference for it, so a half-finished kernel never gives wrong
 // results. This is a guard, not a test: the op tests in test/ops check the kernels thoroughly.
 import { attentionRef, type AttentionDims } from "../reference/attention.js";
 import { attentionBackwardRef } from "../reference/attention-backward.js";
 import { matmulRef } from "../reference/matmul.js";
-import type { Span } from "../reference/types.js";
 import type { SharedHeap } from "./heap.js";
+import { close, data, Scratch, span, tryOp } from "./selftest-scratch.js";
 import type { WasmKernels } from "./wasm/index.js";
+import { verifyLayerKernels } from "./wasm-selftest-layers.js";
 
 export interface WasmSupport {
   matmul: boolean;
   attention: boolean;
   attentionBackward: boolean;
-}
-
-function close(x: Float32Array, want: Float32Array): boolean {
-  let maxRef = 0;
-  let maxDiff = 0;
-  for (let i = 0; i < want.length; i++) {
-    if (!Number.isFinite(x[i]!)) return false;
-    maxRef = Math.max(maxRef, Math.abs(want[i]!));
-    maxDiff = Math.max(maxDiff, Math.abs(x[i]! - want[i]!));
-  }
-  return maxDiff <= 1e-3 * (maxRef + 1e-6);
-}
-
-/** Heap blocks with given contents; `ptr` byte offsets, `read` copies back. */
-class Scratch {
-  private readonly blocks: number[] = [];
-  constructor(private readonly heap: SharedHeap) {}
-  put(data: Float32Array): number {
-    const p = this.heap.alloc(data.length * 4);
-    this.blocks.push(p);
-    this.heap.f32.set(data, p / 4);
-    return p;
-  }
-  read(ptr: number, n: number): Float32Array {
-    return this.heap.f32.slice(ptr / 4, ptr / 4 + n);
-  }
-  free(): void {
-    for (const p of this.blocks) this.heap.release(p);
-  }
-}
-
-function data(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.sin(seed * 12.9898 + i * 78.233) * 0.9;
-  return out;
-}
-const span = (d: Float32Array): Span => ({ data: d, off: 0 });
-
-function tryOp(fn: () => boolean): boolean {
-  try {
-    return fn();
-  } catch {
-    return false;
-  }
+  /** crossEntropy and its backward. */
+  crossEntropy: boolean;
+  /** swiglu and its backward. */
+  swiglu: boolean;
+  /** rmsnorm and its backward. */
+  rmsnorm: boolean;
+  rope: boolean;
+  /** adamw and sumSquares. */
+  adamw: boolean;
 }
 
 export function verifyKernels(kernels: WasmKernels, heap: SharedHeap): WasmSupport {
@@ -115,7 +81,7 @@ export function verifyKernels(kernels: WasmKernels, heap: SharedHeap): WasmSuppo
         close(s.read(got.dv, nkv), want.dv)
       );
     });
-    return { matmul, attention, attentionBackward };
+    return { matmul, attention, attentionBackward, ...verifyLayerKernels(kernels, s) };
   } finally {
     s.free();
   }

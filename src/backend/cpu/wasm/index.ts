@@ -4,7 +4,6 @@
 // a param says (matmul B, attention K/V: f16/bf16 widened on the fly); strides are in elements.
 // Kernels only read/write the operands they are given and [0, reservedBytes).
 import { BackendError } from "../../../errors.js";
-import * as generated from "./kernels-wasm.generated.js";
 import {
   COUNTER_OFFSET,
   reservedBytesFor,
@@ -12,7 +11,12 @@ import {
   scratchOffset,
   THREAD_SCRATCH_BYTES,
 } from "./layout.js";
+import { LAYER_FNS, type LayerKernels, makeLayerKernels } from "./layer-kernels.js";
+import { kernelModule } from "./module.js";
 import { KernelPool, type WorkerSpawner } from "./pool.js";
+
+export type * from "./layer-kernels.js";
+export { type KernelVariant, kernelModule, relaxedSimdSupported } from "./module.js";
 
 /** Storage types the kernels widen to f32 on the fly (B of matmul, K/V of attention). */
 export type WasmStorageType = "f32" | "f16" | "bf16";
@@ -92,7 +96,7 @@ export interface WasmAttentionBackwardParams extends WasmAttentionDims {
   accumulateKV: boolean;
 }
 
-export interface WasmKernels {
+export interface WasmKernels extends LayerKernels {
   readonly threads: number;
   /** Bytes at the start of the memory the kernels own; tensors go at or above it. */
   readonly reservedBytes: number;
@@ -114,80 +118,12 @@ export interface LoadWasmKernelsOptions {
 }
 
 /** Job exports, by the index the pool passes to workers. */
-const FNS = ["matmulJob", "attentionJob", "attentionBackwardJob"] as const;
+const FNS = ["matmulJob", "attentionJob", "attentionBackwardJob", ...LAYER_FNS] as const;
 const FN_MATMUL = 0;
 const FN_ATTENTION = 1;
 const FN_ATTENTION_BWD = 2;
 /** Below this many flops a job runs on the calling thread alone (waking workers costs more). */
 const PARALLEL_MIN_FLOPS = 1 << 18;
-
-/** Which build of the kernels runs: fused multiply-add (relaxed SIMD) or plain SIMD128. */
-export type KernelVariant = "relaxed-simd" | "simd128";
-
-let modulePromise: Promise<{ module: WebAssembly.Module; variant: KernelVariant }> | undefined;
-
-// (module (func (result v128) v128.const 0 x3 f32x4.relaxed_madd)): validates only where relaxed
-// SIMD is enabled (Node >= 22; Node 20 with --experimental-wasm-relaxed-simd).
-const RELAXED_PROBE = new Uint8Array([
-  0,
-  97,
-  115,
-  109,
-  1,
-  0,
-  0,
-  0,
-  1,
-  5,
-  1,
-  96,
-  0,
-  1,
-  123,
-  3,
-  2,
-  1,
-  0,
-  10,
-  61,
-  1,
-  59,
-  0,
-  ...[0, 1, 2].flatMap(() => [253, 12, ...new Array<number>(16).fill(0)]),
-  253,
-  133,
-  2,
-  11,
-]);
-
-export function relaxedSimdSupported(): boolean {
-  try {
-    return WebAssembly.validate(RELAXED_PROBE);
-  } catch {
-    return false;
-  }
-}
-
-function decodeBase64(b64: string): Uint8Array {
-  if (typeof Buffer !== "undefined") return new Uint8Array(Buffer.from(b64, "base64"));
-  return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
-}
-
-/**
- * The compiled kernel module (once per process): the relaxed-SIMD build when this engine has
- * relaxed SIMD and the assets carry that build (`KERNELS_WASM_RELAXED_BASE64`, from
- * assembly/asc-flags.relaxed.json), else the plain SIMD128 build.
- */
-export function kernelModule(): Promise<{ module: WebAssembly.Module; variant: KernelVariant }> {
-  modulePromise ??= (async () => {
-    const relaxed = (generated as Record<string, unknown>).KERNELS_WASM_RELAXED_BASE64;
-    const variant: KernelVariant =
-      typeof relaxed === "string" && relaxedSimdSupported() ? "relaxed-simd" : "simd128";
-    const b64 = variant === "relaxed-simd" ? (relaxed as string) : generated.KERNELS_WASM_BASE64;
-    return { module: await WebAssembly.compile(decodeBase64(b64) as BufferSource), variant };
-  })();
-  return modulePromise;
-}
 
 function checkMemory(memory: WebAssembly.Memory, reserved: number): void {
   const buf = memory.buffer as ArrayBuffer | SharedArrayBuffer;
@@ -238,6 +174,12 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
     pool.run(fn, [...args, COUNTER_OFFSET, parallel ? threads : 1], parallel);
   };
   return {
+    ...makeLayerKernels({
+      launch,
+      fn0: FN_ATTENTION_BWD + 1,
+      memory: opts.memory,
+      exports: instance.exports,
+    }),
     threads,
     reservedBytes,
     features: [

@@ -10,7 +10,6 @@ import { gemmPacked, NR } from "./matmul";
 import {
   BR,
   dot,
-  exp4,
   fillKeyRows,
   fillQueryRows,
   keyBlock,
@@ -20,6 +19,7 @@ import {
   row,
   visible,
 } from "./attention-pack";
+import { exp4 } from "./vmath";
 import { packScoresA } from "./attention";
 
 /** Scratch bytes one thread needs for the backward with head dim d (the larger item kind). */

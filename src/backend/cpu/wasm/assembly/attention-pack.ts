@@ -1,8 +1,8 @@
 // Attention building blocks: row tables (element offsets of the q/out/dO rows or k/v rows a tile
 // covers, so one packer serves every head layout), packers from row tables into the GEMM panel
-// layouts of matmul.ts (widening f16/bf16 K/V), a vector exp, and the tile geometry. No allocation.
+// layouts of matmul.ts (widening f16/bf16 K/V), and the tile geometry (the vector exp is in vmath.ts). No allocation.
 import { at, eshT, imin, ld1, ld4, TY_F16, TY_F32, transpose4Store } from "./common";
-import { madd, MR, NR } from "./matmul";
+import { MR, NR } from "./matmul";
 
 /** Stacked query rows per tile: row r of a (b, hkv) pair is (t = r / g, head hkv * g + r % g). */
 export const BR: i32 = 64;
@@ -131,37 +131,6 @@ function packRowsBN<T>(base: usize, tab: usize, n: i32, d: i32, dst: usize): voi
       }
     }
   }
-}
-
-/**
- * e^x per lane (rel. error ~2e-7); lanes below -80 (including -inf) give exactly 0. The cut
- * keeps every intermediate a normal float: denormal products cost ~100x on x86 (wasm has no
- * flush-to-zero), and e^-80 is far below f32 resolution next to a softmax row maximum (e^0).
- */
-@inline export function exp4(x: v128): v128 {
-  const lo = f32x4.splat(-80.0);
-  const keep = f32x4.ge(x, lo);
-  // pmax/add/sub are single x86 instructions (max, nearest and trunc_sat expand to sequences):
-  // adding 1.5 * 2^23 rounds t to an integer that then sits in the low mantissa bits
-  const xc = f32x4.pmax(x, lo);
-  const t = f32x4.mul(xc, f32x4.splat(1.4426950408889634));
-  const magic = f32x4.splat(12582912.0);
-  const r = f32x4.add(t, magic);
-  const f = f32x4.sub(t, f32x4.sub(r, magic));
-  let p = f32x4.splat(1.5403530393381606e-4);
-  p = madd(p, f, f32x4.splat(1.3333558146428443e-3));
-  p = madd(p, f, f32x4.splat(9.618129107628477e-3));
-  p = madd(p, f, f32x4.splat(5.550410866482158e-2));
-  p = madd(p, f, f32x4.splat(0.2402265069591007));
-  p = madd(p, f, f32x4.splat(0.6931471805599453));
-  p = madd(p, f, f32x4.splat(1.0));
-  const scale = i32x4.shl(i32x4.add(i32x4.sub(r, magic), i32x4.splat(127)), 23);
-  return v128.and(f32x4.mul(p, scale), keep);
-}
-
-/** Scalar e^x through exp4 (same rounding as the vector path). */
-@inline export function exp1(x: f32): f32 {
-  return f32x4.extract_lane(exp4(f32x4.splat(x)), 0);
 }
 
 /** Keys visible to query t (0..n-1) under the causal rule t + (S - T), or all S. */

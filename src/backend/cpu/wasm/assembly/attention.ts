@@ -7,7 +7,6 @@ import { at, cdiv, imin, nextItem, roundUp, TY_F32, transpose4Store } from "./co
 import { gemmPacked, gemmStridedB, NR } from "./matmul";
 import {
   BR,
-  exp4,
   fillKeyRows,
   fillQueryRows,
   keyBlock,
@@ -17,6 +16,7 @@ import {
   row,
   visible,
 } from "./attention-pack";
+import { exp4 } from "./vmath";
 
 /** Largest head dim the tiles are sized for. */
 export const MAX_HEAD_DIM: i32 = 512;

@@ -23,6 +23,14 @@
   return atomic.add<i32>(counter, 1);
 }
 
+/**
+ * Rows per work item of a row-wise job: about 8 items per thread, so a late worker still gets a
+ * share. Each row is computed by one thread either way, so results do not depend on it.
+ */
+@inline export function rowsPerItem(n: i32, threads: i32): i32 {
+  return imax(1, cdiv(n, threads * 8));
+}
+
 /** Byte address of element `i` (f32) after `base`. */
 @inline export function at(base: usize, i: i32): usize {
   return base + (<usize>i << 2);

@@ -42,3 +42,9 @@ export function staticEnd(): usize {
 }
 export { attentionJob, attentionScratchBytes, MAX_HEAD_DIM } from "./attention";
 export { attentionBackwardJob, attentionBackwardScratchBytes } from "./attention-backward";
+export { crossEntropyBackwardJob, crossEntropyJob } from "./loss";
+export { swigluBackwardJob, swigluJob } from "./swiglu";
+export { NORM_ROWS, rmsnormBackwardJob, rmsnormJob } from "./rmsnorm";
+export { ropeJob } from "./rope";
+export { adamwJob, CHUNK as OPTIM_CHUNK, sumSquaresJob } from "./optim";
+export { expProbeJob } from "./vmath";
