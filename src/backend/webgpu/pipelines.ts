@@ -130,7 +130,10 @@ export class PipelineCache {
     opts: { entry?: string; constants?: Record<string, number>; aliased?: boolean },
   ): PipelineEntry {
     const entry = opts.entry ?? "main";
-    const consts = opts.constants ? JSON.stringify(Object.entries(opts.constants).sort()) : "";
+    // hot path (every dispatch): a plain concatenation, in the caller's key order (a different
+    // order only costs a duplicate pipeline, never a wrong one)
+    let consts = "";
+    if (opts.constants) for (const c in opts.constants) consts += `${c}=${opts.constants[c]},`;
     const cacheKey = `${k.key}|${entry}|${consts}|${n}|${opts.aliased ? 1 : 0}`;
     const hit = this.pipelines.get(cacheKey);
     if (hit) return hit;
