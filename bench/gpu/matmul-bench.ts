@@ -135,7 +135,8 @@ async function main(): Promise<void> {
   console.log(`device: ${info.device} (${info.detail}); features: ${info.features.join(" ")}`);
   const limits = info.limits as unknown as Parameters<typeof tileFits>[1];
   if (argv.includes("--step")) {
-    await benchStepShapes(be, (arg("--strategies") ?? Object.keys(STRATEGIES).join(",")).split(","));
+    const names = (arg("--strategies") ?? Object.keys(STRATEGIES).join(",")).split(",");
+    await benchStepShapes(be, names, arg("--what")?.split(","));
     if (!arg("--sizes")) {
       be.dispose();
       return;

@@ -4,7 +4,7 @@
 // Used by matmul-bench.ts --step; prints JSON lines and a table. Timing only, no assertions.
 import type { Backend, MatmulOptions } from "../../src/backend/backend.js";
 import { type Tensor, view } from "../../src/backend/tensor.js";
-import { setMatmulTileOverride } from "../../src/backend/webgpu/ops/matmul.js";
+import { MATMUL_TILES, type MatmulTile, setMatmulTileOverride } from "../../src/backend/webgpu/ops/matmul.js";
 import {
   type MatmulStrategy,
   scheduleMatmul,
@@ -44,12 +44,28 @@ export const STRATEGIES: Record<string, Partial<MatmulStrategy>> = {
   "whole+splitK": { edges: "whole", splitK: "auto" },
   regions: { edges: "regions", splitK: 1 },
   auto: {},
-  // fixed split-K counts with the automatic tile (shapes with K >= 4096 only), to tune the choice
-  split2: { splitK: 2 },
-  split4: { splitK: 4 },
-  split8: { splitK: 8 },
-  split16: { splitK: 16 },
 };
+
+/**
+ * A strategy name: one of STRATEGIES, or "t<BM>x<BN>x<BK>" (that interior tile, automatic split),
+ * "s<n>" (automatic tile, split-K n; shapes with K >= 4096 only) or both ("t64x64x16/s32").
+ * Undefined when the name does not apply to this shape.
+ */
+function parseStrategy(
+  name: string,
+  autoTile: MatmulTile,
+  k: number,
+): { strategy: Partial<MatmulStrategy>; tile?: MatmulTile } | undefined {
+  const fixed = STRATEGIES[name];
+  if (fixed) return { strategy: fixed };
+  const t = /t(\d+)x(\d+)x(\d+)/.exec(name);
+  const sp = /s(\d+)$/.exec(name);
+  const tile = t
+    ? MATMUL_TILES.find((x) => x.bm === Number(t[1]) && x.bn === Number(t[2]) && x.bk === Number(t[3]))
+    : autoTile;
+  if (!tile || (sp && !t && k < 4096)) return undefined;
+  return { strategy: sp ? { splitK: Number(sp[1]) } : {}, tile };
+}
 
 const TIMING = { warmup: 2, minReps: 5, maxReps: 20, minSeconds: 0.3 };
 
@@ -96,8 +112,10 @@ export interface StepRow {
 export async function benchStepShapes(
   be: Backend,
   names: readonly string[],
+  only?: readonly string[],
   shapes: readonly StepShape[] = STEP_SHAPES,
 ): Promise<StepRow[]> {
+  shapes = shapes.filter((x) => !only || only.includes(x.what));
   const rows: StepRow[] = [];
   const perStep = new Map<string, number>();
   for (const sh of shapes) {
@@ -113,11 +131,14 @@ export async function benchStepShapes(
     try {
       const limits = be.info().limits as unknown as Parameters<typeof scheduleMatmul>[4];
       const autoTile = scheduleMatmul(tc, ta, tb, sh.opts, limits).tile;
+      // untimed first use of the fresh buffers (the first strategy timed otherwise paid for it)
+      be.matmul(tc, ta, tb, sh.opts);
+      await be.sync();
       for (const name of names) {
-        const fixedSplit = name.startsWith("split");
-        if (fixedSplit && k < 4096) continue;
-        setMatmulStrategy(STRATEGIES[name]);
-        setMatmulTileOverride(fixedSplit ? autoTile : undefined);
+        const st = parseStrategy(name, autoTile, k);
+        if (!st) continue;
+        setMatmulStrategy(st.strategy);
+        setMatmulTileOverride(st.tile);
         let relErr: number | null = null;
         if (name === "auto") {
           be.fill(tc, Number.NaN);
