@@ -78,6 +78,35 @@ export interface PagedAttentionMeta {
   causal?: boolean;
 }
 
+/**
+ * Optional fused kernels for the inference engine's small-batch decode step. Each returns false
+ * (doing nothing) for shapes or dtypes it does not take; the caller then runs the equivalent
+ * Backend ops. A backend without them simply does not implement `decodeKernels`.
+ */
+export interface DecodeKernels {
+  /**
+   * out (M, N) = x' (M, K) @ w (N, K)^T (or +=), where x' = x, rmsnorm(x) * norm.weight, or
+   * silu(gate) * up for x = [gate | up] (M, 2K).
+   */
+  linear(
+    io: { out: Tensor; x: Tensor; w: Tensor },
+    opts: { accumulate?: boolean; norm?: { weight: Tensor; eps: number }; swiglu?: boolean },
+  ): boolean;
+  /** kPool[slots] = rope(k, positions), vPool[slots] = v; k, v (N, Hkv, D). */
+  kvAppend(
+    io: { kPool: Tensor; vPool: Tensor; k: Tensor; v: Tensor; slots: Tensor; positions: Tensor },
+    ropeBase: number,
+  ): boolean;
+  /** pagedAttention with RoPE applied to q (N, H, D) as it is read (positions in meta). */
+  ropePagedAttention(
+    io: { out: Tensor; q: Tensor; kPool: Tensor; vPool: Tensor },
+    meta: PagedAttentionMeta,
+    ropeBase: number,
+  ): boolean;
+  /** out (M) i32 = argmax of each logits row (M, V) f32; -1 for a row holding NaN or +Inf. */
+  argmaxRows(out: Tensor, logits: Tensor): void;
+}
+
 export interface Backend {
   readonly name: BackendName;
   info(): BackendInfo;
@@ -199,4 +228,8 @@ export interface Backend {
   sumSquares(out: Tensor, xs: readonly Tensor[]): void;
   /** One AdamW step (decoupled weight decay) on param/grad/m/v of equal numel, all f32. */
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, opts: AdamWOptions): void;
+
+  // ---- optional accelerators ----------------------------------------------------------------
+  /** Fused decode-step kernels, where this backend has them (see DecodeKernels). */
+  decodeKernels?(): DecodeKernels;
 }

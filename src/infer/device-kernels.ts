@@ -1,20 +1,11 @@
-// The engine step's device-side helpers beyond the Backend contract: small-M linear layers (decode
-// GEMV, optionally accumulating into its output, optionally with the rmsnorm or the SwiGLU before
-// it fused in), the K/V append with k's rope fused in, attention with q's rope fused in, and a
-// per-row argmax for greedy sampling. On webgpu they are kernels of
-// ops/paged.ts (one dispatch each); elsewhere, and for shapes the kernel does not take, the same
-// Backend ops in the same order (rmsnorm/swiglu, then matmul). Without a device argmax the engine
-// reads the logits and samples on the host (which costs nothing extra on the cpu backend).
-import type { Backend, PagedAttentionMeta } from "../backend/backend.js";
+// The engine step's device-side helpers beyond the core op list: small-M linear layers (decode
+// GEMV, optionally accumulating, optionally with the rmsnorm or the SwiGLU before it fused in), the
+// K/V append with k's rope fused in, attention with q's rope fused in, and a per-row argmax for
+// greedy sampling. They use the backend's optional DecodeKernels where it has them and take the
+// shape; otherwise the same Backend ops in the same order (rmsnorm/swiglu, then matmul). Without
+// a device argmax the engine reads the logits and samples on the host.
+import type { Backend, DecodeKernels, PagedAttentionMeta } from "../backend/backend.js";
 import type { Tensor } from "../backend/tensor.js";
-import {
-  type DecodeLinearOptions,
-  encodeArgmaxRows,
-  encodeDecodeLinear,
-  encodeKvAppend,
-  encodePagedAttention,
-} from "../backend/webgpu/ops/paged.js";
-import { Runtime } from "../backend/webgpu/runtime.js";
 
 /** Scratch the fallbacks write (the unfused ops' intermediate), sized by the caller. */
 export interface FusedScratch {
@@ -65,17 +56,10 @@ export interface StepKernels {
   argmax: ((out: Tensor, logits: Tensor) => void) | null;
 }
 
-/** The backend's runtime when it is the webgpu backend (duck-typed: infer/ holds no backend class). */
-function webgpuRuntime(be: Backend): Runtime | null {
-  if (be.name !== "webgpu") return null;
-  const rt = (be as unknown as { rt?: unknown }).rt;
-  return rt instanceof Runtime ? rt : null;
-}
-
 export function stepKernels(be: Backend): StepKernels {
-  const rt = webgpuRuntime(be);
-  const fused = (out: Tensor, x: Tensor, w: Tensor, opts: DecodeLinearOptions) =>
-    rt !== null && encodeDecodeLinear(rt, { out, x, w }, opts);
+  const dk: DecodeKernels | undefined = be.decodeKernels?.();
+  const fused = (out: Tensor, x: Tensor, w: Tensor, opts: Parameters<DecodeKernels["linear"]>[1]) =>
+    dk !== undefined && dk.linear({ out, x, w }, opts);
   const linear = (out: Tensor, x: Tensor, w: Tensor, accumulate = false) => {
     if (!fused(out, x, w, { accumulate })) be.matmul(out, x, w, { transB: true, accumulate });
   };
@@ -93,19 +77,16 @@ export function stepKernels(be: Backend): StepKernels {
       linear(out, s.xs, w, accumulate);
     },
     appendKv({ kPool, vPool, kPre, v, slots, positions, ropeBase, k }) {
-      if (rt !== null && encodeKvAppend(rt, { kPool, vPool, k: kPre, v, slots, positions }, ropeBase)) return;
+      if (dk?.kvAppend({ kPool, vPool, k: kPre, v, slots, positions }, ropeBase)) return;
       be.rope(k, kPre, positions, ropeBase);
       be.kvWrite(kPool, k, slots);
       be.kvWrite(vPool, v, slots);
     },
     ropeAttention({ out, qPre, kPool, vPool, positions, ropeBase, q }, meta) {
-      if (rt !== null) {
-        rt.beginOp();
-        if (encodePagedAttention(rt, { out, q: qPre, kPool, vPool }, meta, ropeBase)) return;
-      }
+      if (dk?.ropePagedAttention({ out, q: qPre, kPool, vPool }, meta, ropeBase)) return;
       be.rope(q, qPre, positions, ropeBase);
       be.pagedAttention(out, q, kPool, vPool, meta);
     },
-    argmax: rt === null ? null : (out, logits) => encodeArgmaxRows(rt, out, logits),
+    argmax: dk ? (out, logits) => dk.argmaxRows(out, logits) : null,
   };
 }

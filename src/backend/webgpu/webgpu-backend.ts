@@ -6,6 +6,7 @@ import type {
   AttentionOptions,
   Backend,
   BackendInfo,
+  DecodeKernels,
   MatmulOptions,
   PagedAttentionMeta,
 } from "../backend.js";
@@ -17,7 +18,13 @@ import { encodeEmbedding, encodeEmbeddingBackward } from "./ops/embedding.js";
 import { encodeCrossEntropy, encodeCrossEntropyBackward } from "./ops/loss.js";
 import { encodeRmsnorm, encodeRmsnormBackward } from "./ops/norm.js";
 import { encodeAdamw, encodeSumSquares } from "./ops/optim.js";
-import { encodeKvWrite, encodePagedAttention } from "./ops/paged.js";
+import {
+  encodeArgmaxRows,
+  encodeDecodeLinear,
+  encodeKvAppend,
+  encodeKvWrite,
+  encodePagedAttention,
+} from "./ops/paged.js";
 import { encodeRope } from "./ops/rope.js";
 import { encodeSwiglu, encodeSwigluBackward } from "./ops/swiglu.js";
 import { encodeMatmul } from "./ops/matmul-schedule.js";
@@ -164,5 +171,18 @@ export class WebGpuBackend implements Backend {
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, opts: AdamWOptions): void {
     this.rt.beginOp();
     encodeAdamw(this.rt, { param, grad, m, v }, opts);
+  }
+
+  decodeKernels(): DecodeKernels {
+    const rt = this.rt;
+    return {
+      linear: (io, opts) => encodeDecodeLinear(rt, io, opts),
+      kvAppend: (io, ropeBase) => encodeKvAppend(rt, io, ropeBase),
+      ropePagedAttention: (io, meta, ropeBase) => {
+        rt.beginOp();
+        return encodePagedAttention(rt, io, meta, ropeBase);
+      },
+      argmaxRows: (out, logits) => encodeArgmaxRows(rt, out, logits),
+    };
   }
 }

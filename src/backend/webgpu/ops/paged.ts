@@ -183,7 +183,7 @@ export function encodePagedAttention(
   return true;
 }
 
-// ---- decode-path kernels of the paged engine (not Backend ops: infer/device-kernels.ts calls them) --
+// ---- decode-path kernels of the paged engine (the backend's optional DecodeKernels) ------------
 
 /** Largest M the decode linear kernel takes (it re-reads w once per 4 rows of x). */
 export const GEMV_MAX_ROWS = 32;
