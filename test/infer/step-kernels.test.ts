@@ -208,7 +208,9 @@ test("device argmax equals the host's greedy pick; bad rows give -1", async (t) 
   const allNegInf = new Float32Array(V).fill(Number.NEGATIVE_INFINITY);
   rows.push(nan, inf, allNegInf);
   const flat = new Float32Array(rows.length * V);
-  rows.forEach((r, i) => flat.set(r, i * V));
+  rows.forEach((r, i) => {
+    flat.set(r, i * V);
+  });
   const out = put(gpu, [rows.length], new Int32Array(rows.length).fill(-9));
   argmax(out, put(gpu, [rows.length, V], flat, 3));
   const got = (await gpu.read(out)) as Int32Array;
