@@ -1,12 +1,12 @@
-// The wasm layer kernels (vector exp, cross entropy, SwiGLU, RMSNorm, RoPE, AdamW, sum of squares)
-// against the f64 reference kernels at shapes large enough to run on 2 threads, with odd sizes
-// (SIMD tails), ignored rows, accumulation and aliasing; results bitwise equal on 1 and 2 threads;
-// guard bands around every output untouched.
+// The wasm layer kernels (vector exp, cross entropy, SwiGLU, RMSNorm, RoPE, AdamW, sum of squares,
+// add/scale) against the f64 reference kernels at shapes large enough to run on 2 threads, with
+// odd sizes (SIMD tails), ignored rows, accumulation and aliasing; results bitwise equal on 1 and
+// 2 threads; guard bands around every output untouched.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { adamwRef } from "../../src/backend/reference/adamw.js";
 import { crossEntropyBackwardRef, crossEntropyRef } from "../../src/backend/reference/cross-entropy.js";
-import { sumSquaresRef } from "../../src/backend/reference/elementwise.js";
+import { addRef, scaleRef, sumSquaresRef } from "../../src/backend/reference/elementwise.js";
 import { rmsnormBackwardRef, rmsnormRef } from "../../src/backend/reference/rmsnorm.js";
 import { ropeRef } from "../../src/backend/reference/rope.js";
 import { swigluBackwardRef, swigluRef } from "../../src/backend/reference/swiglu.js";
@@ -236,4 +236,21 @@ test("adamw and sumSquares vs f64 (chunk and SIMD tails)", () => {
   const ref = sumSquaresRef(f64(grad), n);
   assert.ok(Math.abs(sums[1]! - ref) <= 1e-12 * ref, `sumSquares ${sums[1]} vs ${ref}`);
   assert.equal(sums[0], sums[1], "sumSquares: 1 and 2 threads differ");
+});
+
+test("add and scale vs f64 (aliased output, chunk tails, infinities kept by scale)", () => {
+  const n = 150003;
+  const [a, b] = [randomArray(n, 17), randomArray(n, 18)];
+  a[5] = Number.POSITIVE_INFINITY;
+  const want = { sum: new Float64Array(n), scaled: new Float64Array(n) };
+  addRef({ data: want.sum, off: 0 }, f64(a), f64(b), { n, alpha: 0.5, beta: -3 });
+  scaleRef({ data: want.scaled, off: 0 }, f64(a), n, 2);
+  const got = onBoth((h) => {
+    const [ap, sum] = [put(h, a), put(h, b)];
+    h.kernels.scale({ out: ap, x: ap, n, alpha: 2 }); // in place
+    const a2 = put(h, a);
+    h.kernels.add({ out: sum, a: a2, b: sum, n, alpha: 0.5, beta: -3 }); // out aliases b
+    return { sum: { ptr: sum, n }, scaled: { ptr: ap, n } };
+  });
+  expectMatches("add/scale", got, want, 1e-6);
 });

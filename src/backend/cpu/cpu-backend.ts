@@ -1,6 +1,6 @@
-// The CPU Backend: buffers, transfers, elementwise ops and the hot ops (matmul, attention), which
-// run on the WebAssembly SIMD kernels in f32 when they load and pass their self-test, else on the
-// TypeScript reference kernels; the other ops live in layer-ops.ts.
+// The CPU Backend: buffers, transfers, elementwise ops and the hot ops (matmul, attention). add,
+// scale, matmul and attention run on the WebAssembly SIMD kernels in f32 when they load and pass
+// their self-test, else on the TypeScript reference kernels; the other ops live in layer-ops.ts.
 // Ops run synchronously in call order, so `read`/`sync` have nothing to wait for.
 import { BackendError, ShapeError } from "../../errors.js";
 import type {
@@ -137,12 +137,20 @@ export class CpuBackend implements Backend {
     const n = numel(out.shape);
     expectShape("add a", a, out.shape);
     expectShape("add b", b, out.shape);
+    if (this.wasmLayers?.support.elementwise) {
+      this.wasmLayers.add(out, a, b, { n, alpha, beta });
+      return;
+    }
     addRef(this.store.output(out), this.store.input(a), this.store.input(b), { n, alpha, beta });
   }
   scale(out: Tensor, x: Tensor, alpha: number): void {
     this.checkF32("scale", { out, x });
     const n = numel(out.shape);
     expectShape("scale x", x, out.shape);
+    if (this.wasmLayers?.support.elementwise) {
+      this.wasmLayers.scale(out, x, { n, alpha });
+      return;
+    }
     scaleRef(this.store.output(out), this.store.input(x), n, alpha);
   }
 

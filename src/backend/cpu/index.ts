@@ -21,6 +21,7 @@ const NO_WASM: WasmSupport = {
   rmsnorm: false,
   rope: false,
   adamw: false,
+  elementwise: false,
 };
 
 function cpuModel(): string {

@@ -1,5 +1,5 @@
 // The non-GEMM layer ops on the wasm kernels (cross entropy, SwiGLU, RMSNorm, RoPE, AdamW, sum of
-// squares), f32, split over the kernel threads. LayerOps validates first and calls these with
+// squares, add, scale), f32, split over the kernel threads. LayerOps validates first and calls these with
 // the dims; an op that failed the start-up self-test is not routed here. The cross-entropy forward
 // keeps each row's logsumexp in a work block tagged with the logits view and its buffer's write
 // stamp (versions.ts): a backward on the same, unchanged logits reuses it (one exp per logit).
@@ -153,6 +153,14 @@ export class WasmLayerOps {
       total += this.kernels.sumSquares({ x: this.ptr(x), n, partials });
     }
     return total;
+  }
+
+  add(out: Tensor, a: Tensor, b: Tensor, p: { n: number; alpha: number; beta: number }): void {
+    this.kernels.add({ out: this.ptr(out), a: this.ptr(a), b: this.ptr(b), ...p });
+  }
+
+  scale(out: Tensor, x: Tensor, p: { n: number; alpha: number }): void {
+    this.kernels.scale({ out: this.ptr(out), x: this.ptr(x), ...p });
   }
 
   adamw(

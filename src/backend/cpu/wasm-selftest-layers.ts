@@ -1,9 +1,9 @@
 // Start-up check of the wasm layer kernels (cross entropy, SwiGLU, RMSNorm, RoPE, AdamW + sum of
-// squares): each runs once on a tiny problem with odd sizes (SIMD tails), ignored rows and
-// accumulation, against the reference kernels. An op that throws or disagrees is not used.
+// squares, add/scale): each runs once on a tiny problem with odd sizes (SIMD tails), ignored rows
+// and accumulation, against the reference kernels. An op that throws or disagrees is not used.
 import { adamwRef } from "../reference/adamw.js";
 import { crossEntropyBackwardRef, crossEntropyRef } from "../reference/cross-entropy.js";
-import { sumSquaresRef } from "../reference/elementwise.js";
+import { addRef, scaleRef, sumSquaresRef } from "../reference/elementwise.js";
 import { rmsnormBackwardRef, rmsnormRef } from "../reference/rmsnorm.js";
 import { ropeRef } from "../reference/rope.js";
 import { swigluBackwardRef, swigluRef } from "../reference/swiglu.js";
@@ -127,6 +127,18 @@ function adamw(k: WasmKernels, s: Scratch): boolean {
   );
 }
 
+function elementwise(k: WasmKernels, s: Scratch): boolean {
+  const n = 13;
+  const [a, b] = [data(n, 20), data(n, 21)];
+  const want = { add: new Float32Array(n), scale: new Float32Array(n) };
+  addRef(span(want.add), span(a), span(b), { n, alpha: 0.5, beta: -2 });
+  scaleRef(span(want.scale), span(a), n, 3);
+  const [ap, bp, sum, scaled] = [s.put(a), s.put(b), s.put(nans(n)), s.put(nans(n))];
+  k.add({ out: sum, a: ap, b: bp, n, alpha: 0.5, beta: -2 });
+  k.scale({ out: scaled, x: ap, n, alpha: 3 });
+  return close(s.read(sum, n), want.add) && close(s.read(scaled, n), want.scale);
+}
+
 export function verifyLayerKernels(kernels: WasmKernels, s: Scratch) {
   return {
     crossEntropy: tryOp(() => crossEntropy(kernels, s)),
@@ -134,5 +146,6 @@ export function verifyLayerKernels(kernels: WasmKernels, s: Scratch) {
     rmsnorm: tryOp(() => rmsnorm(kernels, s)),
     rope: tryOp(() => rope(kernels, s)),
     adamw: tryOp(() => adamw(kernels, s)),
+    elementwise: tryOp(() => elementwise(kernels, s)),
   };
 }

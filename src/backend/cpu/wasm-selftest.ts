@@ -23,6 +23,8 @@ export interface WasmSupport {
   rope: boolean;
   /** adamw and sumSquares. */
   adamw: boolean;
+  /** add and scale. */
+  elementwise: boolean;
 }
 
 export function verifyKernels(kernels: WasmKernels, heap: SharedHeap): WasmSupport {

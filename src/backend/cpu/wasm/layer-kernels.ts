@@ -1,5 +1,5 @@
 // The wasm kernels of the non-GEMM layer ops (cross entropy, SwiGLU, RMSNorm, RoPE, AdamW, sum of
-// squares, and an exp probe for tests): parameter types and the JS side of each job. Operands are
+// squares, add/scale, and an exp probe for tests): parameter types and the JS side of each job. Operands are
 // BYTE offsets of contiguous f32 (i32 for targets/positions) arrays in the shared memory; work
 // buffers (lse, partials, rope tables) are passed in by the caller, never allocated here.
 
@@ -18,6 +18,7 @@ export const LAYER_FNS = [
   "adamwJob",
   "sumSquaresJob",
   "expProbeJob",
+  "elementwiseJob",
 ] as const;
 
 export interface WasmRows {
@@ -128,6 +129,10 @@ export interface LayerKernels {
   sumSquaresPartialsBytes(n: number): number;
   /** out = e^x for n floats (the kernels' vector exp; for tests). */
   exp(p: { x: number; out: number; n: number }): void;
+  /** out = alpha * a + beta * b over n floats (out may alias a or b). */
+  add(p: { out: number; a: number; b: number; n: number; alpha: number; beta: number }): void;
+  /** out = alpha * x over n floats (out may alias x). */
+  scale(p: { out: number; x: number; n: number; alpha: number }): void;
 }
 
 /** The JS side of the layer jobs; `fn0` is the pool index of LAYER_FNS[0]. */
@@ -208,6 +213,12 @@ export function makeLayerKernels(opts: {
     sumSquaresPartialsBytes: (n) => cdiv(n, chunk) * 8,
     exp(p) {
       launch(fn("expProbeJob"), [p.x, p.out, p.n], 0);
+    },
+    add(p) {
+      launch(fn("elementwiseJob"), [0, p.out, p.a, p.b, p.n, p.alpha, p.beta], 3 * p.n);
+    },
+    scale(p) {
+      launch(fn("elementwiseJob"), [1, p.out, p.x, p.x, p.n, p.alpha, 0], 2 * p.n);
     },
   };
 }

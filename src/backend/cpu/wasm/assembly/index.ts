@@ -48,3 +48,4 @@ export { NORM_ROWS, rmsnormBackwardJob, rmsnormJob } from "./rmsnorm";
 export { ropeJob } from "./rope";
 export { adamwJob, CHUNK as OPTIM_CHUNK, sumSquaresJob } from "./optim";
 export { expProbeJob } from "./vmath";
+export { elementwiseJob } from "./elementwise";
