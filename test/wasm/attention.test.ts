@@ -1,6 +1,7 @@
 // wasm fused attention (forward and backward) vs the f64 reference kernels of the reference
 // backend: MHA/GQA/MQA, S > T (prefill after a cache, decode), causal and not, odd head dims,
-// several tiles, accumulateKV; 1 and 2 threads. Errors relative to max|ref|.
+// several tiles, accumulateKV, dq by query items and by key-item partials (bitwise the same);
+// 1 and 2 threads. Errors relative to max|ref|.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { type AttentionDims, attentionRef } from "../../src/backend/reference/attention.js";
@@ -66,9 +67,14 @@ for (const threads of [1, 2]) {
     });
   });
 
-  test(`attention backward vs f64 reference, overwrite and accumulateKV (threads ${threads})`, () => {
+  test(`attention backward vs f64 reference, overwrite and accumulateKV, dq partials (threads ${threads})`, () => {
     CASES.forEach((c, ci) => {
-      for (const accumulateKV of [false, true]) {
+      let dqByQueryItems: Float32Array | undefined;
+      for (const [accumulateKV, partials] of [
+        [false, false],
+        [false, true],
+        [true, true],
+      ] as const) {
         h.reset();
         const n = sizes(c);
         const q = randomArray(n.q, 40 + ci);
@@ -106,8 +112,11 @@ for (const threads of [1, 2]) {
         ];
         for (const [at, data] of inputs) h.f32(at, data.length).set(data);
         h.f32(p.dq, n.q).fill(Number.NaN);
-        h.kernels.attentionBackward({ ...wasmDims(c), ...p, accumulateKV });
+        const dqPartials = partials ? h.alloc(h.kernels.attentionDqPartialsBytes(wasmDims(c)) / 4) : 0;
+        h.kernels.attentionBackward({ ...wasmDims(c), ...p, accumulateKV, dqPartials });
         h.checkGuards();
+        if (!partials) dqByQueryItems = h.f32(p.dq, n.q).slice();
+        else assert.deepEqual(h.f32(p.dq, n.q), dqByQueryItems, `${JSON.stringify(c)}: dq differs by path`);
         const dq = new Float64Array(n.q);
         const dk = Float64Array.from(dk0);
         const dv = Float64Array.from(dv0);
@@ -131,7 +140,7 @@ for (const threads of [1, 2]) {
         ];
         assert.ok(
           e.every((x) => x < 5e-5),
-          `${JSON.stringify(c)} acc=${accumulateKV}: dq ${e[0]} dk ${e[1]} dv ${e[2]}`,
+          `${JSON.stringify(c)} acc=${accumulateKV} partials=${partials}: dq ${e[0]} dk ${e[1]} dv ${e[2]}`,
         );
       }
     });

@@ -32,6 +32,7 @@ import { checkAttention, checkMatmul, expectNumel } from "./validate.js";
 import { BufferVersions } from "./versions.js";
 import { type WasmKernels, WasmOps } from "./wasm-bridge.js";
 import { WasmLayerOps } from "./wasm-layer-ops.js";
+import { Workspace } from "./workspace.js";
 import type { WasmSupport } from "./wasm-selftest.js";
 
 export interface CpuBackendParts {
@@ -52,15 +53,20 @@ export class CpuBackend implements Backend {
   /** The wasm hot ops (f32 precision with the kernels loaded), else null: reference kernels. */
   private readonly wasm: WasmOps | null;
   private readonly wasmLayers: WasmLayerOps | null;
+  /** Work blocks of the wasm ops in the heap (lse, partials, tables). */
+  private readonly workspace: Workspace | null;
   /** Write stamps of the buffers (every op stamps the buffers it may write; see versions.ts). */
   private readonly versions = new BufferVersions();
 
   constructor(private readonly parts: CpuBackendParts) {
     this.store = parts.store;
     const heapStore = parts.kernels && parts.store instanceof HeapStore ? parts.store : null;
-    this.wasm = heapStore && parts.kernels && new WasmOps(parts.kernels, heapStore, parts.support);
+    this.workspace = heapStore && new Workspace(heapStore.heap);
+    const k = parts.kernels;
+    const ws = this.workspace;
+    this.wasm = heapStore && k && ws && new WasmOps(k, heapStore, ws, parts.support);
     this.wasmLayers =
-      heapStore && parts.kernels && new WasmLayerOps(parts.kernels, heapStore, this.versions, parts.support);
+      heapStore && k && ws && new WasmLayerOps(k, heapStore, this.versions, ws, parts.support);
     this.layers = new LayerOps(parts.store, this.wasmLayers);
     const wasm = this.wasm?.support.attention ? this.wasm : null;
     this.paged = new PagedOps(
@@ -114,6 +120,7 @@ export class CpuBackend implements Backend {
     if (this.disposed) return;
     this.disposed = true;
     this.wasmLayers?.dispose();
+    this.workspace?.dispose();
     this.store.dispose();
     this.buffers.clear();
     this.parts.kernels?.dispose();

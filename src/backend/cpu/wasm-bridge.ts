@@ -11,6 +11,10 @@ import type { WasmKernels, WasmStorageType } from "./wasm/index.js";
 import type { HeapStore } from "./store-heap.js";
 import type { MatmulDims } from "./validate.js";
 import type { WasmSupport } from "./wasm-selftest.js";
+import type { Workspace } from "./workspace.js";
+
+/** Largest dq partials work block the attention backward uses (else query items compute dq). */
+const MAX_DQ_PARTIALS_BYTES = 64 * 1024 * 1024;
 
 export type { WasmKernels };
 
@@ -32,6 +36,7 @@ export class WasmOps {
   constructor(
     private readonly kernels: WasmKernels,
     private readonly store: HeapStore,
+    private readonly ws: Workspace,
     /** Which ops passed the start-up self-test; the others use the reference kernels. */
     readonly support: WasmSupport,
   ) {}
@@ -72,10 +77,13 @@ export class WasmOps {
     accumulateKV: boolean,
   ): void {
     const s = this.store;
+    const partialBytes = this.kernels.attentionDqPartialsBytes(wasmDims(dims));
+    const dqPartials = partialBytes <= MAX_DQ_PARTIALS_BYTES ? this.ws.get("attention-dq", partialBytes) : 0;
     this.withKv(t.k, t.v, (kv) =>
       this.kernels.attentionBackward({
         ...wasmDims(dims),
         ...kv,
+        dqPartials,
         dq: s.bytePtr(t.dq),
         dk: s.bytePtr(t.dk),
         dv: s.bytePtr(t.dv),

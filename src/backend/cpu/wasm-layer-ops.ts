@@ -9,13 +9,12 @@ import type { HeapStore } from "./store-heap.js";
 import type { BufferVersions } from "./versions.js";
 import type { WasmKernels } from "./wasm/index.js";
 import type { WasmSupport } from "./wasm-selftest.js";
-import { Workspace } from "./workspace.js";
+import type { Workspace } from "./workspace.js";
 
 /** Largest rope table (positions x D/2 entries, cos and sin each) kept; beyond it: reference. */
 const MAX_ROPE_ENTRIES = 1 << 21;
 
 export class WasmLayerOps {
-  private readonly ws: Workspace;
   /** What the lse block holds: "bufferId:offset:n:v:stamp" of the logits, or "" (nothing valid). */
   private lseTag = "";
   /** The rope tables' key "base:d" and how many positions they cover. */
@@ -25,10 +24,9 @@ export class WasmLayerOps {
     private readonly kernels: WasmKernels,
     private readonly store: HeapStore,
     private readonly versions: BufferVersions,
+    private readonly ws: Workspace,
     readonly support: WasmSupport,
-  ) {
-    this.ws = new Workspace(store.heap);
-  }
+  ) {}
 
   private ptr(t: Tensor): number {
     return this.store.bytePtr(t);
@@ -186,7 +184,6 @@ export class WasmLayerOps {
   }
 
   dispose(): void {
-    this.ws.dispose();
     this.lseTag = "";
     this.ropeCache = { key: "", positions: 0 };
   }

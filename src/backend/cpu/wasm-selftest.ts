@@ -71,17 +71,22 @@ export function verifyKernels(kernels: WasmKernels, heap: SharedHeap): WasmSuppo
         dims,
         accumulateKV: false,
       });
-      const got = {
-        dq: s.put(new Float32Array(nq).fill(Number.NaN)),
-        dk: s.put(new Float32Array(nkv).fill(Number.NaN)),
-        dv: s.put(new Float32Array(nkv).fill(Number.NaN)),
-      };
-      kernels.attentionBackward({ ...wasmDims, ...ptrs, ...got, dOut: s.put(dOut), accumulateKV: false });
-      return (
-        close(s.read(got.dq, nq), want.dq) &&
-        close(s.read(got.dk, nkv), want.dk) &&
-        close(s.read(got.dv, nkv), want.dv)
-      );
+      // both ways of computing dq: query items, and key-item partials plus a reduction
+      const partials = s.put(new Float32Array(kernels.attentionDqPartialsBytes(wasmDims) / 4));
+      return [0, partials].every((dqPartials) => {
+        const got = {
+          dq: s.put(new Float32Array(nq).fill(Number.NaN)),
+          dk: s.put(new Float32Array(nkv).fill(Number.NaN)),
+          dv: s.put(new Float32Array(nkv).fill(Number.NaN)),
+        };
+        const io = { ...wasmDims, ...ptrs, ...got, dOut: s.put(dOut), accumulateKV: false, dqPartials };
+        kernels.attentionBackward(io);
+        return (
+          close(s.read(got.dq, nq), want.dq) &&
+          close(s.read(got.dk, nkv), want.dk) &&
+          close(s.read(got.dv, nkv), want.dv)
+        );
+      });
     });
     return { matmul, attention, attentionBackward, ...verifyLayerKernels(kernels, s) };
   } finally {

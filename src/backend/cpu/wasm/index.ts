@@ -94,6 +94,12 @@ export interface WasmAttentionBackwardParams extends WasmAttentionDims {
   out: number;
   lse: number;
   accumulateKV: boolean;
+  /**
+   * Work space of attentionDqPartialsBytes(dims) bytes: the key items then also produce dq (P and
+   * dS computed once) and a reduction adds their terms; 0 or absent: query items recompute them.
+   * Results are the same either way.
+   */
+  dqPartials?: number;
 }
 
 export interface WasmKernels extends LayerKernels {
@@ -104,6 +110,8 @@ export interface WasmKernels extends LayerKernels {
   matmul(p: WasmMatmulParams): void;
   attention(p: WasmAttentionParams): void;
   attentionBackward(p: WasmAttentionBackwardParams): void;
+  /** Bytes of the dq partials work space of attentionBackward for these dims. */
+  attentionDqPartialsBytes(p: WasmAttentionDims): number;
   /** Stops the workers; the object is unusable afterwards. */
   dispose(): void;
 }
@@ -118,10 +126,17 @@ export interface LoadWasmKernelsOptions {
 }
 
 /** Job exports, by the index the pool passes to workers. */
-const FNS = ["matmulJob", "attentionJob", "attentionBackwardJob", ...LAYER_FNS] as const;
+const FNS = [
+  "matmulJob",
+  "attentionJob",
+  "attentionBackwardJob",
+  "attentionDqReduceJob",
+  ...LAYER_FNS,
+] as const;
 const FN_MATMUL = 0;
 const FN_ATTENTION = 1;
 const FN_ATTENTION_BWD = 2;
+const FN_DQ_REDUCE = 3;
 /** Below this many flops a job runs on the calling thread alone (waking workers costs more). */
 const PARALLEL_MIN_FLOPS = 1 << 18;
 
@@ -147,6 +162,7 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
   if (staticEnd > STATIC_LIMIT)
     throw new BackendError(`wasm static data ends at ${staticEnd} > ${STATIC_LIMIT}`);
   const maxD = (ex.MAX_HEAD_DIM as WebAssembly.Global).value as number;
+  const dqPartialsBytes = ex.attentionDqPartialsBytes as (...dims: number[]) => number;
   const needs = {
     matmul: (ex.MATMUL_SCRATCH as WebAssembly.Global).value as number,
     attention: (ex.attentionScratchBytes as (d: number) => number)(maxD),
@@ -176,7 +192,7 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
   return {
     ...makeLayerKernels({
       launch,
-      fn0: FN_ATTENTION_BWD + 1,
+      fn0: FN_DQ_REDUCE + 1,
       memory: opts.memory,
       exports: instance.exports,
     }),
@@ -212,8 +228,20 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
         p.lse,
         ...dimArgs(p, maxD),
         p.accumulateKV ? 1 : 0,
+        p.dqPartials ?? 0,
       ];
       launch(FN_ATTENTION_BWD, args, 2.5 * attentionFlops(p));
+      if (p.dqPartials) {
+        const dims = [p.batch, p.t, p.s, p.h, p.hkv, p.d, p.causal ? 1 : 0];
+        launch(
+          FN_DQ_REDUCE,
+          [p.dq, p.dqPartials, ...dims],
+          dqPartialsBytes(p.batch, p.t, p.s, p.h, p.hkv, p.d) / 4,
+        );
+      }
+    },
+    attentionDqPartialsBytes(p) {
+      return dqPartialsBytes(p.batch, p.t, p.s, p.h, p.hkv, p.d);
     },
     dispose() {
       pool.dispose();

@@ -3,6 +3,9 @@
 //   key items   (batch, K/V head, block of keys):  P^T, dV += P^T dO, dS^T, dK += scale dS^T Q
 //   query items (batch, K/V head, block of stacked query rows): P, dS, dQ = scale dS K
 // with P = exp(scale q.k - lse), dS = P (dO.v - delta), delta = rowsum(dO * O).
+// With a dQ partials buffer (dqPartials != 0) there are no query items: each key item also writes
+// its block's term scale dS K of every query row it sees, and attentionDqReduceJob adds the terms
+// in key-block order into dq (the same sums as the query items, without computing P twice).
 // dq is overwritten; dk/dv (f32) are overwritten, or accumulated when accumulateKV. K/V may be
 // f16/bf16 storage (kvType), widened while packing.
 import { at, cdiv, imin, nextItem, roundUp } from "./common";
@@ -16,6 +19,7 @@ import {
   packRowsA,
   packRowsB,
   packRowsBT,
+  qRowOffset,
   row,
   visible,
 } from "./attention-pack";
@@ -26,7 +30,7 @@ import { packScoresA } from "./attention";
 export function attentionBackwardScratchBytes(d: i32): i32 {
   const bc = keyBlock(d);
   const dp = roundUp(d, NR);
-  const keyItem = bc + BR + 4 * bc * dp + BR * dp + 3 * bc * BR + 3 * BR + 64;
+  const keyItem = bc + BR + 5 * bc * dp + BR * dp + 3 * bc * BR + 3 * BR + 64;
   const queryItem = bc + BR + 3 * BR * dp + bc * dp + 3 * BR * bc + 3 * BR + 64;
   return (keyItem > queryItem ? keyItem : queryItem) * 4 + 64;
 }
@@ -86,10 +90,14 @@ function keyItem(
   const out = <usize>load<u32>(p, 28);
   const lse = <usize>load<u32>(p, 32);
   const ty = load<i32>(p, 36);
+  const partials = <usize>load<u32>(p, 40);
   const g = h / hkv;
   const bc = keyBlock(d);
   const dp = roundUp(d, NR);
   const kn = imin(bc, s - s0);
+  const rTot = t * g;
+  // this block's dQ terms: rows [0, rTot) of (bi, hk), row stride dp
+  const part = at(partials, ((bi * hkv + hk) * cdiv(s, bc) + s0 / bc) * rTot * dp);
   let sp = scratch;
   const kTab = sp;
   sp = at(sp, bc);
@@ -117,14 +125,16 @@ function keyItem(
   sp = at(sp, BR);
   const visA = sp;
   sp = at(sp, BR);
+  const kB = sp;
+  sp = at(sp, bc * dp);
   const tmp = sp;
 
   fillKeyRows(kTab, s0, kn, bi, hk, s, hkv, d);
   packRowsA(k, kTab, kn, d, kA, ty);
   packRowsA(v, kTab, kn, d, vA, ty);
+  if (partials != 0) packRowsB(k, kTab, kn, d, kB, ty);
   memory.fill(dKa, 0, <usize>(kn * dp) << 2);
   memory.fill(dVa, 0, <usize>(kn * dp) << 2);
-  const rTot = t * g;
   const tMin = causal ? s0 - (s - t) : 0;
   const rStart = tMin > 0 ? tMin * g : 0;
   for (let c0 = rStart; c0 < rTot; c0 += BR) {
@@ -157,10 +167,24 @@ function keyItem(
     packScoresA(dpT, kn, cn, BR, pA);
     packRowsB(q, qTab, cn, d, bq);
     gemmPacked(pA, bq, kn, d, cn, dKa, dp, scale, true, tmp);
+    if (partials != 0) {
+      // dQ term of these rows: scale dS K, with dS = (dS^T)^T packed straight from dpT's columns
+      packColumnsA(dpT, kn, cn, BR, pA);
+      gemmPacked(pA, kB, cn, d, kn, at(part, c0 * dp), dp, scale, false, tmp);
+    }
   }
   for (let i: i32 = 0; i < kn; i++) {
     storeRow(row(dk, kTab, i), at(dKa, i * dp), d, accKV);
     storeRow(row(dv, kTab, i), at(dVa, i * dp), d, accKV);
+  }
+}
+
+// A panels [kn][MR] of the transpose of src (kn rows of ld floats): A(r, kk) = src[kk][r] for
+// r < roundUp(cn, 4); four consecutive columns of a source row are one panel step.
+function packColumnsA(src: usize, kn: i32, cn: i32, ld: i32, dst: usize): void {
+  for (let p: i32 = 0; p < cn; p += 4) {
+    const out = dst + <usize>(p * kn) * 4;
+    for (let kk: i32 = 0; kk < kn; kk++) v128.store(out + (<usize>kk << 4), v128.load(at(src, kk * ld + p)));
   }
 }
 
@@ -284,6 +308,7 @@ export function attentionBackwardJob(
   causal: i32,
   kvType: i32,
   accumulateKV: i32,
+  dqPartials: usize,
   counter: usize,
   threads: i32,
   scratch: usize,
@@ -300,13 +325,14 @@ export function attentionBackwardJob(
   store<u32>(ptrs, <u32>out, 28);
   store<u32>(ptrs, <u32>lse, 32);
   store<i32>(ptrs, kvType, 36);
+  store<u32>(ptrs, <u32>dqPartials, 40);
   scratch += 64;
   const g = h / hkv;
   const bc = keyBlock(d);
   const kBlocks = cdiv(s, bc);
   const qBlocks = cdiv(t * g, BR);
   const keyCount = batch * hkv * kBlocks;
-  const count = keyCount + batch * hkv * qBlocks;
+  const count = dqPartials != 0 ? keyCount : keyCount + batch * hkv * qBlocks;
   const isCausal = causal != 0;
   for (let item = nextItem(counter); item < count; item = nextItem(counter)) {
     if (item < keyCount) {
@@ -320,6 +346,68 @@ export function attentionBackwardJob(
       const blk = qBlocks - 1 - (it - pair * qBlocks);
       const bi = pair / hkv;
       queryItem(ptrs, bi, pair - bi * hkv, blk * BR, t, s, h, hkv, d, scale, isCausal, scratch);
+    }
+  }
+}
+
+/** Bytes of the dQ partials buffer: one (T * H/Hkv, roundUp(D, 8)) f32 block per key block. */
+export function attentionDqPartialsBytes(batch: i32, t: i32, s: i32, h: i32, hkv: i32, d: i32): f64 {
+  return <f64>batch * <f64>hkv * <f64>cdiv(s, keyBlock(d)) * <f64>(t * (h / hkv)) * <f64>roundUp(d, NR) * 4;
+}
+
+/**
+ * dq (B, T, H, D) = the sum, in key-block order, of the dQ terms the key items wrote for each
+ * stacked query row (blocks that row sees; 0 for a row that sees no key). Items: (batch, K/V
+ * head, BR stacked rows).
+ */
+export function attentionDqReduceJob(
+  dq: usize,
+  partials: usize,
+  batch: i32,
+  t: i32,
+  s: i32,
+  h: i32,
+  hkv: i32,
+  d: i32,
+  causal: i32,
+  counter: usize,
+  threads: i32,
+  scratch: usize,
+): void {
+  const g = h / hkv;
+  const bc = keyBlock(d);
+  const dp = roundUp(d, NR);
+  const kBlocks = cdiv(s, bc);
+  const rTot = t * g;
+  const rBlocks = cdiv(rTot, BR);
+  const count = batch * hkv * rBlocks;
+  const blockStride = <usize>(rTot * dp) << 2;
+  for (let item = nextItem(counter); item < count; item = nextItem(counter)) {
+    const pair = item / rBlocks;
+    const r0 = (item - pair * rBlocks) * BR;
+    const bi = pair / hkv;
+    const hk = pair - bi * hkv;
+    const base = at(partials, pair * kBlocks * rTot * dp);
+    const r1 = imin(rTot, r0 + BR);
+    for (let r = r0; r < r1; r++) {
+      const tt = r / g;
+      const nVis = visible(tt, t, s, causal != 0);
+      const nb = nVis == 0 ? 0 : cdiv(nVis, bc);
+      const dst = at(dq, qRowOffset(bi, r, hk, g, t, h, d));
+      const src = at(base, r * dp);
+      let j: i32 = 0;
+      for (; j + 4 <= d; j += 4) {
+        let acc = f32x4.splat(0);
+        if (nb > 0) acc = v128.load(at(src, j));
+        for (let b: i32 = 1; b < nb; b++) acc = f32x4.add(acc, v128.load(at(src, j) + <usize>b * blockStride));
+        v128.store(at(dst, j), acc);
+      }
+      for (; j < d; j++) {
+        let acc: f32 = 0;
+        if (nb > 0) acc = load<f32>(at(src, j));
+        for (let b: i32 = 1; b < nb; b++) acc += load<f32>(at(src, j) + <usize>b * blockStride);
+        store<f32>(at(dst, j), acc);
+      }
     }
   }
 }

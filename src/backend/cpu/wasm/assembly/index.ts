@@ -41,7 +41,12 @@ export function staticEnd(): usize {
   return __heap_base;
 }
 export { attentionJob, attentionScratchBytes, MAX_HEAD_DIM } from "./attention";
-export { attentionBackwardJob, attentionBackwardScratchBytes } from "./attention-backward";
+export {
+  attentionBackwardJob,
+  attentionBackwardScratchBytes,
+  attentionDqPartialsBytes,
+  attentionDqReduceJob,
+} from "./attention-backward";
 export { crossEntropyBackwardJob, crossEntropyJob } from "./loss";
 export { swigluBackwardJob, swigluJob } from "./swiglu";
 export { NORM_ROWS, rmsnormBackwardJob, rmsnormJob } from "./rmsnorm";
