@@ -122,7 +122,9 @@ export class WasmLayerOps {
     const half = d / 2;
     const key = `${base}:${d}`;
     const have = this.ropeCache.key === key ? this.ropeCache.positions : 0;
-    const positions = Math.max(count, have);
+    // grown geometrically (decode asks for one more position per step), within the size cap
+    const cap = Math.floor(MAX_ROPE_ENTRIES / half); // >= count (checked by the caller)
+    const positions = have >= count ? have : Math.max(count, Math.min(Math.max(2 * have, 64), cap));
     const bytes = positions * half * 4;
     const cosT = this.ws.get("rope-cos", bytes);
     const sinT = this.ws.get("rope-sin", bytes);
