@@ -11,11 +11,16 @@ import { createBackend } from "../../src/backend/registry.js";
 let tested: Promise<Backend[]> | undefined;
 let reference: Promise<Backend> | undefined;
 
+// Registered at import time, so the hook belongs to the file's root: an `after` called inside a
+// test would belong to that test and dispose the shared backends before later tests run.
+const created: Backend[] = [];
+after(() => {
+  for (const x of created.splice(0)) x.dispose();
+});
+
 /** Disposes `b` when the test file ends. */
 function disposeAfter<T extends Backend | Backend[]>(b: T): T {
-  after(() => {
-    for (const x of Array.isArray(b) ? b : [b]) x.dispose();
-  });
+  created.push(...(Array.isArray(b) ? b : [b]));
   return b;
 }
 
