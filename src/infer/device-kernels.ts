@@ -59,7 +59,7 @@ export interface StepKernels {
 export function stepKernels(be: Backend): StepKernels {
   const dk: DecodeKernels | undefined = be.decodeKernels?.();
   const fused = (out: Tensor, x: Tensor, w: Tensor, opts: Parameters<DecodeKernels["linear"]>[1]) =>
-    dk !== undefined && dk.linear({ out, x, w }, opts);
+    dk?.linear({ out, x, w }, opts) === true;
   const linear = (out: Tensor, x: Tensor, w: Tensor, accumulate = false) => {
     if (!fused(out, x, w, { accumulate })) be.matmul(out, x, w, { transB: true, accumulate });
   };
