@@ -15,6 +15,8 @@ import { attentionRef } from "../reference/attention.js";
 import { attentionBackwardRef } from "../reference/attention-backward.js";
 import { addRef, scaleRef } from "../reference/elementwise.js";
 import { matmulRef } from "../reference/matmul.js";
+import { expectNumel, matmulDims } from "../op-shapes.js";
+import { attentionBackwardDims, attentionForwardDims } from "../op-shapes-attention.js";
 import {
   type DeviceBuffer,
   type DType,
@@ -28,7 +30,6 @@ import { LayerOps } from "./layer-ops.js";
 import { PagedOps } from "./paged-ops.js";
 import { HeapStore } from "./store-heap.js";
 import { checkTensor, type Store } from "./store.js";
-import { checkAttention, checkMatmul, expectNumel } from "./validate.js";
 import { BufferVersions } from "./versions.js";
 import { type WasmKernels, WasmOps } from "./wasm-bridge.js";
 import { WasmLayerOps } from "./wasm-layer-ops.js";
@@ -164,7 +165,7 @@ export class CpuBackend implements Backend {
   // ---- linear algebra -----------------------------------------------------------------------
   matmul(out: Tensor, a: Tensor, b: Tensor, opts: MatmulOptions = {}): void {
     this.checkAll("matmul", { out, a, b });
-    const dims = checkMatmul(out, a, b, opts);
+    const dims = matmulDims(out, a, b, opts);
     if (dims.batch * dims.m * dims.n === 0) return;
     if (this.wasm?.support.matmul) {
       this.wasm.matmul(out, a, b, dims);
@@ -234,9 +235,7 @@ export class CpuBackend implements Backend {
   // ---- attention ----------------------------------------------------------------------------
   attention(out: Tensor, lse: Tensor, q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): void {
     this.checkAll("attention", { out, lse, q, k, v });
-    const dims = checkAttention(q, k, v, lse, opts);
-    expectShape("attention out", out, q.shape);
-    expectDType("attention out", out, "f32");
+    const dims = attentionForwardDims({ out, lse, q, k, v }, opts);
     if (dims.b * dims.h * dims.t === 0) return;
     if (this.wasm?.support.attention) {
       this.wasm.attention({ out, lse, q, k, v }, dims);
@@ -265,17 +264,7 @@ export class CpuBackend implements Backend {
     opts: AttentionOptions & { accumulateKV?: boolean } = {},
   ): void {
     this.checkAll("attentionBackward", { dq, dk, dv, dOut, q, k, v, out, lse });
-    const dims = checkAttention(q, k, v, lse, opts);
-    for (const [name, t, like] of [
-      ["dq", dq, q],
-      ["dOut", dOut, q],
-      ["out", out, q],
-      ["dk", dk, k],
-      ["dv", dv, k],
-    ] as const) {
-      expectShape(`attentionBackward ${name}`, t, like.shape);
-      expectDType(`attentionBackward ${name}`, t, "f32");
-    }
+    const dims = attentionBackwardDims({ dq, dk, dv, dOut, q, k, v, out, lse }, opts);
     const accumulateKV = opts.accumulateKV ?? false;
     if (this.wasm?.support.attentionBackward) {
       this.wasm.attentionBackward({ dq, dk, dv, dOut, q, k, v, out, lse }, dims, accumulateKV);

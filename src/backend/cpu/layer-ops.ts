@@ -11,15 +11,23 @@ import type { IntSpan } from "../reference/types.js";
 import { rmsnormBackwardRef, rmsnormRef } from "../reference/rmsnorm.js";
 import { ropeRef } from "../reference/rope.js";
 import { swigluBackwardRef, swigluRef } from "../reference/swiglu.js";
-import { expectDType, expectShape, numel, type Tensor } from "../tensor.js";
-import { ShapeError } from "../../errors.js";
+import {
+  adamwNumel,
+  checkSumSquares,
+  crossEntropyBackwardDims,
+  crossEntropyDims,
+  embeddingBackwardDims,
+  embeddingDims,
+  rmsnormBackwardDims,
+  rmsnormDims,
+  ropeDims,
+  swigluBackwardDims,
+  swigluDims,
+} from "../op-shapes.js";
+import { expectDType, numel, type Tensor } from "../tensor.js";
 import type { Store } from "./store.js";
-import { checkIds, expectNumel, rowsOf } from "./validate.js";
+import { checkIds } from "./validate.js";
 import type { WasmLayerOps } from "./wasm-layer-ops.js";
-
-function expectF32(op: string, ts: Record<string, Tensor>): void {
-  for (const [name, t] of Object.entries(ts)) expectDType(`${op} ${name}`, t, "f32");
-}
 
 export class LayerOps {
   constructor(
@@ -37,13 +45,7 @@ export class LayerOps {
   }
 
   embedding(out: Tensor, table: Tensor, ids: Tensor): void {
-    if (table.shape.length !== 2)
-      throw new ShapeError(`embedding table must be (V, C), got [${table.shape}]`);
-    const [v, c] = table.shape as [number, number];
-    expectDType("embedding table", table, "f32", "f16", "bf16");
-    expectDType("embedding out", out, "f32");
-    const n = numel(ids.shape);
-    expectShape("embedding out", out, [n, c]);
+    const { n, v, c } = embeddingDims(out, table, ids);
     const idSpan = this.ids("embedding ids", ids, { lo: 0, hi: v });
     if (table.dtype === "f32") {
       embeddingRef({ out: this.store.output(out), table: this.store.input(table), ids: idSpan, n, c });
@@ -57,23 +59,14 @@ export class LayerOps {
   }
 
   embeddingBackward(dTable: Tensor, dOut: Tensor, ids: Tensor): void {
-    expectF32("embeddingBackward", { dTable, dOut });
-    if (dTable.shape.length !== 2)
-      throw new ShapeError(`embeddingBackward dTable must be (V, C), got [${dTable.shape}]`);
-    const [v, c] = dTable.shape as [number, number];
-    const n = numel(ids.shape);
-    expectShape("embeddingBackward dOut", dOut, [n, c]);
+    const { n, v, c } = embeddingBackwardDims(dTable, dOut, ids);
     const idSpan = this.ids("embeddingBackward ids", ids, { lo: 0, hi: v });
     const s = this.store;
     embeddingBackwardRef({ dTable: s.output(dTable), dOut: s.input(dOut), ids: idSpan, n, c });
   }
 
   rmsnorm(out: Tensor, rstd: Tensor, x: Tensor, weight: Tensor, eps: number): void {
-    expectF32("rmsnorm", { out, rstd, x, weight });
-    const { n, c } = rowsOf("rmsnorm x", x);
-    expectShape("rmsnorm out", out, x.shape);
-    expectShape("rmsnorm weight", weight, [c]);
-    expectNumel("rmsnorm rstd", rstd, n, " (one per row of x)");
+    const { n, c } = rmsnormDims({ out, rstd, x, weight });
     if (this.fast?.support.rmsnorm) {
       this.fast.rmsnorm({ out, rstd, x, weight }, { n, c, eps });
       return;
@@ -94,13 +87,7 @@ export class LayerOps {
     t: Record<"dx" | "dWeight" | "dOut" | "x" | "weight" | "rstd", Tensor>,
     accumulate: boolean,
   ): void {
-    expectF32("rmsnormBackward", t);
-    const { n, c } = rowsOf("rmsnormBackward x", t.x);
-    expectShape("rmsnormBackward dx", t.dx, t.x.shape);
-    expectShape("rmsnormBackward dOut", t.dOut, t.x.shape);
-    expectShape("rmsnormBackward weight", t.weight, [c]);
-    expectShape("rmsnormBackward dWeight", t.dWeight, [c]);
-    expectNumel("rmsnormBackward rstd", t.rstd, n, " (one per row of x)");
+    const { n, c } = rmsnormBackwardDims(t);
     if (this.fast?.support.rmsnorm) {
       this.fast.rmsnormBackward(t, { n, c, accumulate });
       return;
@@ -120,30 +107,14 @@ export class LayerOps {
   }
 
   rope(out: Tensor, x: Tensor, positions: Tensor, opts: { base: number; inverse: boolean }): void {
-    expectF32("rope", { out, x });
-    if (x.shape.length < 3) throw new ShapeError(`rope x must be (N, Hx, D), got [${x.shape}]`);
-    const d = x.shape[x.shape.length - 1]!;
-    const heads = x.shape[x.shape.length - 2]!;
-    if (d % 2 !== 0) throw new ShapeError(`rope head dim D=${d} (x [${x.shape}]) must be even`);
-    expectShape("rope out", out, x.shape);
-    const n = numel(x.shape.slice(0, -2));
-    expectDType("rope positions", positions, "i32");
-    expectNumel("rope positions", positions, n, " (one per row of x)");
+    const { n, heads, d } = ropeDims(out, x, positions);
     if (this.fast?.support.rope && this.fast.rope(out, x, positions, { n, heads, d, ...opts })) return;
     const s = this.store;
     ropeRef({ out: s.output(out), x: s.input(x), positions: s.ints(positions), n, heads, d, ...opts });
   }
 
-  private swigluDims(op: string, out: Tensor, gu: Tensor): { n: number; f: number } {
-    const { n, c } = rowsOf(`${op} gu`, gu);
-    if (c % 2 !== 0) throw new ShapeError(`${op} gu last dim ${c} must be even ([gate | up], 2F)`);
-    expectShape(`${op} ${op === "swiglu" ? "out" : "dOut"}`, out, [...gu.shape.slice(0, -1), c / 2]);
-    return { n, f: c / 2 };
-  }
-
   swiglu(out: Tensor, gu: Tensor): void {
-    expectF32("swiglu", { out, gu });
-    const { n, f } = this.swigluDims("swiglu", out, gu);
+    const { n, f } = swigluDims(out, gu);
     if (this.fast?.support.swiglu) {
       this.fast.swiglu(out, gu, { n, f });
       return;
@@ -152,9 +123,7 @@ export class LayerOps {
   }
 
   swigluBackward(dGu: Tensor, dOut: Tensor, gu: Tensor): void {
-    expectF32("swigluBackward", { dGu, dOut, gu });
-    const { n, f } = this.swigluDims("swigluBackward", dOut, gu);
-    expectShape("swigluBackward dGu", dGu, gu.shape);
+    const { n, f } = swigluBackwardDims(dGu, dOut, gu);
     if (this.fast?.support.swiglu) {
       this.fast.swigluBackward(dGu, dOut, gu, { n, f });
       return;
@@ -163,16 +132,14 @@ export class LayerOps {
     swigluBackwardRef({ dGu: s.output(dGu), dOut: s.input(dOut), gu: s.input(gu), n, f });
   }
 
-  private lossDims(op: string, logits: Tensor, targets: Tensor) {
-    const { n, c: v } = rowsOf(`${op} logits`, logits);
-    expectNumel(`${op} targets`, targets, n, " (one per row of logits)");
-    return { n, v, targets: this.ids(`${op} targets`, targets, { lo: -1, hi: v }) };
+  /** The targets' values after checking each lies in [-1, V) (-1: an ignored row). */
+  private targets(op: string, targets: Tensor, v: number): IntSpan {
+    return this.ids(`${op} targets`, targets, { lo: -1, hi: v });
   }
 
   crossEntropy(losses: Tensor, logits: Tensor, targets: Tensor): void {
-    expectF32("crossEntropy", { losses, logits });
-    const dims = this.lossDims("crossEntropy", logits, targets);
-    expectNumel("crossEntropy losses", losses, dims.n, " (one per row of logits)");
+    const { n, v } = crossEntropyDims(losses, logits, targets);
+    const dims = { n, v, targets: this.targets("crossEntropy", targets, v) };
     if (this.fast?.support.crossEntropy) {
       this.fast.crossEntropy(losses, logits, targets, { n: dims.n, v: dims.v });
       return;
@@ -181,9 +148,8 @@ export class LayerOps {
   }
 
   crossEntropyBackward(dLogits: Tensor, logits: Tensor, targets: Tensor, scale: number): void {
-    expectF32("crossEntropyBackward", { dLogits, logits });
-    const dims = this.lossDims("crossEntropyBackward", logits, targets);
-    expectShape("crossEntropyBackward dLogits", dLogits, logits.shape);
+    const { n, v } = crossEntropyBackwardDims(dLogits, logits, targets);
+    const dims = { n, v, targets: this.targets("crossEntropyBackward", targets, v) };
     if (this.fast?.support.crossEntropy) {
       this.fast.crossEntropyBackward(dLogits, logits, targets, { n: dims.n, v: dims.v, scale });
       return;
@@ -193,11 +159,7 @@ export class LayerOps {
   }
 
   sumSquares(out: Tensor, xs: readonly Tensor[]): void {
-    expectF32("sumSquares", { out });
-    expectNumel("sumSquares out", out, 1);
-    xs.forEach((x, i) => {
-      expectDType(`sumSquares xs[${i}]`, x, "f32");
-    });
+    checkSumSquares(out, xs);
     let total = 0;
     if (this.fast?.support.adamw) total = this.fast.sumSquares(xs, (x) => numel(x.shape));
     else for (const x of xs) total += sumSquaresRef(this.store.input(x), numel(x.shape));
@@ -206,15 +168,9 @@ export class LayerOps {
   }
 
   adamw(t: Record<"param" | "grad" | "m" | "v", Tensor>, opts: AdamWOptions): void {
-    expectF32("adamw", t);
-    const n = numel(t.param.shape);
-    for (const name of ["grad", "m", "v"] as const) {
-      expectNumel(`adamw ${name}`, t[name], n, ` like param [${t.param.shape}]`);
-    }
+    const n = adamwNumel(t, opts);
     let gradMul = opts.gradScale ?? 1;
     if (opts.clip) {
-      expectDType("adamw clip.sumSq", opts.clip.sumSq, "f32");
-      expectNumel("adamw clip.sumSq", opts.clip.sumSq, 1);
       const ss = this.store.input(opts.clip.sumSq);
       gradMul *= clipFactor(ss.data[ss.off]!, opts.clip.maxNorm);
     }

@@ -1,77 +1,15 @@
-// The CPU backend's paged-KV ops (kvWrite, pagedAttention): shape/dtype validation, then the
-// reference kernels of ../reference/paged.ts on the store's spans. K/V are read block by block
-// through the block table (f16/bf16 blocks are widened one block at a time, never the whole pool).
-// The caller has checked that every tensor is a live view of its buffers.
+// The CPU backend's paged-KV ops (kvWrite, pagedAttention): shape/dtype validation
+// (../op-shapes-attention.ts), slot/metadata value checks, then the reference kernels of
+// ../reference/paged.ts on the store's spans. K/V are read block by block through the block table
+// (f16/bf16 blocks are widened one block at a time). The caller has checked every tensor is live.
 import { ShapeError } from "../../errors.js";
 import type { PagedAttentionMeta } from "../backend.js";
 import type { AttentionDims } from "../reference/attention.js";
+import { kvWriteDims, pagedAttentionDims } from "../op-shapes-attention.js";
 import { checkPagedMeta, checkSlots, type PagedDims, pagedAttentionCore } from "../reference/paged.js";
 import type { Span } from "../reference/types.js";
-import { type DeviceBuffer, expectDType, expectShape, numel, sameShape, type Tensor } from "../tensor.js";
+import { type DeviceBuffer, numel, type Tensor } from "../tensor.js";
 import type { Store } from "./store.js";
-
-/** (numBlocks, blockSize, Hkv, D) of a pool; names the argument on failure. */
-export function poolDims(what: string, pool: Tensor): [number, number, number, number] {
-  if (pool.shape.length !== 4)
-    throw new ShapeError(`${what} must be (numBlocks, blockSize, Hkv, D), got [${pool.shape}]`);
-  expectDType(what, pool, "f32", "f16", "bf16");
-  return pool.shape as [number, number, number, number];
-}
-
-/** Checks q/out/pools/meta shapes; returns the dims (N from q) without reading meta values. */
-export function checkPagedShapes(
-  out: Tensor,
-  q: Tensor,
-  kPool: Tensor,
-  vPool: Tensor,
-  meta: PagedAttentionMeta,
-): PagedDims & { n: number; b: number } {
-  const [numBlocks, blockSize, nKvHeads, headDim] = poolDims("pagedAttention kPool", kPool);
-  poolDims("pagedAttention vPool", vPool);
-  if (!sameShape(kPool.shape, vPool.shape) || kPool.dtype !== vPool.dtype) {
-    throw new ShapeError(
-      `pagedAttention vPool [${vPool.shape}] ${vPool.dtype} must match kPool [${kPool.shape}] ${kPool.dtype}`,
-    );
-  }
-  if (q.shape.length !== 3 || q.shape[2] !== headDim) {
-    throw new ShapeError(`pagedAttention q must be (N, H, ${headDim}) to match the pools, got [${q.shape}]`);
-  }
-  const [n, nHeads] = q.shape as [number, number, number];
-  if (nHeads % nKvHeads !== 0) {
-    throw new ShapeError(`pagedAttention: Hkv ${nKvHeads} does not divide H ${nHeads}: use a divisor`);
-  }
-  expectDType("pagedAttention q", q, "f32");
-  expectDType("pagedAttention out", out, "f32");
-  expectShape("pagedAttention out", out, q.shape);
-  const bt = meta.blockTables;
-  if (bt.shape.length !== 2)
-    throw new ShapeError(`pagedAttention blockTables must be (B, maxBlocksPerSeq), got [${bt.shape}]`);
-  const [b, maxBlocksPerSeq] = bt.shape as [number, number];
-  for (const [name, t, shape] of [
-    ["blockTables", bt, bt.shape],
-    ["seqLens", meta.seqLens, [b]],
-    ["queryStarts", meta.queryStarts, [b + 1]],
-  ] as const) {
-    expectDType(`pagedAttention ${name}`, t, "i32");
-    expectShape(`pagedAttention ${name}`, t, shape);
-  }
-  if (meta.lse) {
-    expectDType("pagedAttention lse", meta.lse, "f32");
-    expectShape("pagedAttention lse", meta.lse, [n, nHeads]);
-  }
-  return {
-    n,
-    b,
-    nHeads,
-    nKvHeads,
-    headDim,
-    blockSize,
-    maxBlocksPerSeq,
-    numBlocks,
-    ...(meta.scale !== undefined ? { scale: meta.scale } : {}),
-    ...(meta.causal !== undefined ? { causal: meta.causal } : {}),
-  };
-}
 
 /**
  * A dense attention kernel (the wasm one) plus heap scratch: with it, pagedAttention copies each
@@ -110,11 +48,7 @@ export class PagedOps {
   }
 
   kvWrite(pool: Tensor, src: Tensor, slots: Tensor): void {
-    const [numBlocks, blockSize, hkv, d] = poolDims("kvWrite pool", pool);
-    expectDType("kvWrite src", src, "f32");
-    expectDType("kvWrite slots", slots, "i32");
-    const n = numel(slots.shape);
-    expectShape("kvWrite src", src, [n, hkv, d]);
+    const { numBlocks, blockSize, hkv, d, n } = kvWriteDims(pool, src, slots);
     const ids = this.intArray(slots);
     checkSlots(ids, numBlocks * blockSize);
     const row = hkv * d;
@@ -128,7 +62,7 @@ export class PagedOps {
   }
 
   pagedAttention(out: Tensor, q: Tensor, kPool: Tensor, vPool: Tensor, meta: PagedAttentionMeta): void {
-    const dims = checkPagedShapes(out, q, kPool, vPool, meta);
+    const dims = pagedAttentionDims(out, q, kPool, vPool, meta);
     const arrays = {
       blockTables: this.intArray(meta.blockTables),
       seqLens: this.intArray(meta.seqLens),

@@ -9,7 +9,7 @@ import type { DType, Tensor } from "../tensor.js";
 import type { AttentionDims } from "../reference/attention.js";
 import type { WasmKernels, WasmStorageType } from "./wasm/index.js";
 import type { HeapStore } from "./store-heap.js";
-import type { MatmulDims } from "./validate.js";
+import type { MatmulDims } from "../op-shapes.js";
 import type { WasmSupport } from "./wasm-selftest.js";
 import type { Workspace } from "./workspace.js";
 

@@ -3,10 +3,9 @@
 // Backward is three dispatches (delta, dq, dk/dv) so that no kernel binds more than 8 storage
 // buffers. Tile sizes follow the device's workgroup-memory limit; nothing here owns buffers.
 import type { AttentionOptions } from "../../backend.js";
-import { checkAttention } from "../../cpu/validate.js";
+import { attentionBackwardDims, attentionForwardDims } from "../../op-shapes-attention.js";
 import type { AttentionDims } from "../../reference/attention.js";
 import type { Tensor } from "../../tensor.js";
-import { expectDType, expectShape } from "../../tensor.js";
 import { dtypeCode, kernel } from "../kernel-source.js";
 import { encodeFill } from "./elementwise.js";
 import type { Runtime } from "../runtime.js";
@@ -86,9 +85,7 @@ export function encodeAttention(
   io: { out: Tensor; lse: Tensor; q: Tensor; k: Tensor; v: Tensor },
   opts: AttentionOptions,
 ): void {
-  const dims = checkAttention(io.q, io.k, io.v, io.lse, opts);
-  expectShape("attention out", io.out, io.q.shape);
-  expectDType("attention out", io.out, "f32");
+  const dims = attentionForwardDims(io, opts);
   if (dims.b * dims.t * dims.h === 0) return;
   const c = fwdConstants(rt, dims, io.k);
   const tiles = Math.ceil((dims.t * c.GQ) / c.BQ);
@@ -133,22 +130,7 @@ export function encodeAttentionBackward(
   io: AttentionBackwardArgs,
   opts: AttentionOptions & { accumulateKV?: boolean },
 ): void {
-  const dims = checkAttention(io.q, io.k, io.v, io.lse, opts);
-  for (const [name, t] of [
-    ["dq", io.dq],
-    ["dOut", io.dOut],
-    ["out", io.out],
-  ] as const) {
-    expectShape(`attentionBackward ${name}`, t, io.q.shape);
-    expectDType(`attentionBackward ${name}`, t, "f32");
-  }
-  for (const [name, t] of [
-    ["dk", io.dk],
-    ["dv", io.dv],
-  ] as const) {
-    expectShape(`attentionBackward ${name}`, t, io.k.shape);
-    expectDType(`attentionBackward ${name}`, t, "f32");
-  }
+  const dims = attentionBackwardDims(io, opts);
   const { b, t, s, h, hkv, d } = dims;
   if (b * s * hkv * d === 0) {
     // no keys: every gradient is zero (dk/dv are empty, or kept when accumulating)

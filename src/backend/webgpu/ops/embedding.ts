@@ -4,26 +4,14 @@
 // vec4 when aligned): O(N * C), no float atomics. At N 16384, C 512, V 8192 it moves ~ dOut 32 MB
 // + touched dTable rows (<= 2 x 16 MB) + ~2 MB of counts, in 7 dispatches. Ids are not read back for validation (that would stall the GPU): an id
 // outside [0, V) yields NaN rows in the forward pass and is ignored by the backward pass.
-import { ShapeError } from "../../../errors.js";
-import { expectNumel } from "../../cpu/validate.js";
+import { embeddingBackwardDims, embeddingDims } from "../../op-shapes.js";
 import type { Tensor } from "../../tensor.js";
-import { expectDType, expectShape, numel } from "../../tensor.js";
 import { dtypeCode, kernel, lanesFor } from "../kernel-source.js";
 import { packParams, type Runtime } from "../runtime.js";
 import { encodeGroupIds } from "./group-ids.js";
 
-function tableDims(what: string, table: Tensor): { v: number; c: number } {
-  if (table.shape.length !== 2) throw new ShapeError(`${what} must be (V, C), got [${table.shape}]`);
-  return { v: table.shape[0]!, c: table.shape[1]! };
-}
-
 export function encodeEmbedding(rt: Runtime, out: Tensor, table: Tensor, ids: Tensor): void {
-  const { v, c } = tableDims("embedding table", table);
-  expectDType("embedding table", table, "f32", "f16", "bf16");
-  expectDType("embedding out", out, "f32");
-  expectDType("embedding ids", ids, "i32");
-  const n = numel(ids.shape);
-  expectShape("embedding out", out, [n, c]);
+  const { n, v, c } = embeddingDims(out, table, ids);
   if (n * c === 0) return;
   rt.dispatch({
     ...kernel("embedding"),
@@ -37,13 +25,7 @@ export function encodeEmbedding(rt: Runtime, out: Tensor, table: Tensor, ids: Te
 }
 
 export function encodeEmbeddingBackward(rt: Runtime, dTable: Tensor, dOut: Tensor, ids: Tensor): void {
-  const { v, c } = tableDims("embeddingBackward dTable", dTable);
-  expectDType("embeddingBackward dTable", dTable, "f32");
-  expectDType("embeddingBackward dOut", dOut, "f32");
-  expectDType("embeddingBackward ids", ids, "i32");
-  const n = numel(ids.shape);
-  expectShape("embeddingBackward dOut", dOut, [n, c]);
-  expectNumel("embeddingBackward ids", ids, n);
+  const { n, v, c } = embeddingBackwardDims(dTable, dOut, ids);
   if (n * c * v === 0) return;
   const g = encodeGroupIds(rt, ids, n, v);
   const max = rt.limits.maxComputeWorkgroupsPerDimension ?? 65535;

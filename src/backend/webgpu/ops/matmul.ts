@@ -5,7 +5,7 @@
 // Multi-dispatch schedules (aligned interior + checked strips, split-K) live in matmul-schedule.ts.
 import type { MatmulOptions } from "../../backend.js";
 import type { DType, Tensor } from "../../tensor.js";
-import { expectDType, numel } from "../../tensor.js";
+import { matmulDims } from "../../op-shapes.js";
 import { ShapeError } from "../../../errors.js";
 import { WGSL } from "../kernels/wgsl.generated.js";
 
@@ -216,40 +216,10 @@ export interface MatmulShape {
   bShared: boolean;
 }
 
-/** Validates shapes/dtypes (ShapeError naming the argument) and returns M, N, K and batch. */
+/** Validates shapes/dtypes (../../op-shapes.ts matmulDims, shared with the cpu backend) and returns
+ *  M, N, K and batch. */
 export function matmulShape(out: Tensor, a: Tensor, b: Tensor, opts: MatmulOptions = {}): MatmulShape {
-  expectDType("matmul a", a, "f32");
-  expectDType("matmul b", b, "f32", "f16", "bf16");
-  expectDType("matmul out", out, "f32");
-  if (a.shape.length < 2) throw new ShapeError(`matmul a must be at least 2-D, got [${a.shape}]`);
-  if (b.shape.length < 2) throw new ShapeError(`matmul b must be at least 2-D, got [${b.shape}]`);
-  const ar = a.shape.length;
-  const a0 = a.shape[ar - 2] as number;
-  const a1 = a.shape[ar - 1] as number;
-  const [m, k] = opts.transA ? [a1, a0] : [a0, a1];
-  const br = b.shape.length;
-  const b0 = b.shape[br - 2] as number;
-  const b1 = b.shape[br - 1] as number;
-  const [kb, n] = opts.transB ? [b1, b0] : [b0, b1];
-  if (kb !== k) {
-    throw new ShapeError(
-      `matmul inner dimensions differ: op(a) [${a.shape}] has K=${k} but op(b) [${b.shape}] has K=${kb}` +
-        " (check transA/transB)",
-    );
-  }
-  const batchDims = a.shape.slice(0, ar - 2);
-  const batch = numel(batchDims);
-  const outWant = [...batchDims, m, n];
-  if (out.shape.length !== outWant.length || out.shape.some((d, i) => d !== outWant[i])) {
-    throw new ShapeError(`matmul out must have shape [${outWant}], got [${out.shape}]`);
-  }
-  const bShared = br === 2;
-  if (!bShared) {
-    const bBatch = b.shape.slice(0, br - 2);
-    if (bBatch.length !== batchDims.length || bBatch.some((d, i) => d !== batchDims[i])) {
-      throw new ShapeError(`matmul b must be 2-D or have a's batch dims [${batchDims}], got [${b.shape}]`);
-    }
-  }
+  const { m, n, k, batch, bShared } = matmulDims(out, a, b, opts);
   return { m, n, k, batch, bShared };
 }
 

@@ -5,9 +5,9 @@
 // partials), adamw 840 MB (4 reads + 3 writes per element), one dispatch (+1 finish) each.
 import type { AdamWOptions } from "../../backend.js";
 import { ShapeError } from "../../../errors.js";
-import { expectNumel } from "../../cpu/validate.js";
+import { adamwNumel, checkSumSquares } from "../../op-shapes.js";
 import type { Tensor } from "../../tensor.js";
-import { expectDType, numel } from "../../tensor.js";
+import { numel } from "../../tensor.js";
 import { kernel, lanesFor } from "../kernel-source.js";
 import { f32, packParams, type Runtime } from "../runtime.js";
 
@@ -15,11 +15,7 @@ import { f32, packParams, type Runtime } from "../runtime.js";
 const CHUNK = 256 * 16;
 
 export function encodeSumSquares(rt: Runtime, out: Tensor, xs: readonly Tensor[]): void {
-  expectDType("sumSquares out", out, "f32");
-  expectNumel("sumSquares out", out, 1);
-  xs.forEach((x, i) => {
-    expectDType(`sumSquares xs[${i}]`, x, "f32");
-  });
+  checkSumSquares(out, xs);
   const lanes = xs.map((x) => lanesFor(numel(x.shape), x));
   const chunks = xs.map((x, i) => Math.ceil(numel(x.shape) / (CHUNK * lanes[i]!)));
   const total = chunks.reduce((a, b) => a + b, 0);
@@ -54,14 +50,8 @@ export function encodeAdamw(
   opts: AdamWOptions,
 ): void {
   const { param, grad, m, v } = io;
-  for (const [name, t] of Object.entries(io)) expectDType(`adamw ${name}`, t, "f32");
-  const n = numel(param.shape);
-  for (const [name, t] of Object.entries(io)) expectNumel(`adamw ${name}`, t, n, " (like param)");
+  const n = adamwNumel(io, opts);
   if (!(opts.step >= 1)) throw new ShapeError(`adamw step must be >= 1 (1-based), got ${opts.step}`);
-  if (opts.clip) {
-    expectDType("adamw clip.sumSq", opts.clip.sumSq, "f32");
-    expectNumel("adamw clip.sumSq", opts.clip.sumSq, 1);
-  }
   if (n === 0) return;
   const lanes = lanesFor(n, param, grad, m, v);
   rt.dispatch({

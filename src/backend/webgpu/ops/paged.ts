@@ -6,7 +6,7 @@
 // device and are not read back: bad slots are skipped, bad block ids read garbage, not memory.
 import { BackendError } from "../../../errors.js";
 import type { PagedAttentionMeta } from "../../backend.js";
-import { checkPagedShapes, poolDims } from "../../cpu/paged-ops.js";
+import { kvWriteDims, pagedAttentionDims, poolDims } from "../../op-shapes-attention.js";
 import type { Tensor } from "../../tensor.js";
 import { expectDType, expectShape, numel } from "../../tensor.js";
 import { dtypeCode, kernel } from "../kernel-source.js";
@@ -38,11 +38,7 @@ export function encodeKvWrite(rt: Runtime, pool: Tensor, src: Tensor, slots: Ten
     [slots, "kvWrite slots"],
   ] as const)
     rt.check(t, what);
-  const [numBlocks, blockSize, hkv, d] = poolDims("kvWrite pool", pool);
-  expectDType("kvWrite src", src, "f32");
-  expectDType("kvWrite slots", slots, "i32");
-  const n = numel(slots.shape);
-  expectShape("kvWrite src", src, [n, hkv, d]);
+  const { numBlocks, blockSize, hkv, d, n } = kvWriteDims(pool, src, slots);
   const row = hkv * d;
   if (n * row === 0) return;
   rt.dispatch({
@@ -120,7 +116,7 @@ export function encodePagedAttention(
   const { blockTables, seqLens, queryStarts, lse } = meta;
   const named = { out, q, kPool, vPool, blockTables, seqLens, queryStarts, ...(lse ? { lse } : {}) };
   for (const [name, t] of Object.entries(named)) rt.check(t, `pagedAttention ${name}`);
-  const dims = checkPagedShapes(out, q, kPool, vPool, meta);
+  const dims = pagedAttentionDims(out, q, kPool, vPool, meta);
   const { n, b, nHeads: h, nKvHeads: hkv, headDim: hd, blockSize: bs, maxBlocksPerSeq: mb } = dims;
   const gq = h / hkv;
   const vec = vecPlan(rt, kPool, vPool, hd, gq);

@@ -1,10 +1,8 @@
 // Rotary embedding on WebGPU (kernels/rope.wgsl): x, out (N, Hx, D) (leading dims may be split),
 // positions (N) i32, each in [0, 2^24). cos/sin tables for the three base-256 digits of a position
 // are computed on the host in f64 once per (base, D) and kept on the device. out may alias x.
-import { ShapeError } from "../../../errors.js";
-import { expectNumel } from "../../cpu/validate.js";
+import { ropeDims } from "../../op-shapes.js";
 import type { Tensor } from "../../tensor.js";
-import { expectDType, expectShape, numel } from "../../tensor.js";
 import { kernel } from "../kernel-source.js";
 import { packParams, type Runtime } from "../runtime.js";
 
@@ -31,16 +29,7 @@ export function encodeRope(
   opts: { base: number; inverse: boolean },
 ): void {
   const { out, x, positions } = io;
-  expectDType("rope x", x, "f32");
-  expectDType("rope out", out, "f32");
-  if (x.shape.length < 3) throw new ShapeError(`rope x must be (N, Hx, D), got [${x.shape}]`);
-  const d = x.shape[x.shape.length - 1]!;
-  const heads = x.shape[x.shape.length - 2]!;
-  if (d % 2 !== 0) throw new ShapeError(`rope head dim D=${d} (x [${x.shape}]) must be even`);
-  expectShape("rope out", out, x.shape);
-  const n = numel(x.shape.slice(0, -2));
-  expectDType("rope positions", positions, "i32");
-  expectNumel("rope positions", positions, n, " (one per row of x)");
+  const { n, heads, d } = ropeDims(out, x, positions);
   const total = n * heads * (d / 2);
   if (total === 0) return;
   const table = rt.constant(`rope:${opts.base}:${d}`, () => ropeTable(opts.base, d));
