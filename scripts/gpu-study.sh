@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU study, one device call at a time: builds the corpus if this machine lacks it, runs (or
 # resumes) the sweep for at most $1 seconds, then drops checkpoints of finished runs and archives
-# the sweep folder (results.jsonl, per-run metrics and results) into $OUT/sweep.tar.xz. Carry the
+# the sweep folder (results.jsonl, per-run metrics and results) into $OUT/$name.tar.xz. Carry the
 # extracted sweeps/<name>/ into the next call and the sweep skips every finished run.
 #   bash scripts/gpu-study.sh 420 studies/h100-small.json
 set -uo pipefail
@@ -16,9 +16,9 @@ if [ ! -f data/site-packages/manifest.json ]; then
   echo "data: rc $? in $(( $(date +%s) - t0 )) s"; tail -1 "$OUT/data.txt"
 fi
 timeout --signal=INT "$budget" node dist/src/cli/main.js sweep "$spec" --backend webgpu --out "sweeps/$name" \
-  > "$OUT/sweep.txt" 2>&1
-echo "sweep: rc $?"; grep -vE "Warning|step [0-9]+/" "$OUT/sweep.txt" | tail -15
+  > "$OUT/$name.txt" 2>&1
+echo "sweep: rc $?"; grep -vE "Warning|step [0-9]+/" "$OUT/$name.txt" | tail -15
 find "sweeps/$name/runs" -name checkpoints -type d -prune -exec sh -c \
   'test -f "$(dirname "$1")/result.json" && rm -rf "$1"' _ {} \;
-tar -cJf "$OUT/sweep.tar.xz" --exclude=checkpoints "sweeps/$name"
-ls -la "$OUT/sweep.tar.xz"
+tar -cJf "$OUT/$name.tar.xz" --exclude=checkpoints "sweeps/$name"
+ls -la "$OUT/$name.tar.xz"
