@@ -5,7 +5,8 @@
 // step decodes one token for every sequence and reads back the greedy tokens (device argmax where the
 // backend has it; `--logits` reads the logits rows instead). On webgpu each row also carries the
 // runtime's counters per step (dispatches, submits, host reads/writes, aliasing copies, new bind
-// groups). Speed lives here, not in tests.
+// groups) and a host-clock breakdown of the step (recording, submit-to-readback wait, host work
+// after the read). Speed lives here, not in tests.
 import type { Command } from "commander";
 import type { Backend, BackendName } from "../backend/backend.js";
 import { BACKEND_NAMES, createBackend } from "../backend/registry.js";
@@ -73,6 +74,11 @@ export interface DecodeRow {
   readback: "argmax" | "logits";
   /** webgpu only: runtime counters per step. */
   perStep?: StepCounts;
+  /** webgpu only, host clock, ms per step: step start to the last submit (recording), that submit to
+   *  the readback's mapAsync resolving (GPU + round trip), then to step end (copy-out, sampling). */
+  recordMs?: number;
+  gpuWaitMs?: number;
+  hostAfterMs?: number;
   /** webgpu only: the --submit-every setting, when given. */
   submitEvery?: number;
 }
@@ -169,8 +175,17 @@ async function decodeRow(
   const steps = Math.max(2, Math.min(o.steps, Math.floor((o.rowSeconds * 1e3) / once)));
   const stats = runtimeStats(be);
   const before = stats ? { ...stats } : null;
+  const marks = runtimeMarks(be);
+  const split = { recordMs: 0, gpuWaitMs: 0, hostAfterMs: 0 };
   const t0 = performance.now();
-  for (let i = 0; i < steps; i++) await step();
+  for (let i = 0; i < steps; i++) {
+    const s0 = performance.now();
+    await step();
+    if (!marks) continue;
+    split.recordMs += (marks.submit - s0) / steps;
+    split.gpuWaitMs += (marks.mapResolved - marks.submit) / steps;
+    split.hostAfterMs += (performance.now() - marks.mapResolved) / steps;
+  }
   const stepMs = (performance.now() - t0) / steps;
   const perStep =
     stats && before
@@ -203,6 +218,7 @@ async function decodeRow(
     copyGbps,
     readback: argmax ? "argmax" : "logits",
     ...(perStep ? { perStep } : {}),
+    ...(marks ? split : {}),
     ...(perStep && o.submitEvery !== undefined ? { submitEvery: o.submitEvery } : {}),
   };
 }
@@ -214,6 +230,14 @@ function runtimeStats(be: Backend): StepCounts | null {
   const rt = (be as unknown as { rt?: { stats?: Partial<StepCounts> } }).rt;
   const st = rt?.stats;
   return st && COUNTERS.every((k) => typeof st[k] === "number") ? (st as StepCounts) : null;
+}
+
+/** The webgpu runtime's submit / readback timestamps (duck-typed), or null on other backends. */
+function runtimeMarks(be: Backend): { submit: number; mapResolved: number } | null {
+  const m = (be as unknown as { rt?: { marks?: { submit?: unknown; mapResolved?: unknown } } }).rt?.marks;
+  return m && typeof m.submit === "number" && typeof m.mapResolved === "number"
+    ? (m as { submit: number; mapResolved: number })
+    : null;
 }
 
 /** Runs every row; returns them (also streamed to onRow) with notes on skipped rows. */
@@ -269,7 +293,7 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
 export function decodeTable(rows: readonly (DecodeRow | CapacityRow)[]): string[] {
   const pad = (cells: string[], widths: number[]) =>
     cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" ");
-  const w = [8, 20, 6, 7, 10, 11, 11, 8, 6, 16];
+  const w = [8, 20, 6, 7, 10, 11, 11, 8, 6, 16, 18];
   const out = [
     pad(
       [
@@ -283,6 +307,7 @@ export function decodeTable(rows: readonly (DecodeRow | CapacityRow)[]): string[
         "GB/s",
         "%copy",
         "disp/sub/rd/wr",
+        "rec/wait/after ms",
       ],
       w,
     ),
@@ -305,6 +330,9 @@ export function decodeTable(rows: readonly (DecodeRow | CapacityRow)[]): string[
             ? [r.perStep.dispatches, r.perStep.submits, r.perStep.reads, r.perStep.writes]
                 .map((x) => String(Math.round(x * 10) / 10))
                 .join("/")
+            : "-",
+          r.recordMs !== undefined && r.gpuWaitMs !== undefined && r.hostAfterMs !== undefined
+            ? [r.recordMs, r.gpuWaitMs, r.hostAfterMs].map((x) => x.toFixed(3)).join("/")
             : "-",
         ],
         w,

@@ -89,6 +89,9 @@ export class Runtime {
     reads: 0,
     writes: 0,
   };
+  /** performance.now() of the last queue.submit call and of the last readback's mapAsync resolving
+   *  (host-side step breakdowns, e.g. `bench decode`); one clock read per submit and per read. */
+  readonly marks = { submit: 0, mapResolved: 0 };
   /** Submit at an op boundary once this many dispatches are pending. */
   submitEvery = 256;
   private readonly pipelines: PipelineCache;
@@ -256,7 +259,9 @@ export class Runtime {
     this.endPass();
     if (this.ringUsed)
       this.device.queue.writeBuffer(this.ring, 0, this.ringData, 0, this.ringUsed * this.ringStride);
-    this.device.queue.submit([this.enc.finish()]);
+    const commands = this.enc.finish();
+    this.marks.submit = performance.now();
+    this.device.queue.submit([commands]);
     this.enc = null;
     this.stats.submits++;
     const record = (e: GPUError | null) => {
@@ -419,7 +424,10 @@ export class Runtime {
     this.endPass();
     this.encoder().copyBufferToBuffer(b.gpu, start, staging, 0, size);
     this.flush();
-    await this.settle(staging.mapAsync(MAP_MODE_READ, 0, size));
+    const mapped = staging.mapAsync(MAP_MODE_READ, 0, size).then(() => {
+      this.marks.mapResolved = performance.now();
+    });
+    await this.settle(mapped);
     const bytes = staging.getMappedRange(0, size).slice(0);
     staging.unmap();
     this.pool.release(staging);
