@@ -74,8 +74,9 @@ export class CpuBackend implements Backend {
       parts.store,
       wasm && {
         attention: (t, dims) => wasm.attention(t, dims),
-        createBuffer: (n) => this.createBuffer(n, "f32", "paged scratch"),
+        createBuffer: (n, dtype) => this.createBuffer(n, dtype, "paged scratch"),
         destroyBuffer: (b) => this.destroyBuffer(b),
+        copy: (dst, src) => heapStore?.copyRaw(dst, src),
       },
     );
   }

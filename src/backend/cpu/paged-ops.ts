@@ -1,26 +1,31 @@
 // The CPU backend's paged-KV ops (kvWrite, pagedAttention): shape/dtype validation
 // (../op-shapes-attention.ts), slot/metadata value checks, then the reference kernels of
 // ../reference/paged.ts on the store's spans. K/V are read block by block through the block table
-// (f16/bf16 blocks are widened one block at a time). The caller has checked every tensor is live.
+// (f16/bf16 blocks are widened one block at a time). With the dense (wasm) kernel, K/V stay in
+// their stored dtype: blocks are memcopied as stored, or used in place when consecutive in the pool.
+// The caller has checked every tensor is live.
 import { ShapeError } from "../../errors.js";
 import type { PagedAttentionMeta } from "../backend.js";
 import type { AttentionDims } from "../reference/attention.js";
 import { kvWriteDims, pagedAttentionDims } from "../op-shapes-attention.js";
 import { checkPagedMeta, checkSlots, type PagedDims, pagedAttentionCore } from "../reference/paged.js";
 import type { Span } from "../reference/types.js";
-import { type DeviceBuffer, numel, type Tensor } from "../tensor.js";
+import { type DeviceBuffer, type DType, numel, type Tensor } from "../tensor.js";
 import type { Store } from "./store.js";
 
 /**
- * A dense attention kernel (the wasm one) plus heap scratch: with it, pagedAttention copies each
- * sequence's K/V blocks into contiguous f32 scratch (a memcpy per block) and runs the kernel on
- * them, several times faster than the reference loops. Without it, the reference loops run.
+ * A dense attention kernel (the wasm one) plus heap scratch: with it, pagedAttention hands each
+ * sequence's K/V to the kernel as stored (f16/bf16 widened inside the kernel): the pool itself when
+ * the sequence's blocks are consecutive, else a contiguous scratch copy (a memcpy per block). Several
+ * times faster than the reference loops, which run without it.
  */
 export interface DenseAttention {
   attention(t: { out: Tensor; lse: Tensor; q: Tensor; k: Tensor; v: Tensor }, dims: AttentionDims): void;
-  /** Heap f32 buffers for the scratch (kept and grown across calls). */
-  createBuffer(size: number): DeviceBuffer;
+  /** Heap buffers for the scratch (kept and grown across calls). */
+  createBuffer(size: number, dtype: DType): DeviceBuffer;
   destroyBuffer(b: DeviceBuffer): void;
+  /** dst <- src as stored (same dtype and size; no conversion). */
+  copy(dst: Tensor, src: Tensor): void;
 }
 
 export class PagedOps {
@@ -31,15 +36,39 @@ export class PagedOps {
     private readonly dense: DenseAttention | null = null,
   ) {}
 
-  /** A grow-only f32 scratch tensor of `n` elements, by name (contents undefined). */
-  private scratch(dense: DenseAttention, name: string, n: number): Tensor {
-    let b = this.scratchBufs.get(name);
+  /** A grow-only scratch tensor of `n` elements, by name and dtype (contents undefined). */
+  private scratch(dense: DenseAttention, name: string, n: number, dtype: DType = "f32"): Tensor {
+    const key = `${name}:${dtype}`;
+    let b = this.scratchBufs.get(key);
     if (b === undefined || b.size < n) {
       if (b !== undefined) dense.destroyBuffer(b);
-      b = dense.createBuffer(Math.max(n, Math.ceil((b?.size ?? 0) * 1.5)));
-      this.scratchBufs.set(name, b);
+      b = dense.createBuffer(Math.max(n, Math.ceil((b?.size ?? 0) * 1.5)), dtype);
+      this.scratchBufs.set(key, b);
     }
-    return { buffer: b, offset: 0, shape: [n], dtype: "f32" };
+    return { buffer: b, offset: 0, shape: [n], dtype };
+  }
+
+  /**
+   * Sequence b's first S rows of `pool` as one contiguous (S * row) tensor in the pool's dtype: a view
+   * of the pool when its blocks are consecutive there, else a copy into scratch `name`.
+   */
+  private gather(
+    dense: DenseAttention,
+    a: { pool: Tensor; name: string; blocks: Int32Array; S: number; bs: number; row: number },
+  ): Tensor {
+    const { pool, blocks, S, bs, row } = a;
+    const nb = Math.ceil(S / bs);
+    const first = nb === 0 ? 0 : blocks[0]!;
+    let consecutive = true;
+    for (let i = 1; i < nb && consecutive; i++) consecutive = blocks[i] === first + i;
+    if (consecutive) return { ...pool, offset: pool.offset + first * bs * row, shape: [S * row] };
+    const dst = this.scratch(dense, a.name, S * row, pool.dtype);
+    for (let i = 0; i < nb; i++) {
+      const n = Math.min(bs, S - i * bs) * row;
+      const src = pool.offset + blocks[i]! * bs * row;
+      dense.copy({ ...dst, offset: i * bs * row, shape: [n] }, { ...pool, offset: src, shape: [n] });
+    }
+    return { ...dst, shape: [S * row] };
   }
 
   private intArray(t: Tensor): Int32Array {
@@ -116,14 +145,9 @@ export class PagedOps {
       const T = meta.queryStarts[b + 1]! - q0;
       const S = meta.seqLens[b]!;
       if (T === 0) continue;
-      const k = this.scratch(dense, "k", S * row);
-      const v = this.scratch(dense, "v", S * row);
-      for (let i = 0; i * bs < S; i++) {
-        const n = Math.min(bs, S - i * bs) * row;
-        const src = meta.blockTables[b * mb + i]! * bs * row;
-        this.store.store(at(k, i * bs * row, [n]), this.store.input(at(t.kPool, src, [n])));
-        this.store.store(at(v, i * bs * row, [n]), this.store.input(at(t.vPool, src, [n])));
-      }
+      const blocks = meta.blockTables.subarray(b * mb, (b + 1) * mb);
+      const k = this.gather(dense, { pool: t.kPool, name: "k", blocks, S, bs, row });
+      const v = this.gather(dense, { pool: t.vPool, name: "v", blocks, S, bs, row });
       const lse = this.scratch(dense, "lse", H * T); // (1, H, T) as the dense kernel writes it
       const qRows = [1, T, H, D];
       dense.attention(
