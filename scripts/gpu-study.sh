@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU study, one device call at a time: builds the corpus if this machine lacks it, runs (or
-# resumes) the sweep for at most $1 seconds, then drops checkpoints of finished runs and archives
-# the sweep folder (results.jsonl, per-run metrics and results) into $OUT/$name.tar.xz. Carry the
+# resumes) the sweep, starting no run that would end after $1 seconds (whole runs only: a cut-off
+# run's checkpoint is too large to bring back; a hard stop 60 s later guards the estimate), then
+# drops checkpoints of finished runs and archives the sweep folder (results.jsonl, per-run metrics and results) into $OUT/$name.tar.xz. Carry the
 # extracted sweeps/<name>/ into the next call and the sweep skips every finished run.
 #   bash scripts/gpu-study.sh 420 studies/h100-small.json
 set -uo pipefail
@@ -15,7 +16,8 @@ if [ ! -f data/site-packages/manifest.json ]; then
     --val-fraction 0.01 --out data/site-packages --force > "$OUT/data.txt" 2>&1
   echo "data: rc $? in $(( $(date +%s) - t0 )) s"; tail -1 "$OUT/data.txt"
 fi
-timeout --signal=INT "$budget" node dist/src/cli/main.js sweep "$spec" --backend webgpu --out "sweeps/$name" \
+timeout --signal=INT $((budget + 60)) node dist/src/cli/main.js sweep "$spec" --backend webgpu \
+  --out "sweeps/$name" --time-budget "$budget" --quiet \
   > "$OUT/$name.txt" 2>&1
 echo "sweep: rc $?"; grep -vE "Warning|step [0-9]+/" "$OUT/$name.txt" | tail -15
 find "sweeps/$name/runs" -name checkpoints -type d -prune -exec sh -c \

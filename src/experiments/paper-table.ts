@@ -56,7 +56,8 @@ export function parsePaperTable(text: string, source = "paper table"): SummaryRo
       pplMin: ppl,
       pplMax: ppl,
       nSeeds: 1,
-      lrs: [{ lr: PAPER_FIXED_LR, pplMean: ppl, seeds: [0] }],
+      comparedSeeds: [0],
+      lrs: [{ lr: PAPER_FIXED_LR, pplMean: ppl, pplCompared: ppl, seeds: [0] }],
       pareto: false,
     };
   });

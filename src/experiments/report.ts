@@ -77,14 +77,19 @@ export function formatMarkdown(
       "",
       "## Learning-rate sweeps",
       "",
-      "| config | LR | val ppl (mean) | seeds |",
-      "|---|---:|---:|---|",
+      "Each config's LRs are compared on the seeds they all have (\"compared\"); the best LR's other " +
+        "seeds enter only the mean over all its seeds.",
+      "",
+      "| config | LR | val ppl (compared seeds) | val ppl (mean, all seeds) | seeds |",
+      "|---|---:|---:|---:|---|",
     );
     for (const r of swept) {
       for (const l of r.lrs) {
         const best = l.lr === r.bestLr ? " (best)" : "";
+        const ppl = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "diverged");
+        const compared = `${ppl(l.pplCompared)} (seed${r.comparedSeeds.length > 1 ? "s" : ""} ${r.comparedSeeds.join(", ")})`;
         out.push(
-          `| ${r.config} | ${formatLr(l.lr)}${best} | ${l.pplMean.toFixed(3)} | ${l.seeds.join(", ")} |`,
+          `| ${r.config} | ${formatLr(l.lr)}${best} | ${compared} | ${ppl(l.pplMean)} | ${l.seeds.join(", ")} |`,
         );
       }
     }

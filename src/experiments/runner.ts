@@ -32,6 +32,14 @@ export interface RunSweepOptions {
   quiet?: boolean;
   /** Stops the sweep: the run in flight checkpoints and stops (resumable); no new run starts. */
   signal?: AbortSignal;
+  /**
+   * Wall-clock budget of this call in seconds: a run is not started when the time spent so far plus
+   * the longest run trained in this call would exceed it (the sweep stops, resumable). The first
+   * run always starts. Lets a time-limited machine end with whole runs instead of a cut-off one.
+   */
+  timeBudgetSeconds?: number;
+  /** Clock in seconds (tests inject one; default: performance.now()). */
+  now?: () => number;
 }
 
 export interface ConfigOutcome {
@@ -89,6 +97,10 @@ class SweepRunner {
   private readonly log: (line: string) => void;
   private backend?: Backend;
   private readonly started = new Date().toISOString();
+  private readonly now: () => number;
+  private readonly t0: number;
+  /** Longest wall time of a run trained in this call, seconds. */
+  private longestRun = 0;
   trained = 0;
   reused = 0;
 
@@ -98,6 +110,8 @@ class SweepRunner {
   ) {
     this.resultsPath = join(opts.outDir, "results.jsonl");
     this.log = opts.log ?? ((l) => process.stderr.write(`${l}\n`));
+    this.now = opts.now ?? (() => performance.now() / 1000);
+    this.t0 = this.now();
     if (existsSync(this.resultsPath)) {
       for (const r of loadResults(this.resultsPath)) this.byRun.set(r.run, r);
     }
@@ -129,6 +143,7 @@ class SweepRunner {
     // and a signal is only dispatched from a poll phase that waits (a timer; setImmediate is not enough)
     await new Promise((r) => setTimeout(r, 1));
     if (this.opts.signal?.aborted) throw new SweepInterrupted();
+    this.checkTimeBudget(name);
     const intent: RunIntent = { sweep: this.spec.name, run: name, config: cfg.config, options };
     const resume = existsSync(intentPath);
     if (resume) {
@@ -154,6 +169,7 @@ class SweepRunner {
     const fromCheckpoint = resume && existsSync(join(dir, "checkpoints"));
     this.log(`${name}: ${fromCheckpoint ? "resuming from its checkpoint" : "training"}`);
     const train = this.opts.train ?? trainRun;
+    const t = this.now();
     const result = await train({
       backend: this.backend,
       config: cfg.config,
@@ -165,6 +181,7 @@ class SweepRunner {
       quiet: this.opts.quiet ?? false,
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
     });
+    this.longestRun = Math.max(this.longestRun, this.now() - t);
     if (result.interrupted) {
       this.log(`${name}: stopped at step ${result.steps}; run the sweep again to resume it`);
       throw new SweepInterrupted();
@@ -175,6 +192,19 @@ class SweepRunner {
         `${result.seconds.toFixed(1)} s`,
     );
     return this.record(cfg, options, result, { startedAt, finishedAt: new Date().toISOString(), dir });
+  }
+
+  /** Stops the sweep before `name` when the time budget cannot hold another run like the longest. */
+  private checkTimeBudget(name: string): void {
+    const budget = this.opts.timeBudgetSeconds;
+    if (budget === undefined || this.trained === 0) return;
+    const spent = this.now() - this.t0;
+    if (spent + this.longestRun <= budget) return;
+    this.log(
+      `time budget: ${Math.round(spent)} s spent + ${Math.round(this.longestRun)} s for the longest run ` +
+        `> ${Math.round(budget)} s; ${name} not started`,
+    );
+    throw new SweepInterrupted();
   }
 
   private record(

@@ -9,7 +9,10 @@ import type { ResultRecord } from "./results.js";
 
 export interface LrSummary {
   lr: number;
+  /** Mean over every seed run at this LR. */
   pplMean: number;
+  /** Mean over the seeds every LR of the config has: the figure the best LR was picked on. */
+  pplCompared: number;
   seeds: number[];
 }
 
@@ -26,6 +29,8 @@ export interface SummaryRow {
   pplMin: number;
   pplMax: number;
   nSeeds: number;
+  /** The seeds every LR of this config has (the LRs are compared on these; all seeds if none is shared). */
+  comparedSeeds: number[];
   /** Every LR run for this config, ascending. */
   lrs: LrSummary[];
   /** When several LRs were run and the best is the largest ("high") or smallest ("low") of them. */
@@ -57,16 +62,27 @@ function finiteOr(x: number): number {
 export function pickBestLr(records: readonly ResultRecord[]): number | undefined {
   const byLr = groupBy(records, (r) => r.lr);
   if (byLr.size === 0) return undefined;
-  const seedSets = [...byLr.values()].map((rs) => new Set(rs.map((r) => r.seed)));
-  const common = [...seedSets[0]!].filter((s) => seedSets.every((set) => set.has(s)));
-  const score = (rs: ResultRecord[]) => {
-    const use = common.length ? rs.filter((r) => common.includes(r.seed)) : rs;
-    return mean(use.map((r) => finiteOr(r.finalValPpl)));
-  };
+  const score = comparedScore(records);
   const ranked = [...byLr.entries()].sort(
     ([la, a], [lb, b]) => score(a) - score(b) || b.length - a.length || la - lb,
   );
   return ranked[0]![0];
+}
+
+/** The seeds every LR of one config's records has. */
+function sharedSeeds(records: readonly ResultRecord[]): number[] {
+  const seedSets = [...groupBy(records, (r) => r.lr).values()].map((rs) => new Set(rs.map((r) => r.seed)));
+  if (!seedSets.length) return [];
+  return [...seedSets[0]!].filter((s) => seedSets.every((set) => set.has(s))).sort((a, b) => a - b);
+}
+
+/** Mean ppl of one LR's records over the shared seeds (all of them when none is shared). */
+function comparedScore(records: readonly ResultRecord[]): (rs: readonly ResultRecord[]) => number {
+  const common = sharedSeeds(records);
+  return (rs) => {
+    const use = common.length ? rs.filter((r) => common.includes(r.seed)) : rs;
+    return mean(use.map((r) => finiteOr(r.finalValPpl)));
+  };
 }
 
 function groupBy<K, T>(xs: readonly T[], key: (x: T) => K): Map<K, T[]> {
@@ -107,11 +123,14 @@ export function summarizeResults(records: readonly ResultRecord[]): SummaryRow[]
     const bestLr = pickBestLr(rs)!;
     const atBest = rs.filter((r) => r.lr === bestLr);
     const ppls = atBest.map((r) => r.finalValPpl);
+    const score = comparedScore(rs);
+    const shared = sharedSeeds(rs);
     const lrs = [...groupBy(rs, (r) => r.lr).entries()]
       .sort(([a], [b]) => a - b)
       .map(([lr, list]) => ({
         lr,
         pplMean: mean(list.map((r) => r.finalValPpl)),
+        pplCompared: score(list),
         seeds: list.map((r) => r.seed),
       }));
     const edge =
@@ -134,6 +153,7 @@ export function summarizeResults(records: readonly ResultRecord[]): SummaryRow[]
       pplMin: Math.min(...ppls),
       pplMax: Math.max(...ppls),
       nSeeds: atBest.length,
+      comparedSeeds: shared.length ? shared : [...new Set(rs.map((r) => r.seed))].sort((a, b) => a - b),
       lrs,
       pareto: false,
     });

@@ -70,9 +70,10 @@ test("report from sweep rows: spread, LR sweep section and diverged rows", () =>
     pplMin: ppl - 0.2,
     pplMax: ppl + 0.3,
     nSeeds: 3,
+    comparedSeeds: [1],
     lrs: [
-      { lr: 4.5e-4, pplMean: ppl + 1, seeds: [1] },
-      { lr: 6.75e-4, pplMean: ppl, seeds: [1, 2, 3] },
+      { lr: 4.5e-4, pplMean: ppl + 1, pplCompared: ppl + 1, seeds: [1] },
+      { lr: 6.75e-4, pplMean: ppl, pplCompared: ppl - 0.5, seeds: [1, 2, 3] },
     ],
     pareto: true,
     ...extra,
@@ -82,7 +83,8 @@ test("report from sweep rows: spread, LR sweep section and diverged rows", () =>
   assert.match(md, /\| a \| MQA\+CLA2 \| 1\.50M \| 192 \| 6\.75e-4 \| 30\.12 ± 0\.25 \| 3 \| ★ \|/);
   assert.match(md, /\| b \|.*\| diverged \|/);
   assert.match(md, /## Learning-rate sweeps/);
-  assert.match(md, /\| a \| 6\.75e-4 \(best\) \| 30\.123 \| 1, 2, 3 \|/);
+  assert.match(md, /\| a \| 6\.75e-4 \(best\) \| 29\.623 \(seed 1\) \| 30\.123 \| 1, 2, 3 \|/);
+  assert.match(md, /\| a \| 4\.5e-4 \| 31\.123 \(seed 1\) \| 31\.123 \| 1 \|/);
   const csv = formatCsv(rows).split("\n");
   assert.equal(csv[1], "a,MQA+CLA2,1500000,192,0.000675,30.1234,0.25,29.9234,30.4234,3,true");
 });

@@ -94,6 +94,15 @@ test("best LR is compared on shared seeds, then mean and sample sd over all seed
     row!.lrs.map((l) => l.lr),
     [1e-3, 2e-3, 4e-3],
   );
+  assert.deepEqual(row!.comparedSeeds, [1]);
+  assert.deepEqual(
+    row!.lrs.map((l) => [l.lr, l.pplCompared, l.pplMean]),
+    [
+      [1e-3, 20, 21],
+      [2e-3, 20.5, 20.5],
+      [4e-3, Number.POSITIVE_INFINITY, Number.NaN],
+    ],
+  );
   assert.equal(row!.group, "MHA/GQA/MQA");
   assert.equal(sampleSd([5]), 0);
 });

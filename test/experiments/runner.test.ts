@@ -260,3 +260,39 @@ test("resuming a started run with other settings is refused, naming the field", 
     (e: unknown) => e instanceof ConfigError && /train\.steps \(4 -> 8\)/.test(e.message),
   );
 });
+
+test("a time budget starts no run that would end after it, keeps whole runs, and the next call resumes", async () => {
+  const out = tmp();
+  const spec = parseSweepSpec({ ...baseSpec, lrs: [1e-3] });
+  // a fake clock: every training call takes 100 s
+  let clock = 0;
+  const fake = fakeTrainer({});
+  const timed: TrainFn = async (s) => {
+    clock += 100;
+    return fake.train(s);
+  };
+  const lines: string[] = [];
+  const opts = { outDir: out, backend: async () => fakeBackend, now: () => clock };
+  const first = await runSweep(spec, {
+    ...opts,
+    train: timed,
+    timeBudgetSeconds: 250,
+    log: (l) => lines.push(l),
+  });
+  // 2 runs end at 200 s; a third would end at 300 s > 250 s
+  assert.equal(first.trained, 2);
+  assert.equal(first.interrupted, true);
+  assert.match(
+    lines.join("\n"),
+    /time budget: 200 s spent \+ 100 s for the longest run > 250 s; tiny-H16-MQA-CLA2__lr1e-3__s1 not started/,
+  );
+  assert.ok(!existsSync(join(out, "runs", "tiny-H16-MQA-CLA2__lr1e-3__s1")));
+  // the first run of a call always starts, however small the budget
+  const second = await runSweep(spec, { ...opts, train: timed, timeBudgetSeconds: 1, log: () => {} });
+  assert.equal(second.trained, 1);
+  assert.equal(second.reused, 2);
+  const third = await runSweep(spec, { ...opts, train: timed, log: () => {} });
+  assert.equal(third.trained, 1);
+  assert.equal(third.interrupted, false);
+  assert.equal(loadResults(join(out, "results.jsonl")).length, 4);
+});

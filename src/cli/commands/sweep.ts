@@ -20,6 +20,16 @@ interface SweepFlags {
   dryRun?: boolean;
   report: boolean;
   quiet?: boolean;
+  timeBudget?: string;
+}
+
+/** "480", "480s", "8m", "1.5h" -> seconds. */
+export function parseDurationSeconds(v: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/i.exec(v.trim());
+  const n = m ? Number(m[1]) * { s: 1, m: 60, h: 3600 }[(m[2] ?? "s").toLowerCase() as "s" | "m" | "h"] : NaN;
+  if (!(n > 0))
+    throw new ConfigError(`${flag} "${v}" is not a duration: give seconds or a unit, e.g. 480, 8m, 1.5h`);
+  return n;
 }
 
 function parseBackend(v: string | undefined): BackendName | undefined {
@@ -42,9 +52,15 @@ export function registerSweep(program: Command): void {
     .option("--dry-run", "print the plan (configs, params, KV bytes/token, tokens/param, runs) and exit")
     .option("--no-report", "do not write <out>/report when the sweep finishes")
     .option("--quiet", "no live progress bar per run")
+    .option(
+      "--time-budget <duration>",
+      "start no run that would end after this (e.g. 8m, 1.5h; estimate: the longest run so far); resumable",
+    )
     .action(async (specPath: string, f: SweepFlags) => {
       const spec = loadSweepSpec(specPath);
       const backendName = parseBackend(f.backend);
+      const budget =
+        f.timeBudget === undefined ? undefined : parseDurationSeconds(f.timeBudget, "--time-budget");
       if (f.dryRun) {
         process.stdout.write(`${formatPlan(planSweep(spec))}\n`);
         return;
@@ -66,6 +82,7 @@ export function registerSweep(program: Command): void {
           outDir,
           signal: stop.signal,
           quiet: f.quiet ?? false,
+          ...(budget === undefined ? {} : { timeBudgetSeconds: budget }),
           backend: async () => {
             backend = backendName ? await createBackend(backendName) : await createDefaultBackend();
             process.stderr.write(`backend: ${backend.name} (${backend.info().device})\n`);
