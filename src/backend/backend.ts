@@ -232,4 +232,12 @@ export interface Backend {
   // ---- optional accelerators ----------------------------------------------------------------
   /** Fused decode-step kernels, where this backend has them (see DecodeKernels). */
   decodeKernels?(): DecodeKernels;
+  /**
+   * Runs `ops` the first time `key` is seen and records the work they enqueue; later calls with
+   * the same key enqueue that work again without running `ops` (webgpu: the dispatches are
+   * re-issued from a tape, skipping the ops' host code). `ops` must enqueue work fully determined
+   * by `key` (shapes, offsets and options; the tensors' contents may differ), do no host reads or
+   * writes, and return the same value for the same key. Backends without it run `ops` each time.
+   */
+  replayable?<T>(key: string, ops: () => T): T;
 }

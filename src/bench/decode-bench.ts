@@ -40,6 +40,14 @@ export interface DecodeBenchOptions {
   readLogits?: boolean;
   /** webgpu: submit at an op boundary every this many dispatches (overlaps recording with the GPU). */
   submitEvery?: number;
+  /** webgpu: replay recorded decode steps (Backend.replayable; default true). */
+  replay?: boolean;
+  /**
+   * Greedy rows on a device argmax: record and submit step i + 1 (its input tokens chained from
+   * step i's argmax on the device) before reading step i's tokens, so the host's recording and
+   * readback overlap the GPU's work.
+   */
+  pipeline?: boolean;
   onRow?: (row: DecodeRow | CapacityRow) => void;
 }
 
@@ -51,6 +59,8 @@ export interface StepCounts {
   writes: number;
   shadowCopies: number;
   bindGroupsCreated: number;
+  /** Recorded decode steps replayed (0 when every step ran its ops). */
+  replays: number;
 }
 
 export interface DecodeRow {
@@ -72,6 +82,8 @@ export interface DecodeRow {
   copyGbps: number;
   /** What the host reads per step: the argmax tokens (4 bytes per sequence) or the logits rows. */
   readback: "argmax" | "logits";
+  /** Steps overlapped (DecodeBenchOptions.pipeline); the record/wait split is then not measured. */
+  pipelined: boolean;
   /** webgpu only: runtime counters per step. */
   perStep?: StepCounts;
   /** webgpu only, host clock, ms per step: step start to the last submit (recording), that submit to
@@ -139,7 +151,7 @@ async function decodeRow(
   const { cfg, batch: B, context: S } = r;
   const producers = producerMap(cfg);
   const layout = { nLayers: cfg.nLayers, producers, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim };
-  const total = S + o.warmup + o.steps;
+  const total = S + 2 * o.warmup + o.steps;
   const numBlocks = B * Math.ceil(total / o.blockSize);
   const cache = new KvCache({
     backend: be,
@@ -158,33 +170,48 @@ async function decodeRow(
   }
   const fwd = new CachedForward(r.model, cache);
   const argmax = !o.readLogits && fwd.deviceArgmax;
-  const step = async () => {
-    const items: ForwardItem[] = ids.map((id, b) => {
+  const items = (): ForwardItem[] =>
+    ids.map((id, b) => {
       const start = cache.length(id);
       return { id, start, tokens: [(b + start) % cfg.vocabSize], slots: cache.append(id, 1), sample: true };
     });
-    if (argmax) await fwd.runGreedy(items);
-    else await fwd.run(items);
+  const pipelined = (o.pipeline ?? false) && argmax;
+  const step = async () => {
+    if (argmax) await fwd.runGreedy(items());
+    else await fwd.run(items());
+  };
+  /** n steps, each submitted before the previous one's tokens are read (see DecodeBenchOptions.pipeline). */
+  const chain = async (n: number) => {
+    let pending: Promise<unknown> = fwd.runGreedy(items());
+    for (let i = 1; i < n; i++) {
+      const next = fwd.runGreedy(items(), { chained: true });
+      await pending;
+      pending = next;
+    }
+    await pending;
   };
   let once = Number.POSITIVE_INFINITY;
   for (let i = 0; i < o.warmup; i++) {
     const t0 = performance.now();
-    await step();
-    once = Math.min(once, performance.now() - t0);
+    await (pipelined ? chain(2) : step());
+    once = Math.min(once, (performance.now() - t0) / (pipelined ? 2 : 1));
   }
   const steps = Math.max(2, Math.min(o.steps, Math.floor((o.rowSeconds * 1e3) / once)));
   const stats = runtimeStats(be);
   const before = stats ? { ...stats } : null;
-  const marks = runtimeMarks(be);
+  const marks = pipelined ? null : runtimeMarks(be);
   const split = { recordMs: 0, gpuWaitMs: 0, hostAfterMs: 0 };
   const t0 = performance.now();
-  for (let i = 0; i < steps; i++) {
-    const s0 = performance.now();
-    await step();
-    if (!marks) continue;
-    split.recordMs += (marks.submit - s0) / steps;
-    split.gpuWaitMs += (marks.mapResolved - marks.submit) / steps;
-    split.hostAfterMs += (performance.now() - marks.mapResolved) / steps;
+  if (pipelined) await chain(steps);
+  else {
+    for (let i = 0; i < steps; i++) {
+      const s0 = performance.now();
+      await step();
+      if (!marks) continue;
+      split.recordMs += (marks.submit - s0) / steps;
+      split.gpuWaitMs += (marks.mapResolved - marks.submit) / steps;
+      split.hostAfterMs += (performance.now() - marks.mapResolved) / steps;
+    }
   }
   const stepMs = (performance.now() - t0) / steps;
   const perStep =
@@ -198,7 +225,7 @@ async function decodeRow(
   const bpe = bytesPerElement(o.kvDtype);
   const kvRow = 2 * cfg.nKvHeads * cfg.headDim * bpe; // K and V of one token in one cache layer
   const kvLayers = producers.filter((p, l) => p === l).length;
-  const keys = S + o.warmup + steps / 2; // mean keys per step
+  const keys = S + (pipelined ? 2 : 1) * o.warmup + steps / 2; // mean keys per step
   const kvReadBytes = B * keys * kvRow * cfg.nLayers;
   const bytesPerStep = r.model.layout.total * 4 + kvReadBytes + B * kvRow * kvLayers;
   return {
@@ -217,13 +244,22 @@ async function decodeRow(
     gbps: bytesPerStep / (stepMs / 1e3) / 1e9,
     copyGbps,
     readback: argmax ? "argmax" : "logits",
+    pipelined,
     ...(perStep ? { perStep } : {}),
     ...(marks ? split : {}),
     ...(perStep && o.submitEvery !== undefined ? { submitEvery: o.submitEvery } : {}),
   };
 }
 
-const COUNTERS = ["dispatches", "submits", "reads", "writes", "shadowCopies", "bindGroupsCreated"] as const;
+const COUNTERS = [
+  "dispatches",
+  "submits",
+  "reads",
+  "writes",
+  "shadowCopies",
+  "bindGroupsCreated",
+  "replays",
+] as const;
 
 /** The webgpu runtime's live counters (duck-typed), or null on other backends. */
 function runtimeStats(be: Backend): StepCounts | null {
@@ -250,8 +286,9 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
     o.onRow?.(row);
   };
   try {
-    const rt = (be as unknown as { rt?: { submitEvery?: number } }).rt;
+    const rt = (be as unknown as { rt?: { submitEvery?: number; replayEnabled?: boolean } }).rt;
     if (o.submitEvery !== undefined && rt?.submitEvery !== undefined) rt.submitEvery = o.submitEvery;
+    if (o.replay !== undefined && rt?.replayEnabled !== undefined) rt.replayEnabled = o.replay;
     const copyGbps = await copyBandwidth(be);
     const maxContext = Math.max(...o.contexts) + o.warmup + o.steps;
     for (const name of o.configs) {
@@ -380,6 +417,8 @@ interface DecodeFlags {
   json?: boolean;
   logits?: boolean;
   submitEvery?: string;
+  replay: boolean;
+  pipeline?: boolean;
 }
 
 export function registerDecodeBench(bench: Command): void {
@@ -403,6 +442,11 @@ export function registerDecodeBench(bench: Command): void {
     .option("--json", "one JSON object per line (decode and decode-capacity rows)")
     .option("--logits", "read the logits rows each step (default: device argmax where available)")
     .option("--submit-every <n>", "webgpu: submit every n dispatches within a step (default: runtime's)")
+    .option("--no-replay", "webgpu: run every decode step's ops instead of replaying the recorded step")
+    .option(
+      "--pipeline",
+      "greedy on the device: submit step i+1 (tokens chained on the device) before reading step i",
+    )
     .action(async (f: DecodeFlags) => {
       if (!BACKEND_NAMES.includes(f.backend as BackendName)) {
         throw new ConfigError(`unknown backend "${f.backend}": use ${BACKEND_NAMES.join(" or ")}`);
@@ -422,6 +466,8 @@ export function registerDecodeBench(bench: Command): void {
         memoryBytes: parseByteSize(f.memory, "--memory"),
         maxKvBytes: parseByteSize(f.maxKv, "--max-kv"),
         readLogits: f.logits ?? false,
+        replay: f.replay,
+        pipeline: f.pipeline ?? false,
         ...(f.submitEvery ? { submitEvery: list("submit-every", f.submitEvery, [])[0]! } : {}),
         onRow: (row) => {
           if (f.json) out(JSON.stringify(row));

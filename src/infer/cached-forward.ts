@@ -56,13 +56,19 @@ export type StepOutput =
   | { kind: "logits"; logits: Float32Array | Float64Array }
   | { kind: "tokens"; tokens: Int32Array };
 
+let nextInstance = 1;
+
 export class CachedForward {
   readonly cfg: ModelConfig;
+  /** Distinguishes this instance's replay keys from other engines' on the same backend. */
+  private readonly instance = nextInstance++;
   private readonly be: Backend;
   private readonly w: ModelWeights;
   private readonly ws: Workspace;
   private readonly k: StepKernels;
   private lastLogits: Tensor | null = null;
+  /** Rows of the last step whose argmax stayed on the device (0: none). */
+  private lastArgmaxRows = 0;
 
   constructor(
     model: Model,
@@ -106,16 +112,49 @@ export class CachedForward {
     return { n, b, m, maxBlocks, packed };
   }
 
-  /** Records the whole step (one metadata upload, no host reads); returns the (M, V) logits tensor. */
-  private record(items: readonly ForwardItem[]): Tensor | null {
+  /**
+   * Records the whole step (one metadata upload, no host reads); returns the (M, V) logits tensor
+   * and, with `greedy` on a backend with a device argmax, the (M) argmax tensor. A decode step (one
+   * token per item, every item sampled) is the same work for the same (B, maxBlocks): the backend
+   * may replay it instead of re-running the ops' host code (Backend.replayable).
+   */
+  private record(
+    items: readonly ForwardItem[],
+    greedy: boolean,
+    chained = false,
+  ): { logits: Tensor | null; tokens: Tensor | null } {
+    const { be, ws } = this;
+    const m = this.meta(items);
+    if (chained && (this.lastArgmaxRows !== items.length || m.n !== m.b || m.m !== m.b)) {
+      throw new Error(
+        `a chained step needs one sampled token per item for the ${this.lastArgmaxRows} rows of the last greedy step; got ${items.length} items, ${m.n} tokens`,
+      );
+    }
+    const metaT = ws.get("meta", [m.packed.length], "i32");
+    be.write(metaT, m.packed);
+    const encode = () => {
+      const ids = chained ? ws.get("argmax", [m.n], "i32") : undefined;
+      const logits = this.encode(m, metaT, ids);
+      if (!greedy || logits === null || this.k.argmax === null) return { logits, tokens: null };
+      const tokens = ws.get("argmax", [logits.shape[0]!], "i32");
+      this.k.argmax(tokens, logits);
+      return { logits, tokens };
+    };
+    const decode = m.n === m.b && m.m === m.b;
+    const key = `cached-forward ${this.instance}: decode B ${m.b} blocks ${m.maxBlocks} greedy ${greedy} chained ${chained}`;
+    const out = decode && be.replayable ? be.replayable(key, encode) : encode();
+    this.lastArgmaxRows = out.tokens === null ? 0 : out.tokens.shape[0]!;
+    return out;
+  }
+
+  /** The step's ops over the uploaded metadata `metaT` (see record); `idsIn` replaces its ids. */
+  private encode(sm: StepMeta, metaT: Tensor, idsIn?: Tensor): Tensor | null {
     const { be, cfg, ws, w, k } = this;
     const { dModel: C, nHeads: H, nKvHeads: Hkv, headDim: D, ffnDim: F, vocabSize: V, normEps: eps } = cfg;
-    const { n: N, b: B, m: M, maxBlocks, packed } = this.meta(items);
-    const metaT = ws.get("meta", [packed.length], "i32");
-    be.write(metaT, packed);
+    const { n: N, b: B, m: M, maxBlocks } = sm;
     const at = sections(N, B, maxBlocks);
     const part = (off: number, shape: number[]) => view(metaT.buffer, shape, off);
-    const ids = part(at.ids, [N]);
+    const ids = idsIn ?? part(at.ids, [N]);
     const positions = part(at.positions, [N]);
     const slots = part(at.slots, [N]);
     const meta = {
@@ -172,7 +211,7 @@ export class CachedForward {
 
   /** Runs the step; returns (M, V) logits of the sampling items' last rows, in item order. */
   async run(items: readonly ForwardItem[]): Promise<Float32Array | Float64Array> {
-    const logits = this.record(items);
+    const { logits } = this.record(items, false);
     this.lastLogits = logits;
     if (logits === null) return new Float32Array(0);
     return (await this.be.read(logits)) as Float32Array | Float64Array;
@@ -181,17 +220,18 @@ export class CachedForward {
   /**
    * Runs the step and picks each sampling row's argmax on the device (reads 4 bytes per row; -1
    * marks a NaN/+Inf row: read it with lastLogits()). Falls back to host logits without argmax.
+   * `chained`: each item's input token is the previous greedy step's argmax of the same row, taken
+   * on the device (the items' `tokens` are ignored), so this step can be recorded and submitted
+   * before the previous step's tokens are read: call it without awaiting the previous promise.
    */
-  async runGreedy(items: readonly ForwardItem[]): Promise<StepOutput> {
-    const logits = this.record(items);
+  async runGreedy(items: readonly ForwardItem[], opts: { chained?: boolean } = {}): Promise<StepOutput> {
+    const { logits, tokens } = this.record(items, true, opts.chained ?? false);
     this.lastLogits = logits;
     if (logits === null) return { kind: "tokens", tokens: new Int32Array(0) };
-    if (this.k.argmax === null) {
+    if (tokens === null) {
       return { kind: "logits", logits: (await this.be.read(logits)) as Float32Array | Float64Array };
     }
-    const out = this.ws.get("argmax", [logits.shape[0]!], "i32");
-    this.k.argmax(out, logits);
-    return { kind: "tokens", tokens: (await this.be.read(out)) as Int32Array };
+    return { kind: "tokens", tokens: (await this.be.read(tokens)) as Int32Array };
   }
 
   /** The last step's logits (M, V), valid until the next step. */

@@ -35,6 +35,7 @@ import { bindRange, planAliasing, type Range } from "./bind-ranges.js";
 import { BufferPool } from "./buffer-pool.js";
 import { BufferUsage, type GpuContext, MAP_MODE_READ } from "./device.js";
 import { type KernelSource, PipelineCache } from "./pipelines.js";
+import { type Tape, TapeRecorder } from "./tape.js";
 
 export { f32, i32, packParams } from "./params.js";
 
@@ -74,6 +75,8 @@ export interface RuntimeStats {
   /** Host reads (readWords: one staging copy + mapAsync each) and host writes (writeBytes). */
   reads: number;
   writes: number;
+  /** Tapes replayed (each stands for its dispatches, which `dispatches` also counts). */
+  replays: number;
 }
 
 export class Runtime {
@@ -88,12 +91,15 @@ export class Runtime {
     shadowCopies: 0,
     reads: 0,
     writes: 0,
+    replays: 0,
   };
   /** performance.now() of the last queue.submit call and of the last readback's mapAsync resolving
    *  (host-side step breakdowns, e.g. `bench decode`); one clock read per submit and per read. */
   readonly marks = { submit: 0, mapResolved: 0 };
   /** Submit at an op boundary once this many dispatches are pending. */
   submitEvery = 256;
+  /** Backend.replayable replays tapes (false: runs the ops every time; for benchmarks and tests). */
+  replayEnabled = true;
   private readonly pipelines: PipelineCache;
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly gpuIds = new WeakMap<GPUBuffer, number>();
@@ -111,6 +117,8 @@ export class Runtime {
   private live: GPUBuffer[] = [];
   private scopes: Promise<void>[] = [];
   private readonly constants = new Map<string, Tensor>();
+  /** Set while capture() runs. */
+  private recorder: TapeRecorder | null = null;
 
   constructor(readonly ctx: GpuContext) {
     this.device = ctx.device;
@@ -228,9 +236,10 @@ export class Runtime {
    */
   beginOp(): void {
     this.assertHealthy();
-    for (const b of this.live) this.pool.release(b);
+    if (this.recorder) this.recorder.owned.push(...this.live);
+    else for (const b of this.live) this.pool.release(b);
     this.live = [];
-    if (this.pendingDispatches >= this.submitEvery) this.flush();
+    if (this.pendingDispatches >= this.submitEvery && !this.recorder) this.flush();
   }
 
   // ---- encoding -------------------------------------------------------------------------------
@@ -256,6 +265,9 @@ export class Runtime {
   /** Submits everything recorded so far. */
   flush(): void {
     if (!this.enc) return;
+    this.recorder?.abort(
+      "a submit inside the captured ops (a host read or write, a destroyed buffer, or a full params ring)",
+    );
     this.endPass();
     if (this.ringUsed)
       this.device.queue.writeBuffer(this.ring, 0, this.ringData, 0, this.ringUsed * this.ringStride);
@@ -283,6 +295,7 @@ export class Runtime {
 
   /** Copies r to a pooled buffer (so it no longer overlaps); returns a copy-back if writable. */
   private shadow(r: Range, t: Tensor, writable: boolean): (() => void) | null {
+    this.recorder?.abort("an aliasing copy");
     const copy = this.pool.acquire(r.size, STORAGE_USAGE, "alias copy");
     this.live.push(copy);
     this.endPass();
@@ -358,9 +371,14 @@ export class Runtime {
       });
     }
     const pass = this.computePass();
+    const bg = this.bindGroup(pe.layout, pe.layoutKey, ranges);
     pass.setPipeline(pe.pipeline);
-    pass.setBindGroup(0, this.bindGroup(pe.layout, pe.layoutKey, ranges), [base]);
+    pass.setBindGroup(0, bg, [base]);
     pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
+    if (this.recorder) {
+      const bufs = o.bindings.map((t) => t.buffer as WgBuffer);
+      this.recorder.add(pe.pipeline, bg, base, wg, bufs, declared);
+    }
     this.pendingDispatches++;
     this.stats.dispatches++;
     for (const cb of copyBacks) cb();
@@ -399,6 +417,67 @@ export class Runtime {
       this.stats.bindGroupsCreated++;
     }
     return bg;
+  }
+
+  // ---- capture and replay ---------------------------------------------------------------------
+  /**
+   * Runs `ops` (which records dispatches as usual) and also captures them as a Tape, or returns
+   * tape null with the reason when they did something a tape cannot repeat (a submit, a host
+   * transfer, an aliasing copy). The captured work itself is recorded normally either way.
+   */
+  capture<T>(ops: () => T): { value: T; tape: Tape | null; reason?: string } {
+    this.assertHealthy();
+    if (this.recorder) throw new BackendError("capture() inside capture(): finish the outer one first");
+    this.beginOp();
+    if (this.ringUsed) this.flush(); // a tape's params live at ring slots [0, count)
+    const rec = new TapeRecorder();
+    this.recorder = rec;
+    let value: T;
+    try {
+      value = ops();
+    } finally {
+      this.recorder = null;
+      rec.owned.push(...this.live);
+      this.live = [];
+    }
+    if (rec.aborted !== null || rec.pipelines.length === 0) {
+      for (const b of rec.owned) this.pool.release(b);
+      return { value, tape: null, reason: rec.aborted ?? "no dispatches" };
+    }
+    return { value, tape: rec.finish(this.ringData, this.ringStride) };
+  }
+
+  /**
+   * Records the tape's dispatches again (same pipelines, bind groups, params), without running
+   * the ops that made it. False (nothing recorded) when a buffer it binds has been destroyed.
+   */
+  replay(tape: Tape): boolean {
+    this.assertHealthy();
+    if (tape.bound.some((b) => b.destroyed)) return false;
+    this.beginOp();
+    if (this.ringUsed) this.flush();
+    new Uint8Array(this.ringData).set(tape.ring, 0);
+    this.ringUsed = tape.count;
+    const pass = this.computePass();
+    let last: GPUComputePipeline | null = null;
+    const wg = tape.workgroups;
+    for (let i = 0; i < tape.count; i++) {
+      const p = tape.pipelines[i]!;
+      if (p !== last) pass.setPipeline(p);
+      last = p;
+      pass.setBindGroup(0, tape.bindGroups[i]!, tape.offsets, i, 1);
+      pass.dispatchWorkgroups(wg[3 * i]!, wg[3 * i + 1]!, wg[3 * i + 2]!);
+    }
+    for (const b of tape.written) b.version++;
+    this.pendingDispatches += tape.count;
+    this.stats.dispatches += tape.count;
+    this.stats.replays++;
+    return true;
+  }
+
+  /** Returns a tape's scratch buffers to the pool (call once, when the tape is dropped). */
+  releaseTape(tape: Tape): void {
+    for (const b of tape.owned) this.pool.release(b);
   }
 
   // ---- transfers ------------------------------------------------------------------------------

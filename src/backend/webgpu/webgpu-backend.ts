@@ -29,14 +29,17 @@ import { encodeRope } from "./ops/rope.js";
 import { encodeSwiglu, encodeSwigluBackward } from "./ops/swiglu.js";
 import { encodeMatmul } from "./ops/matmul-schedule.js";
 import { Runtime } from "./runtime.js";
+import { ReplayCache } from "./tape.js";
 import { readTensor, writeTensor } from "./transfer.js";
 
 export class WebGpuBackend implements Backend {
   readonly name = "webgpu" as const;
   readonly rt: Runtime;
+  private readonly tapes: ReplayCache;
 
   constructor(private readonly ctx: GpuContext) {
     this.rt = new Runtime(ctx);
+    this.tapes = new ReplayCache(this.rt);
   }
 
   info(): BackendInfo {
@@ -65,7 +68,12 @@ export class WebGpuBackend implements Backend {
     return this.rt.sync();
   }
   dispose(): void {
+    this.tapes.clear();
     this.rt.dispose();
+  }
+
+  replayable<T>(key: string, ops: () => T): T {
+    return this.rt.replayEnabled ? this.tapes.run(key, ops) : ops();
   }
 
   fill(t: Tensor, value: number): void {

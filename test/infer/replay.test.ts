@@ -1,0 +1,172 @@
+// Replayed decode steps (Backend.replayable: the webgpu runtime re-issues a recorded step's
+// dispatches without running the ops' host code) and chained steps (input tokens taken from the
+// previous step's device argmax, submitted before that step is read) give exactly the tokens and
+// logits of steps recorded op by op; the tape cache recaptures, gives up and evicts as documented.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Backend } from "../../src/backend/backend.js";
+import type { WebGpuBackend } from "../../src/backend/webgpu/webgpu-backend.js";
+import { ReplayCache, type Tape, type TapeRuntime } from "../../src/backend/webgpu/tape.js";
+import { CachedForward, type ForwardItem } from "../../src/infer/cached-forward.js";
+import { KvCache } from "../../src/infer/kv-cache.js";
+import { Model } from "../../src/model/model.js";
+import { producerMap } from "../../src/model/sharing.js";
+import { testBackends } from "../helpers/backends.js";
+import { tinyConfig } from "./model-configs.js";
+
+const cfg = tinyConfig("MQA-CLA2", 1, { kind: "uniform", factor: 2 }, "f16");
+const PROMPTS: Record<string, number[]> = { a: [5, 9, 1], b: [3, 36, 12, 7] };
+
+async function webgpu(): Promise<WebGpuBackend | undefined> {
+  return (await testBackends()).find((b) => b.name === "webgpu") as WebGpuBackend | undefined;
+}
+
+/** A cache + forward with both prompts prefilled; `next(ids)` builds one decode item per id. */
+async function session(be: Backend, model: Model) {
+  const layout = {
+    nLayers: cfg.nLayers,
+    producers: producerMap(cfg),
+    nKvHeads: cfg.nKvHeads,
+    headDim: cfg.headDim,
+    dtype: cfg.kvDtype,
+    blockSize: 4,
+  };
+  const cache = new KvCache({ backend: be, layout, numBlocks: 32, debug: true });
+  const fwd = new CachedForward(model, cache);
+  const last: Record<string, number> = {};
+  const prefill: ForwardItem[] = Object.entries(PROMPTS).map(([id, p]) => {
+    cache.allocateFor(id, 24);
+    return { id, start: 0, tokens: p, slots: cache.append(id, p.length), sample: true };
+  });
+  const first = await fwd.runGreedy(prefill);
+  assert.equal(first.kind, "tokens");
+  prefill.forEach((it, i) => {
+    last[it.id] = (first as { tokens: Int32Array }).tokens[i]!;
+  });
+  const next = (ids: string[]): ForwardItem[] =>
+    ids.map((id) => {
+      const start = cache.length(id);
+      return { id, start, tokens: [last[id]!], slots: cache.append(id, 1), sample: true };
+    });
+  const take = (ids: string[], tokens: Int32Array) =>
+    ids.forEach((id, i) => {
+      last[id] = tokens[i]!;
+    });
+  return { cache, fwd, next, take };
+}
+
+/** 6 steps of both sequences, then 5 of "a" alone (a new batch shape). */
+const SCHEDULE = [...Array(6).fill(["a", "b"]), ...Array(5).fill(["a"])] as string[][];
+
+async function greedyRun(be: WebGpuBackend, model: Model, replay: boolean) {
+  be.rt.replayEnabled = replay;
+  const s = await session(be, model);
+  const out: { tokens: number[]; logits: number[] }[] = [];
+  for (const ids of SCHEDULE) {
+    const r = await s.fwd.runGreedy(s.next(ids));
+    assert.equal(r.kind, "tokens");
+    const tokens = (r as { tokens: Int32Array }).tokens;
+    s.take(ids, tokens);
+    out.push({ tokens: [...tokens], logits: [...(await s.fwd.lastLogitRows())] });
+  }
+  s.fwd.dispose();
+  s.cache.dispose();
+  be.rt.replayEnabled = true;
+  return out;
+}
+
+test("a replayed decode step gives the same tokens and logits as the step run op by op", async (t) => {
+  const be = await webgpu();
+  if (!be) return t.skip("no webgpu backend here");
+  const model = Model.create(be, cfg, { seed: 3 });
+  const plain = await greedyRun(be, model, false);
+  const replays0 = be.rt.stats.replays;
+  const replayed = await greedyRun(be, model, true);
+  // 11 decode steps over 2 batch shapes: each shape is captured once, then replayed
+  assert.equal(be.rt.stats.replays - replays0, SCHEDULE.length - 2);
+  assert.deepEqual(replayed, plain);
+  model.dispose();
+});
+
+test("chained steps (tokens from the device argmax, submitted before the last read) match", async (t) => {
+  const be = await webgpu();
+  if (!be) return t.skip("no webgpu backend here");
+  const model = Model.create(be, cfg, { seed: 3 });
+  const plain = await greedyRun(be, model, false);
+  const s = await session(be, model);
+  const got: number[][] = [];
+  const both = SCHEDULE.filter((ids) => ids.length === 2);
+  let pending = s.fwd.runGreedy(s.next(["a", "b"]));
+  for (let i = 1; i < both.length; i++) {
+    const next = s.fwd.runGreedy(s.next(["a", "b"]), { chained: true });
+    got.push([...((await pending) as { tokens: Int32Array }).tokens]);
+    pending = next;
+  }
+  got.push([...((await pending) as { tokens: Int32Array }).tokens]);
+  assert.deepEqual(
+    got,
+    plain.slice(0, both.length).map((r) => r.tokens),
+  );
+  // a chained step must continue the last greedy step's rows
+  await assert.rejects(
+    s.fwd.runGreedy(s.next(["a"]), { chained: true }),
+    /chained step needs one sampled token per item for the 2 rows/,
+  );
+  s.fwd.dispose();
+  s.cache.dispose();
+  model.dispose();
+});
+
+test("capture: a host write inside the captured ops gives no tape, and the work still runs", async (t) => {
+  const be = await webgpu();
+  if (!be) return t.skip("no webgpu backend here");
+  const buf = be.createBuffer(8, "f32");
+  const x = { buffer: buf, offset: 0, shape: [8], dtype: "f32" as const };
+  const r = be.rt.capture(() => {
+    be.fill(x, 2);
+    be.write(x, new Float32Array(8).fill(5));
+    be.add(x, x, x);
+  });
+  assert.equal(r.tape, null);
+  assert.match(r.reason ?? "", /submit inside the captured ops/);
+  assert.deepEqual([...(await be.read(x))], new Array(8).fill(10));
+  be.destroyBuffer(buf);
+});
+
+test("ReplayCache: replays, recaptures a stale tape, gives up on a failing key, evicts the oldest", () => {
+  const log: string[] = [];
+  const tape = (name: string) => ({ name }) as unknown as Tape;
+  let captureGivesTape = true;
+  const stale = new Set<string>();
+  const rt: TapeRuntime = {
+    capture: <T>(ops: () => T) => {
+      log.push("capture");
+      return { value: ops(), tape: captureGivesTape ? tape(`t${log.length}`) : null };
+    },
+    replay: (t) => {
+      const name = (t as unknown as { name: string }).name;
+      log.push(`replay ${name}`);
+      return !stale.has(name);
+    },
+    releaseTape: (t) => log.push(`release ${(t as unknown as { name: string }).name}`),
+  };
+  const cache = new ReplayCache(rt, 2);
+  let ran = 0;
+  const ops = () => ++ran;
+  assert.equal(cache.run("k1", ops), 1); // captured as t1
+  assert.equal(cache.run("k1", ops), 1); // replayed: ops not run, the captured value returned
+  stale.add("t1");
+  assert.equal(cache.run("k1", ops), 2); // stale: released and recaptured (t4)
+  assert.deepEqual(log, ["capture", "replay t1", "replay t1", "release t1", "capture"]);
+  log.length = 0;
+  captureGivesTape = false;
+  cache.run("k2", ops);
+  cache.run("k2", ops);
+  cache.run("k2", ops); // two failed captures: now runs ops directly
+  assert.deepEqual(log, ["capture", "capture"]);
+  assert.equal(ran, 5);
+  captureGivesTape = true;
+  log.length = 0;
+  cache.run("k3", ops); // t1 entry (k1), k2 (no tape), k3: over the limit of 2, k1 goes
+  assert.deepEqual(log, ["capture", "release t5"]);
+});
