@@ -63,6 +63,25 @@ interface DawnModule {
   create(flags: string[]): GPU;
 }
 
+/**
+ * Extra Dawn toggles for the native (Vulkan/Metal/D3D12) adapter from CROSSLAYER_DAWN_TOGGLES
+ * (comma-separated), an expert knob for benchmarks: e.g. `skip_validation` (less host time per
+ * command) or `disable_robustness` (no index clamping in kernels; only for kernels known to stay in
+ * bounds). Unset in normal use.
+ */
+function extraDawnToggles(): string[] {
+  const v = typeof process !== "undefined" ? process.env.CROSSLAYER_DAWN_TOGGLES : undefined;
+  if (!v) return [];
+  const list = v.split(",").map((s) => s.trim()).filter(Boolean);
+  const bad = list.find((t) => !/^[a-z0-9_]+$/.test(t));
+  if (bad !== undefined) {
+    throw new BackendError(
+      `CROSSLAYER_DAWN_TOGGLES entry "${bad}" is not a Dawn toggle name: use lower_snake_case names such as skip_validation`,
+    );
+  }
+  return list;
+}
+
 function nodeBackendName(): string {
   if (process.platform === "darwin") return "metal";
   if (process.platform === "win32") return "d3d12";
@@ -86,7 +105,8 @@ async function nodeAdapter(): Promise<{ adapter: GPUAdapter; detail: string }> {
   if (!vulkanLoaderPresent()) reasons.push("no Vulkan loader (libvulkan.so.1) found");
   else {
     try {
-      const gpu = dawn.create(["enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia"]);
+      const toggles = ["allow_unsafe_apis", "vulkan_enable_f16_on_nvidia", ...extraDawnToggles()];
+      const gpu = dawn.create([`enable-dawn-features=${toggles.join(",")}`]);
       instances.push(gpu);
       const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
       if (adapter) return { adapter, detail: nodeBackendName() };
