@@ -90,7 +90,16 @@ export interface DecodeKernels {
    */
   linear(
     io: { out: Tensor; x: Tensor; w: Tensor },
-    opts: { accumulate?: boolean; norm?: { weight: Tensor; eps: number }; swiglu?: boolean },
+    opts: {
+      accumulate?: boolean;
+      norm?: { weight: Tensor; eps: number };
+      swiglu?: boolean;
+      /**
+       * The fused q/k/v projection (needs `norm`, whose weight is then (2, K): q's, then k's and
+       * v's): w = [wq; wk; wv] (nq + 2 nkv, K); out = blocks [q (M, nq) | k (M, nkv) | v (M, nkv)].
+       */
+      qkv?: { nq: number; nkv: number };
+    },
   ): boolean;
   /** kPool[slots] = rope(k, positions), vPool[slots] = v; k, v (N, Hkv, D). */
   kvAppend(

@@ -180,18 +180,40 @@ export class CachedForward {
     for (let l = 0; l < cfg.nLayers; l++) {
       const lw = w.layers[l]!;
       const pools = this.cache.kvViewsFor(l); // a sharing layer gets its producer's pools
-      k.normLinear({ out: reshape(qPre, [N, H * D]), x, w: lw.wq, weight: lw.qNorm, eps }, sN);
-      if (this.cache.layout.isProducer(l) && lw.kvNorm && lw.wk && lw.wv) {
-        const kPre = reshape(pre, [N, Hkv * D]);
-        const v2 = reshape(vv, [N, Hkv * D]);
-        // kv_norm(x) @ wk^T, then @ wv^T (unfused: the norm computed for k is reused)
-        if (k.normLinear({ out: kPre, x, w: lw.wk, weight: lw.kvNorm, eps }, sN)) {
-          k.normLinear({ out: v2, x, w: lw.wv, weight: lw.kvNorm, eps }, sN);
-        } else k.linear(v2, xn, lw.wv);
-        const kPre3 = reshape(kPre, [N, Hkv, D]);
-        k.appendKv({ kPool: pools.k, vPool: pools.v, kPre: kPre3, v: vv, slots, positions, ropeBase, k: kk });
+      const kvw = this.cache.layout.isProducer(l) && lw.kvNorm && lw.wk && lw.wv ? lw : null;
+      const append = (kPre3: Tensor, v3: Tensor) =>
+        k.appendKv({ kPool: pools.k, vPool: pools.v, kPre: kPre3, v: v3, slots, positions, ropeBase, k: kk });
+      // a producer's q, k and v in one dispatch where the backend fuses them
+      const fused =
+        kvw && k.fusesQkv
+          ? k.qkvLinear({
+              out: ws.get("qkv", [N * (H + 2 * Hkv) * D]),
+              x,
+              wq: lw.wq,
+              wk: kvw.wk!,
+              wv: kvw.wv!,
+              qNorm: lw.qNorm,
+              kvNorm: kvw.kvNorm!,
+              eps,
+            })
+          : null;
+      let qIn = qPre;
+      if (fused) {
+        qIn = reshape(fused.q, [N, H, D]);
+        append(reshape(fused.k, [N, Hkv, D]), reshape(fused.v, [N, Hkv, D]));
+      } else {
+        k.normLinear({ out: reshape(qPre, [N, H * D]), x, w: lw.wq, weight: lw.qNorm, eps }, sN);
+        if (kvw) {
+          const kPre = reshape(pre, [N, Hkv * D]);
+          const v2 = reshape(vv, [N, Hkv * D]);
+          // kv_norm(x) @ wk^T, then @ wv^T (unfused: the norm computed for k is reused)
+          if (k.normLinear({ out: kPre, x, w: kvw.wk!, weight: kvw.kvNorm!, eps }, sN)) {
+            k.normLinear({ out: v2, x, w: kvw.wv!, weight: kvw.kvNorm!, eps }, sN);
+          } else k.linear(v2, xn, kvw.wv!);
+          append(reshape(kPre, [N, Hkv, D]), vv);
+        }
       }
-      k.ropeAttention({ out: att, qPre, kPool: pools.k, vPool: pools.v, positions, ropeBase, q }, meta);
+      k.ropeAttention({ out: att, qPre: qIn, kPool: pools.k, vPool: pools.v, positions, ropeBase, q }, meta);
       k.linear(x, reshape(att, [N, H * D]), lw.wo, true); // x += att @ wo^T
       k.normLinear({ out: gu, x, w: lw.wGateUp, weight: lw.ffnNorm, eps }, sN); // (N, 2F)
       k.swigluLinear({ out: x, gu, w: lw.wDown, accumulate: true }, sF); // x += swiglu(gu) @ w_down^T

@@ -5,7 +5,7 @@
 // shape; otherwise the same Backend ops in the same order (rmsnorm/swiglu, then matmul). Without
 // a device argmax the engine reads the logits and samples on the host.
 import type { Backend, DecodeKernels, PagedAttentionMeta } from "../backend/backend.js";
-import type { Tensor } from "../backend/tensor.js";
+import { type Tensor, view } from "../backend/tensor.js";
 
 /** Scratch the fallbacks write (the unfused ops' intermediate), sized by the caller. */
 export interface FusedScratch {
@@ -23,6 +23,24 @@ export interface StepKernels {
     io: { out: Tensor; x: Tensor; w: Tensor; weight: Tensor; eps: number },
     scratch: FusedScratch,
   ): boolean;
+  /**
+   * q (M, nq), k, v (M, nkv) = rmsnorm(x) * qNorm @ wq^T, rmsnorm(x) * kvNorm @ wk^T, @ wv^T in one
+   * dispatch, as views of `out` (M x (nq + 2 nkv) elements), when the backend has the fused kernel
+   * and the weights lie adjacent ([wq; wk; wv] and [qNorm; kvNorm], as the model layout places
+   * them); else null and nothing is recorded (the caller runs the three normLinears).
+   */
+  /** Whether qkvLinear can fuse at all on this backend (so callers skip its scratch otherwise). */
+  readonly fusesQkv: boolean;
+  qkvLinear(io: {
+    out: Tensor;
+    x: Tensor;
+    wq: Tensor;
+    wk: Tensor;
+    wv: Tensor;
+    qNorm: Tensor;
+    kvNorm: Tensor;
+    eps: number;
+  }): { q: Tensor; k: Tensor; v: Tensor } | null;
   /** out (+)= swiglu(gu) @ w^T; gu (M, 2K) = [gate | up]. */
   swigluLinear(io: { out: Tensor; gu: Tensor; w: Tensor; accumulate?: boolean }, scratch: FusedScratch): void;
   /**
@@ -70,6 +88,33 @@ export function stepKernels(be: Backend): StepKernels {
       be.rmsnorm(s.xs, s.rstd, x, weight, eps);
       linear(out, s.xs, w);
       return false;
+    },
+    fusesQkv: dk !== undefined,
+    qkvLinear({ out, x, wq, wk, wv, qNorm, kvNorm, eps }) {
+      if (!dk) return null;
+      const [nq, c] = wq.shape as [number, number];
+      const nkv = wk.shape[0]!;
+      const buf = wq.buffer;
+      const adjacent =
+        wk.buffer === buf &&
+        wv.buffer === buf &&
+        wk.offset === wq.offset + nq * c &&
+        wv.offset === wk.offset + nkv * c &&
+        kvNorm.buffer === qNorm.buffer &&
+        kvNorm.offset === qNorm.offset + c;
+      const m = x.shape[0]!;
+      if (!adjacent || out.shape.reduce((a, b) => a * b, 1) !== m * (nq + 2 * nkv)) return null;
+      const o = out.offset;
+      const ok = dk.linear(
+        { out, x, w: view(buf, [nq + 2 * nkv, c], wq.offset) },
+        { norm: { weight: view(qNorm.buffer, [2, c], qNorm.offset), eps }, qkv: { nq, nkv } },
+      );
+      if (!ok) return null;
+      return {
+        q: view(out.buffer, [m, nq], o),
+        k: view(out.buffer, [m, nkv], o + m * nq),
+        v: view(out.buffer, [m, nkv], o + m * (nq + nkv)),
+      };
     },
     swigluLinear({ out, gu, w, accumulate = false }, s) {
       if (fused(out, gu, w, { swiglu: true, accumulate })) return;

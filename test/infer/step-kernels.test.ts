@@ -101,6 +101,74 @@ test("fused rmsnorm + linear and swiglu + linear equal the unfused f64 ops (webg
   }
 });
 
+test("fused q/k/v projection equals three f64 rmsnorm + linears; non-adjacent weights or M > 32 fall back", async (t) => {
+  if (!gpu) return t.skip("webgpu unavailable");
+  const rng = makeRng(14);
+  for (const [M, K, nq, nkv] of [
+    [1, 16, 24, 8],
+    [3, 20, 40, 4],
+    [33, 8, 8, 8],
+  ] as const) {
+    const xs = uniform(rng, M * K, 2);
+    const wAll = uniform(rng, (nq + 2 * nkv) * K);
+    const gAll = uniform(rng, 2 * K, 1.5);
+    // weights as the model layout places them: [wq; wk; wv] then [qNorm; kvNorm], one buffer
+    const flat = new Float32Array(wAll.length + gAll.length);
+    flat.set(wAll);
+    flat.set(gAll, wAll.length);
+    const fb = put(gpu, [flat.length], flat).buffer;
+    const wq = view(fb, [nq, K], 0);
+    const wk = view(fb, [nkv, K], nq * K);
+    const wv = view(fb, [nkv, K], (nq + nkv) * K);
+    const qNorm = view(fb, [K], wAll.length);
+    const kvNorm = view(fb, [K], wAll.length + K);
+    const x = put(gpu, [M, K], xs);
+    const out = put(gpu, [M * (nq + 2 * nkv)], new Float32Array(M * (nq + 2 * nkv)).fill(Number.NaN));
+    const k = stepKernels(gpu);
+    const fused = k.qkvLinear({ out, x, wq, wk, wv, qNorm, kvNorm, eps: 1e-5 });
+    if (M > 32) {
+      assert.equal(fused, null, "M > 32: the fused kernel declines");
+      continue;
+    }
+    assert.ok(fused, `M${M}: fused`);
+    // f64 reference: rmsnorm(x) * g @ w^T per segment
+    const ref = async (w: Float32Array, g: Float32Array, n: number) => {
+      const o = put(oracle, [M, n], new Float32Array(M * n));
+      const s = {
+        xs: put(oracle, [M, K], new Float32Array(M * K)),
+        rstd: put(oracle, [M], new Float32Array(M)),
+      };
+      stepKernels(oracle).normLinear(
+        {
+          out: o,
+          x: put(oracle, [M, K], xs),
+          w: put(oracle, [n, K], w),
+          weight: put(oracle, [K], g),
+          eps: 1e-5,
+        },
+        s,
+      );
+      return (await oracle.read(o)) as Float64Array;
+    };
+    const segs = [
+      [fused.q, wAll.subarray(0, nq * K), gAll.subarray(0, K), nq],
+      [fused.k, wAll.subarray(nq * K, (nq + nkv) * K), gAll.subarray(K), nkv],
+      [fused.v, wAll.subarray((nq + nkv) * K), gAll.subarray(K), nkv],
+    ] as const;
+    for (const [i, [got, w, g, n]] of segs.entries()) {
+      assertClose(
+        `qkv M${M} segment ${"qkv"[i]}`,
+        (await gpu.read(got)) as Float32Array,
+        await ref(w, g, n),
+        TOL.reduce,
+      );
+    }
+    // wk not right after wq: no fusion, nothing recorded
+    const apart = stepKernels(gpu).qkvLinear({ out, x, wq, wk: wv, wv: wk, qNorm, kvNorm, eps: 1e-5 });
+    assert.equal(apart, null);
+  }
+});
+
 test("fused K/V append (rope + both pools) and rope-on-load attention equal the unfused f64 ops", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const rng = makeRng(13);

@@ -72,7 +72,10 @@ interface DawnModule {
 function extraDawnToggles(): string[] {
   const v = typeof process !== "undefined" ? process.env.CROSSLAYER_DAWN_TOGGLES : undefined;
   if (!v) return [];
-  const list = v.split(",").map((s) => s.trim()).filter(Boolean);
+  const list = v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = list.find((t) => !/^[a-z0-9_]+$/.test(t));
   if (bad !== undefined) {
     throw new BackendError(

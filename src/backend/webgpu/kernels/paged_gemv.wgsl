@@ -5,12 +5,16 @@
 // (the host checks). One workgroup of 256 threads computes 16 output columns (rows of w) for every
 // row of x: 16 lanes per column stream w as vec4 (coalesced 256-byte segments), each keeps MR row
 // accumulators; lane partials are summed through workgroup memory; rows of x go MR at a time.
+// QKV = 1 (with NORM = 1): the fused q/k/v projection. w holds [wq; wk; wv] (nq + 2 nkv rows),
+// g holds two norm weights (2, K): row 0 for q's columns, row 1 for k's and v's; out holds
+// segment-major blocks [q (M, nq) | k (M, nkv) | v (M, nkv)].
 // Bindings: 0 params; 1 out f32 (rw); 2 x vec4; 3 w vec4; 4 g vec4 (norm weight; any tensor
 // when NORM = 0). Not for large M (use matmul).
 
 override ACCUM: u32 = 0u;
 override NORM: u32 = 0u;
 override SWIGLU: u32 = 0u;
+override QKV: u32 = 0u;
 
 const COLS: u32 = 16u;
 const LANES: u32 = 16u;
@@ -25,6 +29,8 @@ struct Params {
   n: u32,
   k4: u32,
   eps: f32,
+  nq: u32,
+  nkv: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -35,6 +41,19 @@ struct Params {
 
 var<workgroup> red: array<f32, MR * COLS * LANES>;
 var<workgroup> red_ss: array<f32, MR * COLS * LANES>;
+
+// Index in out of (row m, column col): row-major (M, N), or QKV's segment-major blocks.
+fn out_index(m: u32, col: u32) -> u32 {
+  if (QKV == 0u) {
+    return p.o_off + m * p.n + col;
+  }
+  if (col < p.nq) {
+    return p.o_off + m * p.nq + col;
+  }
+  let j = col - p.nq;
+  let s = j / p.nkv; // 0: k, 1: v
+  return p.o_off + p.m * p.nq + s * p.m * p.nkv + m * p.nkv + (j - s * p.nkv);
+}
 
 // Element group k of row m of x' before the norm weight.
 fn x_at(m: u32, k: u32) -> vec4<f32> {
@@ -57,6 +76,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let c = lid / LANES;
   let col = col0 + c;
   let w0 = p.w_off / 4u + col * p.k4;
+  // QKV: k's and v's columns take the second norm weight row
+  let g0 = p.g_off / 4u + select(0u, p.k4, QKV == 1u && col >= p.nq);
   for (var m0 = 0u; m0 < p.m; m0 += MR) {
     var acc: array<f32, MR>;
     var ss: array<f32, MR>;
@@ -70,7 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         let wv = w[w0 + k];
         var gv = vec4<f32>(1.0);
         if (NORM == 1u) {
-          gv = g[p.g_off / 4u + k];
+          gv = g[g0 + k];
         }
         for (var r = 0u; r < MR; r++) {
           if (r < rows) {
@@ -101,7 +122,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         if (NORM == 1u) {
           s *= 1.0 / sqrt(q / f32(4u * p.k4) + p.eps);
         }
-        let o = p.o_off + (m0 + r) * p.n + col0 + cc;
+        let o = out_index(m0 + r, col0 + cc);
         if (ACCUM == 1u) {
           out[o] = s + out[o];
         } else {

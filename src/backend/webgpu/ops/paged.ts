@@ -192,6 +192,11 @@ export interface DecodeLinearOptions {
   norm?: { weight: Tensor; eps: number };
   /** x = [gate | up] (M, 2K), x' = silu(gate) * up. */
   swiglu?: boolean;
+  /**
+   * The fused q/k/v projection (with `norm`, whose weight is then (2, K): q's row, then k's and
+   * v's): w = [wq; wk; wv] (nq + 2 nkv, K), out = blocks [q (M, nq) | k (M, nkv) | v (M, nkv)].
+   */
+  qkv?: { nq: number; nkv: number };
 }
 
 /**
@@ -212,7 +217,9 @@ export function encodeDecodeLinear(
   const [n, k] = w.shape as [number, number];
   const m = x.shape[0]!;
   if (x.shape[1] !== (opts.swiglu ? 2 * k : k) || numel(out.shape) !== m * n) return false;
-  if (g && (numel(g.shape) !== k || opts.swiglu)) return false;
+  const qkv = opts.qkv;
+  if (g && (numel(g.shape) !== (qkv ? 2 * k : k) || opts.swiglu)) return false;
+  if (qkv && (!g || opts.accumulate || qkv.nq < 1 || qkv.nkv < 1 || qkv.nq + 2 * qkv.nkv !== n)) return false;
   if (m > GEMV_MAX_ROWS || k % 4 !== 0 || [x, w, ...(g ? [g] : [])].some((t) => t.offset % 4 !== 0)) {
     return false;
   }
@@ -221,9 +228,14 @@ export function encodeDecodeLinear(
   if (m * n === 0) return true;
   rt.dispatch({
     ...kernel("paged_gemv"),
-    constants: { ACCUM: opts.accumulate ? 1 : 0, NORM: g ? 1 : 0, SWIGLU: opts.swiglu ? 1 : 0 },
+    constants: {
+      ACCUM: opts.accumulate ? 1 : 0,
+      NORM: g ? 1 : 0,
+      SWIGLU: opts.swiglu ? 1 : 0,
+      QKV: qkv ? 1 : 0,
+    },
     bindings: [out, x, w, g ?? w],
-    params: packParams([0, 0, 0, 0, m, n, k / 4, f32(opts.norm?.eps ?? 0)]),
+    params: packParams([0, 0, 0, 0, m, n, k / 4, f32(opts.norm?.eps ?? 0), qkv?.nq ?? 0, qkv?.nkv ?? 0]),
     offsetWords: [0, 1, 2, 3],
     workgroups: Math.ceil(n / 16),
   });
