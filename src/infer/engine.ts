@@ -5,7 +5,7 @@
 import type { Model } from "../model/model.js";
 import { producerMap } from "../model/sharing.js";
 import { CachedForward, type ForwardItem } from "./cached-forward.js";
-import { RequestError } from "./errors.js";
+import { RequestError, SamplingError } from "./errors.js";
 import { blocksForBudget, KvCache } from "./kv-cache.js";
 import type { KvDType, KvLayout } from "./kv-layout.js";
 import { Sampler } from "./sampler.js";
@@ -66,6 +66,7 @@ export class LocalEngine implements Engine {
   private readonly live = new Map<string, Live>();
   private looping = false;
   private preemptions = 0;
+  private chainedSteps = 0;
   private disposed = false;
 
   constructor(opts: LocalEngineOptions) {
@@ -146,6 +147,7 @@ export class LocalEngine implements Engine {
       kvBytes: this.cache.bytesAllocated(),
       kvBytesPerToken: this.cache.layout.bytesPerToken(),
       preemptions: this.preemptions,
+      chainedSteps: this.chainedSteps,
     };
   }
 
@@ -222,6 +224,9 @@ export class LocalEngine implements Engine {
   /**
    * Runs one step and samples. When every sampling row is plain greedy the device picks the
    * tokens (4 bytes read per row); otherwise the logits rows are read once and sampled here.
+   * Greedy decode steps run ahead: while a step's tokens are read back, the next step (the same
+   * sequences, their input tokens taken from the device argmax) is already recorded and
+   * submitted, so the GPU does not wait for the host between steps (see chainable).
    */
   private async step(items: readonly ForwardItem[]): Promise<void> {
     const sampling = items.filter((it) => it.sample);
@@ -230,19 +235,56 @@ export class LocalEngine implements Engine {
       sampling.length > 0 &&
       sampling.every((it) => this.live.get(it.id)?.sampler.isPlainGreedy() ?? true);
     const V = this.model.config.vocabSize;
-    if (greedy) {
-      const out = await this.fwd.runGreedy(items);
-      if (out.kind === "tokens" && !out.tokens.includes(-1)) {
-        for (const [m, it] of sampling.entries()) this.onToken(it.id, out.tokens[m]!);
-        return;
-      }
-      // a NaN/+Inf row: read the logits so the sampler reports it
-      const logits = await this.fwd.lastLogitRows();
+    if (!greedy) {
+      const logits = await this.fwd.run(items);
       for (const [m, it] of sampling.entries()) this.onLogits(it.id, logits.subarray(m * V, (m + 1) * V));
       return;
     }
-    const logits = await this.fwd.run(items);
-    for (const [m, it] of sampling.entries()) this.onLogits(it.id, logits.subarray(m * V, (m + 1) * V));
+    let rows = items;
+    let pending = this.fwd.runGreedy(items);
+    for (;;) {
+      const ahead = this.chainable(rows) ? this.sched.scheduleAhead(rows.map((it) => it.id)) : null;
+      const next = ahead ? this.fwd.runGreedy(ahead, { chained: true }) : null;
+      next?.catch(() => {}); // awaited below; a failure of `pending` must not leave it unhandled
+      const out = await pending;
+      const picked = rows.filter((it) => it.sample);
+      if (out.kind === "tokens" && !out.tokens.includes(-1)) {
+        for (const [m, it] of picked.entries()) this.onToken(it.id, out.tokens[m]!);
+      } else if (next === null) {
+        // a NaN/+Inf row (or no device argmax): the host sampler reads the logits and reports it
+        const logits = out.kind === "logits" ? out.logits : await this.fwd.lastLogitRows();
+        for (const [m, it] of picked.entries()) this.onLogits(it.id, logits.subarray(m * V, (m + 1) * V));
+      } else {
+        const m = out.kind === "tokens" ? out.tokens.indexOf(-1) : 0;
+        throw new SamplingError(
+          `the logits of request "${picked[m]?.id}" hold NaN or +Infinity: nothing can be sampled`,
+        );
+      }
+      if (next === null || ahead === null) return;
+      this.chainedSteps++;
+      rows = ahead;
+      pending = next;
+      // while the GPU runs `next`: let consumers read (and cancel) and new requests arrive
+      await new Promise((res) => setImmediate(res));
+    }
+  }
+
+  /**
+   * Whether a run-ahead step may follow `rows`: a pure decode step (one sampled token per row) of
+   * live, plain-greedy requests. The scheduler adds its own conditions (scheduleAhead).
+   */
+  private chainable(rows: readonly ForwardItem[]): boolean {
+    if (this.disposed || !this.fwd.deviceArgmax) return false;
+    return rows.every((it) => {
+      const live = this.live.get(it.id);
+      return (
+        it.tokens.length === 1 &&
+        it.sample &&
+        live !== undefined &&
+        !live.done &&
+        live.sampler.isPlainGreedy()
+      );
+    });
   }
 
   private onLogits(id: string, row: Float32Array | Float64Array): void {

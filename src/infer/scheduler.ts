@@ -47,6 +47,8 @@ interface Req {
   tokens: number[];
   promptLen: number;
   maxTokens: number;
+  /** 1 while a run-ahead step (scheduleAhead) holds a slot for the token not yet committed. */
+  ahead: number;
 }
 
 export class Scheduler {
@@ -104,7 +106,13 @@ export class Scheduler {
           `${tables.pool.numBlocks}: lower maxTokens to at most ${Math.max(0, most)} or give the cache more memory`,
       );
     }
-    this.waiting.push({ id: req.id, tokens: [...req.promptTokens], promptLen: n, maxTokens: req.maxTokens });
+    this.waiting.push({
+      id: req.id,
+      tokens: [...req.promptTokens],
+      promptLen: n,
+      maxTokens: req.maxTokens,
+      ahead: 0,
+    });
   }
 
   /** Removes a request wherever it is and frees its blocks at once. False if unknown. */
@@ -180,19 +188,47 @@ export class Scheduler {
   }
 
   /**
+   * A run-ahead decode step for exactly the running sequences `ids` (in that order), each awaiting
+   * the commit of the token its last step is sampling: one slot each for that pending token, so a
+   * step can be submitted before the token is known (its input is taken on the device). Null,
+   * changing nothing, unless every running sequence is in `ids`, no waiting request could be
+   * admitted, the pending token cannot end a sequence by length, and a block is free where needed.
+   * The items' `tokens` hold a placeholder 0 (the real ids come from the device).
+   */
+  scheduleAhead(ids: readonly string[]): StepItem[] | null {
+    const { tables, maxRunning } = this.opts;
+    if (this.waiting.length > 0 && this.running.length < maxRunning) return null;
+    if (ids.length !== this.running.length) return null;
+    const reqs: Req[] = [];
+    for (const id of ids) {
+      const r = this.running.find((x) => x.id === id);
+      if (r === undefined || r.ahead !== 0 || tables.length(id) !== r.tokens.length) return null;
+      if (r.tokens.length + 1 - r.promptLen >= r.maxTokens) return null;
+      reqs.push(r);
+    }
+    for (const r of reqs) if (tables.allocateFor(r.id, 1).kind !== "ok") return null;
+    return reqs.map((r) => {
+      const start = tables.length(r.id);
+      r.ahead = 1;
+      return { id: r.id, tokens: [0], start, slots: tables.append(r.id, 1), sample: true };
+    });
+  }
+
+  /**
    * Records the token sampled for a `sample` item. Returns "length" when the request is done
    * (maxTokens reached) and already removed, else null. Unknown (cancelled) ids return "cancelled".
    */
   commit(id: string, token: number): "length" | "cancelled" | null {
     const r = this.running.find((x) => x.id === id);
     if (r === undefined) return "cancelled";
-    if (this.opts.tables.length(id) !== r.tokens.length) {
+    if (this.opts.tables.length(id) !== r.tokens.length + r.ahead) {
       throw new RequestError(
         "invalid-request",
         `request "${id}" was not at a sampling point: commit only sample items`,
       );
     }
     r.tokens.push(token);
+    r.ahead = 0;
     if (r.tokens.length - r.promptLen >= r.maxTokens) {
       this.cancel(id);
       return "length";

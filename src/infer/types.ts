@@ -53,6 +53,8 @@ export interface EngineStats {
   kvBytesPerToken: number;
   /** Sequences preempted (blocks taken back, recomputed later) since the engine started. */
   preemptions: number;
+  /** Greedy decode steps submitted ahead, before the previous step's tokens were read. */
+  chainedSteps: number;
 }
 
 export interface Engine {
