@@ -20,6 +20,7 @@ import { loadModelConfig } from "../model/config.js";
 import { Model } from "../model/model.js";
 import { formatBytes, parseByteSize, planCapacity } from "../model/plan.js";
 import { producerMap } from "../model/sharing.js";
+import { type EngineDecodeRow, engineDecodeRow } from "./engine-decode.js";
 
 export interface DecodeBenchOptions {
   backend: BackendName;
@@ -48,7 +49,9 @@ export interface DecodeBenchOptions {
    * readback overlap the GPU's work.
    */
   pipeline?: boolean;
-  onRow?: (row: DecodeRow | CapacityRow) => void;
+  /** Also decode through the whole engine (engine-decode rows; see engine-decode.ts). */
+  engine?: boolean;
+  onRow?: (row: DecodeRow | CapacityRow | EngineDecodeRow) => void;
 }
 
 /** Per-step counts of the webgpu runtime (averaged over the timed steps). */
@@ -279,9 +282,9 @@ function runtimeMarks(be: Backend): { submit: number; mapResolved: number } | nu
 /** Runs every row; returns them (also streamed to onRow) with notes on skipped rows. */
 export async function runDecodeBench(o: DecodeBenchOptions) {
   const be = await createBackend(o.backend);
-  const rows: (DecodeRow | CapacityRow)[] = [];
+  const rows: (DecodeRow | CapacityRow | EngineDecodeRow)[] = [];
   const notes: string[] = [];
-  const emit = (row: DecodeRow | CapacityRow) => {
+  const emit = (row: DecodeRow | CapacityRow | EngineDecodeRow) => {
     rows.push(row);
     o.onRow?.(row);
   };
@@ -290,7 +293,7 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
     if (o.submitEvery !== undefined && rt?.submitEvery !== undefined) rt.submitEvery = o.submitEvery;
     if (o.replay !== undefined && rt?.replayEnabled !== undefined) rt.replayEnabled = o.replay;
     const copyGbps = await copyBandwidth(be);
-    const maxContext = Math.max(...o.contexts) + o.warmup + o.steps;
+    const maxContext = Math.max(...o.contexts) + 2 * o.warmup + Math.max(o.steps, 16) + 1;
     for (const name of o.configs) {
       const cfg: ModelConfig = { ...loadModelConfig(name), kvDtype: o.kvDtype, maxSeqLen: maxContext };
       const model = Model.create(be, cfg, { seed: 1 });
@@ -314,6 +317,18 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
               continue;
             }
             emit(await decodeRow(be, o, { cfg, model, batch, context }, copyGbps));
+            if (o.engine) {
+              const steps = Math.max(o.steps, 16);
+              emit(
+                await engineDecodeRow(be, model, {
+                  batch,
+                  context,
+                  steps,
+                  kvDtype: o.kvDtype,
+                  blockSize: o.blockSize,
+                }),
+              );
+            }
           }
         }
       } finally {
@@ -327,7 +342,7 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
 }
 
 /** The table printed last: decode rows, then capacity rows. */
-export function decodeTable(rows: readonly (DecodeRow | CapacityRow)[]): string[] {
+export function decodeTable(rows: readonly (DecodeRow | CapacityRow | EngineDecodeRow)[]): string[] {
   const pad = (cells: string[], widths: number[]) =>
     cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" ");
   const w = [8, 20, 6, 7, 10, 11, 11, 8, 6, 16, 18];
@@ -376,6 +391,31 @@ export function decodeTable(rows: readonly (DecodeRow | CapacityRow)[]): string[
       ),
     );
   }
+  const engine = rows.filter((r): r is EngineDecodeRow => r.bench === "engine-decode");
+  if (engine.length) {
+    const ew = [8, 20, 6, 7, 10, 11, 9, 10];
+    out.push("", "through the engine (LocalEngine.generate, greedy; prefill excluded):");
+    out.push(
+      pad(["backend", "config", "batch", "context", "ms/step", "tokens/s", "chained", "prefill s"], ew),
+    );
+    for (const r of engine) {
+      out.push(
+        pad(
+          [
+            r.backend,
+            r.config,
+            String(r.batch),
+            String(r.context),
+            r.stepMs.toPrecision(4),
+            r.tokensPerSecond.toFixed(1),
+            `${Math.round(100 * r.chainedPerStep)}%`,
+            r.prefillSeconds.toFixed(2),
+          ],
+          ew,
+        ),
+      );
+    }
+  }
   const cw = [20, 8, 10, 12, 9];
   out.push("", pad(["config", "context", "budget", "KV B/token", "maxBatch"], cw));
   for (const r of rows) {
@@ -419,6 +459,7 @@ interface DecodeFlags {
   submitEvery?: string;
   replay: boolean;
   pipeline?: boolean;
+  engine?: boolean;
 }
 
 export function registerDecodeBench(bench: Command): void {
@@ -443,6 +484,7 @@ export function registerDecodeBench(bench: Command): void {
     .option("--logits", "read the logits rows each step (default: device argmax where available)")
     .option("--submit-every <n>", "webgpu: submit every n dispatches within a step (default: runtime's)")
     .option("--no-replay", "webgpu: run every decode step's ops instead of replaying the recorded step")
+    .option("--engine", "also decode through the whole engine (LocalEngine.generate, greedy requests)")
     .option(
       "--pipeline",
       "greedy on the device: submit step i+1 (tokens chained on the device) before reading step i",
@@ -468,6 +510,7 @@ export function registerDecodeBench(bench: Command): void {
         readLogits: f.logits ?? false,
         replay: f.replay,
         pipeline: f.pipeline ?? false,
+        engine: f.engine ?? false,
         ...(f.submitEvery ? { submitEvery: list("submit-every", f.submitEvery, [])[0]! } : {}),
         onRow: (row) => {
           if (f.json) out(JSON.stringify(row));
