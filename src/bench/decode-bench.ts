@@ -20,7 +20,12 @@ import { loadModelConfig } from "../model/config.js";
 import { Model } from "../model/model.js";
 import { formatBytes, parseByteSize, planCapacity } from "../model/plan.js";
 import { producerMap } from "../model/sharing.js";
-import { type EngineDecodeRow, engineDecodeRow } from "./engine-decode.js";
+import {
+  ENGINE_MAX_BATCH_TOKENS,
+  type EngineDecodeRow,
+  engineDecodeRow,
+  engineExtraTokens,
+} from "./engine-decode.js";
 
 export interface DecodeBenchOptions {
   backend: BackendName;
@@ -293,7 +298,17 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
     if (o.submitEvery !== undefined && rt?.submitEvery !== undefined) rt.submitEvery = o.submitEvery;
     if (o.replay !== undefined && rt?.replayEnabled !== undefined) rt.replayEnabled = o.replay;
     const copyGbps = await copyBandwidth(be);
-    const maxContext = Math.max(...o.contexts) + 2 * o.warmup + Math.max(o.steps, 16) + 1;
+    const maxContext = Math.max(
+      ...o.contexts.map((c) => c + 2 * o.warmup + o.steps + 1),
+      ...(o.engine
+        ? o.contexts.flatMap((c) =>
+            o.batches.map(
+              (b) =>
+                c + Math.max(o.steps, 16) + 1 + engineExtraTokens(b, c, Math.max(ENGINE_MAX_BATCH_TOKENS, b)),
+            ),
+          )
+        : []),
+    );
     for (const name of o.configs) {
       const cfg: ModelConfig = { ...loadModelConfig(name), kvDtype: o.kvDtype, maxSeqLen: maxContext };
       const model = Model.create(be, cfg, { seed: 1 });

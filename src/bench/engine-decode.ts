@@ -1,8 +1,10 @@
 // `bench decode --engine`: decode through the whole engine (LocalEngine.generate: scheduler,
 // sampling, streaming, run-ahead greedy steps) rather than bare CachedForward steps. B greedy
-// requests with prompts of `context` random tokens each generate `steps` + 1 tokens; the decode
-// rate is measured from the moment every request has its first token (all prefills done) to the
-// last token, so prefill is excluded.
+// requests with prompts of `context` random tokens start together; the engine prefills them in
+// chunks while the first ones already decode. Timing starts once every request has its first
+// token (all prefills done) and ends when every request has produced `steps` more, so the window
+// is full-batch decode only; then the requests are cancelled. maxTokens leaves room for the
+// tokens early requests generate while later ones prefill (engineExtraTokens).
 import type { Backend } from "../backend/backend.js";
 import { LocalEngine } from "../infer/engine.js";
 import type { KvDType } from "../infer/kv-layout.js";
@@ -27,19 +29,28 @@ export interface EngineDecodeRow {
   prefillSeconds: number;
 }
 
+/** Tokens an early request may generate while the others prefill (one per engine step). */
+export function engineExtraTokens(batch: number, context: number, maxBatchTokens: number): number {
+  return Math.ceil((batch * context) / maxBatchTokens) + batch + 2;
+}
+
+export const ENGINE_MAX_BATCH_TOKENS = 512;
+
 export async function engineDecodeRow(
   be: Backend,
   model: Model,
   o: { batch: number; context: number; steps: number; kvDtype: KvDType; blockSize: number },
 ): Promise<EngineDecodeRow> {
   const { batch: B, context: S, steps, blockSize } = o;
-  const total = S + steps + 1;
+  const maxBatchTokens = Math.max(ENGINE_MAX_BATCH_TOKENS, B);
+  const maxTokens = steps + 1 + engineExtraTokens(B, S, maxBatchTokens);
+  const total = S + maxTokens;
   const eng = new LocalEngine({
     model,
     blockSize,
     kvDtype: o.kvDtype,
     maxRunning: B,
-    maxBatchTokens: Math.max(512, B),
+    maxBatchTokens,
     maxContext: total,
     kvBlocks: B * Math.ceil(total / blockSize),
   });
@@ -49,28 +60,42 @@ export async function engineDecodeRow(
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       return seed % model.config.vocabSize;
     };
+    const stop = new AbortController();
     const t0 = performance.now();
-    const chained0 = eng.stats().chainedSteps;
-    const times = await Promise.all(
+    let started = 0;
+    let start = 0;
+    let done = 0;
+    let end = 0;
+    let chained0 = 0;
+    let chained1 = 0;
+    await Promise.all(
       Array.from({ length: B }, async (_, b) => {
-        const at: number[] = [];
         const promptTokens = Array.from({ length: S }, rand);
-        for await (const c of eng.generate({
-          id: `r${b}`,
-          promptTokens,
-          maxTokens: steps + 1,
-          temperature: 0,
-        })) {
-          for (let i = 0; i < c.tokens.length; i++) at.push(performance.now());
+        let seen = false;
+        let counted = 0; // tokens after start
+        const req = { id: `r${b}`, promptTokens, maxTokens, temperature: 0, signal: stop.signal };
+        for await (const c of eng.generate(req)) {
+          if (c.finishReason !== null && c.finishReason !== "cancelled") {
+            throw new Error(`engine bench: request r${b} ended early (${c.finishReason}): raise maxTokens`);
+          }
+          for (let i = 0; i < c.tokens.length; i++) {
+            if (!seen) {
+              seen = true;
+              if (++started === B) {
+                start = performance.now();
+                chained0 = eng.stats().chainedSteps;
+              }
+            } else if (start > 0 && counted < steps && ++counted === steps && ++done === B) {
+              end = performance.now();
+              chained1 = eng.stats().chainedSteps;
+              stop.abort();
+            }
+          }
         }
-        return at;
       }),
     );
-    const start = Math.max(...times.map((t) => t[0]!));
-    const end = Math.max(...times.map((t) => t[t.length - 1]!));
-    const tokens = times.reduce((n, t) => n + t.filter((x) => x > start).length, 0);
-    const decodeSteps = tokens / B;
-    const stepMs = (end - start) / Math.max(1, decodeSteps);
+    const tokens = B * steps;
+    const stepMs = (end - start) / steps;
     return {
       bench: "engine-decode",
       backend: be.name,
@@ -82,7 +107,7 @@ export async function engineDecodeRow(
       tokens,
       stepMs,
       tokensPerSecond: (tokens * 1e3) / Math.max(1e-9, end - start),
-      chainedPerStep: (eng.stats().chainedSteps - chained0) / Math.max(1, decodeSteps),
+      chainedPerStep: (chained1 - chained0) / steps,
       prefillSeconds: (start - t0) / 1e3,
     };
   } finally {

@@ -290,7 +290,8 @@ export class LocalEngine implements Engine {
   private onLogits(id: string, row: Float32Array | Float64Array): void {
     const live = this.live.get(id);
     if (live === undefined) return; // cancelled during the step
-    this.onToken(id, live.sampler.sample(row, [...live.req.promptTokens, ...live.generated]));
+    const history = live.sampler.usesHistory() ? [...live.req.promptTokens, ...live.generated] : [];
+    this.onToken(id, live.sampler.sample(row, history));
   }
 
   private onToken(id: string, token: number): void {

@@ -130,11 +130,17 @@ export class Sampler {
     return this.params.temperature === 0 && this.params.repetitionPenalty === 1;
   }
 
+  /** Whether sample() reads its `history` (only the repetition penalty does). */
+  usesHistory(): boolean {
+    return this.params.repetitionPenalty !== 1;
+  }
+
   /** Picks the next token from logits (V); `history` = tokens so far, for the repetition penalty. */
   sample(logits: ArrayLike<number>, history: ArrayLike<number> = []): number {
     if (this.params.temperature === 0) {
       checkLogits(logits);
-      return argmax(penalised(logits, this.params.repetitionPenalty, history));
+      const p = this.params.repetitionPenalty;
+      return argmax(p === 1 ? logits : penalised(logits, p, history));
     }
     return drawFrom(filteredDistribution(logits, this.params, history), this.rng);
   }
