@@ -21,10 +21,10 @@ import { Model } from "../model/model.js";
 import { formatBytes, parseByteSize, planCapacity } from "../model/plan.js";
 import { producerMap } from "../model/sharing.js";
 import {
-  ENGINE_MAX_BATCH_TOKENS,
   type EngineDecodeRow,
   engineDecodeRow,
   engineExtraTokens,
+  engineMaxBatchTokens,
 } from "./engine-decode.js";
 
 export interface DecodeBenchOptions {
@@ -303,8 +303,7 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
       ...(o.engine
         ? o.contexts.flatMap((c) =>
             o.batches.map(
-              (b) =>
-                c + Math.max(o.steps, 16) + 1 + engineExtraTokens(b, c, Math.max(ENGINE_MAX_BATCH_TOKENS, b)),
+              (b) => c + Math.max(o.steps, 16) + 1 + engineExtraTokens(b, c, engineMaxBatchTokens(b)),
             ),
           )
         : []),

@@ -31,10 +31,14 @@ export interface EngineDecodeRow {
 
 /** Tokens an early request may generate while the others prefill (one per engine step). */
 export function engineExtraTokens(batch: number, context: number, maxBatchTokens: number): number {
-  return Math.ceil((batch * context) / maxBatchTokens) + batch + 2;
+  // running requests' decode tokens take part of every step's token budget
+  return Math.ceil((batch * context) / Math.max(1, maxBatchTokens - batch)) + batch + 2;
 }
 
-export const ENGINE_MAX_BATCH_TOKENS = 512;
+/** Tokens per engine step in this bench: room for a prefill chunk beside B decode tokens. */
+export function engineMaxBatchTokens(batch: number): number {
+  return Math.max(512, 2 * batch);
+}
 
 export async function engineDecodeRow(
   be: Backend,
@@ -42,7 +46,7 @@ export async function engineDecodeRow(
   o: { batch: number; context: number; steps: number; kvDtype: KvDType; blockSize: number },
 ): Promise<EngineDecodeRow> {
   const { batch: B, context: S, steps, blockSize } = o;
-  const maxBatchTokens = Math.max(ENGINE_MAX_BATCH_TOKENS, B);
+  const maxBatchTokens = engineMaxBatchTokens(B);
   const maxTokens = steps + 1 + engineExtraTokens(B, S, maxBatchTokens);
   const total = S + maxTokens;
   const eng = new LocalEngine({

@@ -246,6 +246,8 @@ export class LocalEngine implements Engine {
       const ahead = this.chainable(rows) ? this.sched.scheduleAhead(rows.map((it) => it.id)) : null;
       const next = ahead ? this.fwd.runGreedy(ahead, { chained: true }) : null;
       next?.catch(() => {}); // awaited below; a failure of `pending` must not leave it unhandled
+      // with two steps queued on the GPU: let consumers read (and cancel) and new requests arrive
+      if (next) await new Promise((res) => setImmediate(res));
       const out = await pending;
       const picked = rows.filter((it) => it.sample);
       if (out.kind === "tokens" && !out.tokens.includes(-1)) {
@@ -264,8 +266,6 @@ export class LocalEngine implements Engine {
       this.chainedSteps++;
       rows = ahead;
       pending = next;
-      // while the GPU runs `next`: let consumers read (and cancel) and new requests arrive
-      await new Promise((res) => setImmediate(res));
     }
   }
 
