@@ -159,7 +159,7 @@ async function decodeRow(
   const { cfg, batch: B, context: S } = r;
   const producers = producerMap(cfg);
   const layout = { nLayers: cfg.nLayers, producers, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim };
-  const total = S + 2 * o.warmup + o.steps;
+  const total = S + 2 * Math.max(o.warmup, WARMUP_MAX) + o.steps;
   const numBlocks = B * Math.ceil(total / o.blockSize);
   const cache = new KvCache({
     backend: be,
@@ -198,8 +198,11 @@ async function decodeRow(
     }
     await pending;
   };
+  // warm-up: at least o.warmup calls and WARMUP_SECONDS of work (a GPU left idle while the row was
+  // set up runs its first milliseconds at low clocks), at most WARMUP_MAX calls
   let once = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < o.warmup; i++) {
+  const w0 = performance.now();
+  for (let i = 0; i < WARMUP_MAX && (i < o.warmup || performance.now() - w0 < WARMUP_SECONDS * 1e3); i++) {
     const t0 = performance.now();
     await (pipelined ? chain(2) : step());
     once = Math.min(once, (performance.now() - t0) / (pipelined ? 2 : 1));
@@ -209,6 +212,7 @@ async function decodeRow(
   const before = stats ? { ...stats } : null;
   const marks = pipelined ? null : runtimeMarks(be);
   const split = { recordMs: 0, gpuWaitMs: 0, hostAfterMs: 0 };
+  const keys0 = cache.length(ids[0]!) + 1; // keys the first timed step reads
   const t0 = performance.now();
   if (pipelined) await chain(steps);
   else {
@@ -233,7 +237,7 @@ async function decodeRow(
   const bpe = bytesPerElement(o.kvDtype);
   const kvRow = 2 * cfg.nKvHeads * cfg.headDim * bpe; // K and V of one token in one cache layer
   const kvLayers = producers.filter((p, l) => p === l).length;
-  const keys = S + (pipelined ? 2 : 1) * o.warmup + steps / 2; // mean keys per step
+  const keys = keys0 + (steps - 1) / 2; // mean keys per timed step
   const kvReadBytes = B * keys * kvRow * cfg.nLayers;
   const bytesPerStep = r.model.layout.total * 4 + kvReadBytes + B * kvRow * kvLayers;
   return {
@@ -258,6 +262,10 @@ async function decodeRow(
     ...(perStep && o.submitEvery !== undefined ? { submitEvery: o.submitEvery } : {}),
   };
 }
+
+/** Warm-up of each decode row: at least this long, at most WARMUP_MAX step calls. */
+const WARMUP_SECONDS = 0.3;
+const WARMUP_MAX = 64;
 
 const COUNTERS = [
   "dispatches",
@@ -299,7 +307,7 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
     if (o.replay !== undefined && rt?.replayEnabled !== undefined) rt.replayEnabled = o.replay;
     const copyGbps = await copyBandwidth(be);
     const maxContext = Math.max(
-      ...o.contexts.map((c) => c + 2 * o.warmup + o.steps + 1),
+      ...o.contexts.map((c) => c + 2 * Math.max(o.warmup, WARMUP_MAX) + o.steps + 1),
       ...(o.engine
         ? o.contexts.flatMap((c) =>
             o.batches.map(
