@@ -5,14 +5,15 @@
 //   read once as HD / KW vec4<u32> loads, the pre-scaled queries from workgroup memory);
 //   (B1) thread (key group kg, lane) keeps the online softmax of head `lane` (+ LANES...) over the
 //   group's KPG keys; (B2) thread (kg, lane) accumulates 4 output dims of every head over its
-//   group's keys (V read as 4 contiguous elements per lane, a row shared by LANES lanes).
+//   group's keys (V read as 4 contiguous elements per lane, a row shared by LANES lanes; VB rows'
+//   loads issued before their use).
 //   3 barriers per tile. The KG key groups are merged once at the end (rescaled to a common max).
 // Needs: HD % KW == 0, 128 % (HD / 4) == 0, both pools' offsets multiples of KW (host checks).
 // ROPE = 1 (the engine step): q arrives before rope; each row's position (seqLens[b] - qLen_b + i)
 //   rotates it on load (paged_rope.wgsl appended, table at binding 8), saving the rope dispatch.
 // Bindings: 0 params; 1 part (rw); 2 q f32; 3 kPool vec4<u32>; 4 vPool u32; 5 tables; 6 seqLens;
 //   7 queryStarts; 8 tab f32 (rope table; any tensor when ROPE = 0).
-// Constants: DT_KV (0 f32, 1 f16, 2 bf16), HD, GQ, KW (elements per vec4<u32>), ROPE.
+// Constants: DT_KV (0 f32, 1 f16, 2 bf16), HD, GQ, KW (elements per vec4<u32>), ROPE, VB.
 
 override DT_KV: u32 = 1u;
 override HD: u32 = 64u;
@@ -25,6 +26,7 @@ const TK: u32 = 128u;
 const LANES: u32 = HD / 4u;
 const KG: u32 = WG / LANES;
 const KPG: u32 = TK / KG;
+override VB: u32 = 8u; // V rows loaded together in (B2)
 const NEG: f32 = -1e30;
 
 struct Params {
@@ -223,10 +225,20 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     for (var g = 0u; g < GQ; g++) {
       acc[g] *= a_g[kg * GQ + g];
     }
-    for (var j = j0; j < j1; j++) {
-      let vx = v4(p.v_off + rows[j] * HD + 4u * lane);
-      for (var g = 0u; g < GQ; g++) {
-        acc[g] += sc[g * TK + j] * vx;
+    // V rows VB at a time: the loads of a batch are issued before any is used (memory-level
+    // parallelism; a plain loop waits one memory latency per key)
+    for (var jb = j0; jb < j1; jb += VB) {
+      var vx: array<vec4<f32>, VB>;
+      for (var u = 0u; u < VB; u++) {
+        let j = min(jb + u, j1 - 1u);
+        vx[u] = v4(p.v_off + rows[j] * HD + 4u * lane);
+      }
+      for (var u = 0u; u < VB; u++) {
+        if (jb + u < j1) {
+          for (var g = 0u; g < GQ; g++) {
+            acc[g] += sc[g * TK + jb + u] * vx[u];
+          }
+        }
       }
     }
   }

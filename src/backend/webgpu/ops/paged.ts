@@ -25,6 +25,8 @@ export const pagedTuning = {
   /** The streaming kernel's split targets (its tile is 128 keys). */
   vecTargetWorkgroups: 1024,
   vecMinKeysPerSplit: 128,
+  /** V rows the streaming kernel loads before using them (memory-level parallelism). */
+  vecVBatch: 8,
   /** "auto": the streaming kernel where it applies; "general": always paged_attention.wgsl. */
   kernel: "auto" as "auto" | "general",
 };
@@ -76,7 +78,7 @@ function vecPlan(rt: Runtime, kPool: Tensor, vPool: Tensor, hd: number, gq: numb
   const kg = 128 / lanes;
   const bytes = 4 * (gq * hd + gq * 128 + 128 + 3 * kg * gq) + 16;
   if (bytes > (rt.limits.maxComputeWorkgroupStorageSize ?? 16384)) return null;
-  return { DT_KV: dtypeCode(kPool.dtype), HD: hd, GQ: gq, KW: kw };
+  return { DT_KV: dtypeCode(kPool.dtype), HD: hd, GQ: gq, KW: kw, VB: pagedTuning.vecVBatch };
 }
 
 /** Key splits: about `target` workgroups, at least `minKeys` keys per split. */
