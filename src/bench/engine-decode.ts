@@ -10,14 +10,18 @@ import { LocalEngine } from "../infer/engine.js";
 import type { KvDType } from "../infer/kv-layout.js";
 import type { Model } from "../model/model.js";
 
-export interface EngineDecodeRow {
-  bench: "engine-decode";
+/** What identifies a decode benchmark row (step rows and engine rows alike). */
+export interface DecodeRowBase {
   backend: string;
   device: string;
   config: string;
   batch: number;
   context: number;
   kvDtype: KvDType;
+}
+
+export interface EngineDecodeRow extends DecodeRowBase {
+  bench: "engine-decode";
   /** Decode tokens counted (after the last first token), over all requests. */
   tokens: number;
   /** Wall time per decode step (B tokens), ms. */

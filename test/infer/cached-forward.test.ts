@@ -6,13 +6,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Backend } from "../../src/backend/backend.js";
 import { CachedForward, type ForwardItem } from "../../src/infer/cached-forward.js";
-import { KvCache } from "../../src/infer/kv-cache.js";
+import type { KvCache } from "../../src/infer/kv-cache.js";
 import type { KvDType } from "../../src/infer/kv-layout.js";
 import type { ModelConfig } from "../../src/model/config-types.js";
 import { Model } from "../../src/model/model.js";
-import { producerMap } from "../../src/model/sharing.js";
 import { backendLabel, referenceBackend, testBackends } from "../helpers/backends.js";
-import { PATTERNS, tinyConfig } from "./model-configs.js";
+import { newTestCache, PATTERNS, tinyConfig } from "./model-configs.js";
 
 const SEQS: Record<string, number[]> = { a: [5, 9, 1, 30, 2, 2, 17, 8, 4], b: [3, 3, 36, 0, 12, 7, 1] };
 // [id, start, count] per step: chunked prefill, then prefill + decode mixed, then decode.
@@ -33,15 +32,7 @@ const STEPS: [string, number, number][][] = [
 ];
 
 function newCache(be: Backend, cfg: ModelConfig, numBlocks = 16): KvCache {
-  const layout = {
-    nLayers: cfg.nLayers,
-    producers: producerMap(cfg),
-    nKvHeads: cfg.nKvHeads,
-    headDim: cfg.headDim,
-    dtype: cfg.kvDtype,
-    blockSize: 4,
-  };
-  return new KvCache({ backend: be, layout, numBlocks, debug: true });
+  return newTestCache(be, cfg, numBlocks);
 }
 
 /** Logits of the last row of every prefix of SEQS, by full forward passes on `oracle`. */

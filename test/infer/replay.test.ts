@@ -8,11 +8,9 @@ import type { Backend } from "../../src/backend/backend.js";
 import type { WebGpuBackend } from "../../src/backend/webgpu/webgpu-backend.js";
 import { ReplayCache, type Tape, type TapeRuntime } from "../../src/backend/webgpu/tape.js";
 import { CachedForward, type ForwardItem } from "../../src/infer/cached-forward.js";
-import { KvCache } from "../../src/infer/kv-cache.js";
 import { Model } from "../../src/model/model.js";
-import { producerMap } from "../../src/model/sharing.js";
 import { testBackends } from "../helpers/backends.js";
-import { tinyConfig } from "./model-configs.js";
+import { newTestCache, tinyConfig } from "./model-configs.js";
 
 const cfg = tinyConfig("MQA-CLA2", 1, { kind: "uniform", factor: 2 }, "f16");
 const PROMPTS: Record<string, number[]> = { a: [5, 9, 1], b: [3, 36, 12, 7] };
@@ -23,15 +21,7 @@ async function webgpu(): Promise<WebGpuBackend | undefined> {
 
 /** A cache + forward with both prompts prefilled; `next(ids)` builds one decode item per id. */
 async function session(be: Backend, model: Model) {
-  const layout = {
-    nLayers: cfg.nLayers,
-    producers: producerMap(cfg),
-    nKvHeads: cfg.nKvHeads,
-    headDim: cfg.headDim,
-    dtype: cfg.kvDtype,
-    blockSize: 4,
-  };
-  const cache = new KvCache({ backend: be, layout, numBlocks: 32, debug: true });
+  const cache = newTestCache(be, cfg, 32);
   const fwd = new CachedForward(model, cache);
   const last: Record<string, number> = {};
   const prefill: ForwardItem[] = Object.entries(PROMPTS).map(([id, p]) => {

@@ -10,17 +10,16 @@ import { reshape, type Tensor, view } from "../../src/backend/tensor.js";
 import { CachedForward, type ForwardItem } from "../../src/infer/cached-forward.js";
 import { LocalEngine } from "../../src/infer/engine.js";
 import { stepKernels } from "../../src/infer/device-kernels.js";
-import { KvCache } from "../../src/infer/kv-cache.js";
+import type { KvCache } from "../../src/infer/kv-cache.js";
 import { Sampler } from "../../src/infer/sampler.js";
 import type { ModelConfig } from "../../src/model/config-types.js";
 import { layerOutFfn, layerQkv } from "../../src/model/forward.js";
 import { Model } from "../../src/model/model.js";
-import { producerMap } from "../../src/model/sharing.js";
 import { bindWeights } from "../../src/model/weights.js";
 import { referenceBackend, testBackends } from "../helpers/backends.js";
 import { assertClose, TOL } from "../helpers/compare.js";
 import { makeRng, uniform } from "../helpers/random.js";
-import { tinyConfig } from "./model-configs.js";
+import { newTestCache, tinyConfig } from "./model-configs.js";
 
 const backends = await testBackends();
 const gpu = backends.find((b) => b.name === "webgpu");
@@ -289,15 +288,7 @@ test("device argmax equals the host's greedy pick; bad rows give -1", async (t) 
 });
 
 function newCache(be: Backend, cfg: ModelConfig): KvCache {
-  const layout = {
-    nLayers: cfg.nLayers,
-    producers: producerMap(cfg),
-    nKvHeads: cfg.nKvHeads,
-    headDim: cfg.headDim,
-    dtype: cfg.kvDtype,
-    blockSize: 4,
-  };
-  return new KvCache({ backend: be, layout, numBlocks: 24 });
+  return newTestCache(be, cfg, 24, false);
 }
 
 const CFG = tinyConfig("MQA-CLA2", 1, { kind: "uniform", factor: 2 }, "f16");
