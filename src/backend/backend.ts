@@ -95,11 +95,22 @@ export interface DecodeKernels {
       norm?: { weight: Tensor; eps: number };
       swiglu?: boolean;
       /**
-       * The fused q/k/v projection (needs `norm`, whose weight is then (2, K): q's, then k's and
-       * v's): w = [wq; wk; wv] (nq + 2 nkv, K); out = blocks [q (M, nq) | k (M, nkv) | v (M, nkv)].
+       * The fused q/k/v projection (needs `norm`, whose weight then holds q's K values at element
+       * 0 and k's and v's at `gKv`, default K): w = [wq; wk; wv] (nq + 2 nkv, K); out = blocks
+       * [q (M, nq) | k (M, nkv) | v (M, nkv)].
        */
-      qkv?: { nq: number; nkv: number };
+      qkv?: { nq: number; nkv: number; gKv?: number };
     },
+  ): boolean;
+  /**
+   * Optional: the fused q/k/v projection (as `linear` with `qkv`) whose k and v go straight into
+   * the pools: out (M, nq) = q; kPool[slots] = rope(k, positions), vPool[slots] = v. w = [wq; wk;
+   * wv] (nq + 2 nkv, K); norm weights g: q's at 0, k/v's at gKv; ps (2M) i32 = positions then
+   * slots.
+   */
+  qkvAppend?(
+    io: { out: Tensor; x: Tensor; w: Tensor; g: Tensor; kPool: Tensor; vPool: Tensor; ps: Tensor },
+    opts: { nq: number; nkv: number; gKv: number; eps: number; ropeBase: number },
   ): boolean;
   /** kPool[slots] = rope(k, positions), vPool[slots] = v; k, v (N, Hkv, D). */
   kvAppend(

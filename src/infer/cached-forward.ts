@@ -195,12 +195,14 @@ export class CachedForward {
               qNorm: lw.qNorm,
               kvNorm: kvw.kvNorm!,
               eps,
+              append: { kPool: pools.k, vPool: pools.v, positions, slots, ropeBase },
             })
           : null;
       let qIn = qPre;
       if (fused) {
         qIn = reshape(fused.q, [N, H, D]);
-        append(reshape(fused.k, [N, Hkv, D]), reshape(fused.v, [N, Hkv, D]));
+        // null k/v: the kernel already wrote them into the pools
+        if (fused.k && fused.v) append(reshape(fused.k, [N, Hkv, D]), reshape(fused.v, [N, Hkv, D]));
       } else {
         k.normLinear({ out: reshape(qPre, [N, H * D]), x, w: lw.wq, weight: lw.qNorm, eps }, sN);
         if (kvw) {

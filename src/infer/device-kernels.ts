@@ -26,8 +26,10 @@ export interface StepKernels {
   /**
    * q (M, nq), k, v (M, nkv) = rmsnorm(x) * qNorm @ wq^T, rmsnorm(x) * kvNorm @ wk^T, @ wv^T in one
    * dispatch, as views of `out` (M x (nq + 2 nkv) elements), when the backend has the fused kernel
-   * and the weights lie adjacent ([wq; wk; wv] and [qNorm; kvNorm], as the model layout places
-   * them); else null and nothing is recorded (the caller runs the three normLinears).
+   * and the weights lie as the model layout places them ([wq; wk; wv] adjacent, kvNorm after
+   * qNorm in the same buffer); else null and nothing is recorded (the caller runs the three normLinears). With
+   * `append` (positions and slots adjacent, as the step metadata places them) and a backend that
+   * fuses it, k and v go straight into the pools (k roped) and come back null: no appendKv needed.
    */
   /** Whether qkvLinear can fuse at all on this backend (so callers skip its scratch otherwise). */
   readonly fusesQkv: boolean;
@@ -40,7 +42,8 @@ export interface StepKernels {
     qNorm: Tensor;
     kvNorm: Tensor;
     eps: number;
-  }): { q: Tensor; k: Tensor; v: Tensor } | null;
+    append?: { kPool: Tensor; vPool: Tensor; positions: Tensor; slots: Tensor; ropeBase: number };
+  }): { q: Tensor; k: Tensor | null; v: Tensor | null } | null;
   /** out (+)= swiglu(gu) @ w^T; gu (M, 2K) = [gate | up]. */
   swigluLinear(io: { out: Tensor; gu: Tensor; w: Tensor; accumulate?: boolean }, scratch: FusedScratch): void;
   /**
@@ -90,7 +93,7 @@ export function stepKernels(be: Backend): StepKernels {
       return false;
     },
     fusesQkv: dk !== undefined,
-    qkvLinear({ out, x, wq, wk, wv, qNorm, kvNorm, eps }) {
+    qkvLinear({ out, x, wq, wk, wv, qNorm, kvNorm, eps, append }) {
       if (!dk) return null;
       const [nq, c] = wq.shape as [number, number];
       const nkv = wk.shape[0]!;
@@ -101,17 +104,35 @@ export function stepKernels(be: Backend): StepKernels {
         wk.offset === wq.offset + nq * c &&
         wv.offset === wk.offset + nkv * c &&
         kvNorm.buffer === qNorm.buffer &&
-        kvNorm.offset === qNorm.offset + c;
+        kvNorm.offset >= qNorm.offset + c;
       const m = x.shape[0]!;
       if (!adjacent || out.shape.reduce((a, b) => a * b, 1) !== m * (nq + 2 * nkv)) return null;
       const o = out.offset;
-      const ok = dk.linear(
-        { out, x, w: view(buf, [nq + 2 * nkv, c], wq.offset) },
-        { norm: { weight: view(qNorm.buffer, [2, c], qNorm.offset), eps }, qkv: { nq, nkv } },
-      );
-      if (!ok) return null;
+      const w = view(buf, [nq + 2 * nkv, c], wq.offset);
+      // both norm weights in one view: q's at 0, k/v's at gKv (the layout may align them apart)
+      const gKv = kvNorm.offset - qNorm.offset;
+      const g = view(qNorm.buffer, [gKv + c], qNorm.offset);
+      const q = view(out.buffer, [m, nq], o);
+      const ps =
+        append &&
+        append.slots.buffer === append.positions.buffer &&
+        append.slots.offset === append.positions.offset + m;
+      if (append && ps && dk.qkvAppend) {
+        const io = {
+          out: q,
+          x,
+          w,
+          g,
+          kPool: append.kPool,
+          vPool: append.vPool,
+          ps: view(append.positions.buffer, [2 * m], append.positions.offset),
+        };
+        if (dk.qkvAppend(io, { nq, nkv, gKv, eps, ropeBase: append.ropeBase }))
+          return { q, k: null, v: null };
+      }
+      if (!dk.linear({ out, x, w }, { norm: { weight: g, eps }, qkv: { nq, nkv, gKv } })) return null;
       return {
-        q: view(out.buffer, [m, nq], o),
+        q,
         k: view(out.buffer, [m, nkv], o + m * nq),
         v: view(out.buffer, [m, nkv], o + m * (nq + nkv)),
       };

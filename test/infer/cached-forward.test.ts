@@ -121,6 +121,21 @@ for (const [name, hkv, sharing] of PATTERNS) {
   });
 }
 
+test("with head dim 16 (the q/k/v kernel with the K/V append fused in on webgpu), decoding equals the full forward", async () => {
+  for (const [name, hkv, sharing] of PATTERNS.filter(([n]) => ["GQA2", "MQA-CLA2", "map"].includes(n))) {
+    for (const dtype of ["f32", "f16"] as const) {
+      const cfg = { ...tinyConfig(name, hkv, sharing, dtype), headDim: 16 };
+      const ref = Model.create(oracle, cfg, { seed: 3 });
+      const want = await fullForwardRows(ref);
+      ref.dispose();
+      for (const be of tested) {
+        const e = await maxError(be, cfg, want);
+        assert.ok(e < TOL[dtype].f32, `${name} D16 ${dtype} on ${backendLabel(be)}: relative error ${e}`);
+      }
+    }
+  }
+});
+
 test("batched steps equal unbatched steps on every backend (MQA-CLA2, f16 KV)", async () => {
   const cfg = tinyConfig("MQA-CLA2", 1, { kind: "uniform", factor: 2 }, "f16");
   for (const be of [oracle, ...tested]) {

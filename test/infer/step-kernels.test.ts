@@ -26,6 +26,10 @@ const gpu = backends.find((b) => b.name === "webgpu");
 const cpu = backends[0]!;
 const oracle = await referenceBackend();
 
+function numelOf(t: Tensor): number {
+  return t.shape.reduce((a, b) => a * b, 1);
+}
+
 function put(be: Backend, shape: number[], data: Float32Array | Int32Array, offset = 0): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const t = view(be.createBuffer(n + offset, data instanceof Int32Array ? "i32" : "f32", "t"), shape, offset);
@@ -157,7 +161,7 @@ test("fused q/k/v projection equals three f64 rmsnorm + linears; non-adjacent we
     for (const [i, [got, w, g, n]] of segs.entries()) {
       assertClose(
         `qkv M${M} segment ${"qkv"[i]}`,
-        (await gpu.read(got)) as Float32Array,
+        (await gpu.read(got!)) as Float32Array,
         await ref(w, g, n),
         TOL.reduce,
       );
@@ -165,6 +169,88 @@ test("fused q/k/v projection equals three f64 rmsnorm + linears; non-adjacent we
     // wk not right after wq: no fusion, nothing recorded
     const apart = stepKernels(gpu).qkvLinear({ out, x, wq, wk: wv, wv: wk, qNorm, kvNorm, eps: 1e-5 });
     assert.equal(apart, null);
+  }
+});
+
+test("q/k/v projection with the K/V append fused in equals the projection then the append", async (t) => {
+  if (!gpu) return t.skip("webgpu unavailable");
+  const rng = makeRng(15);
+  for (const dtype of ["f16", "f32"] as const) {
+    const [M, K, H, Hkv, D] = [3, 24, 4, 2, 16];
+    const nq = H * D;
+    const nkv = Hkv * D;
+    const flat = uniform(rng, (nq + 2 * nkv) * K + 2 * K, 1.5);
+    const fb = put(gpu, [flat.length], flat).buffer;
+    const io = {
+      x: put(gpu, [M, K], uniform(rng, M * K, 2)),
+      wq: view(fb, [nq, K], 0),
+      wk: view(fb, [nkv, K], nq * K),
+      wv: view(fb, [nkv, K], (nq + nkv) * K),
+      qNorm: view(fb, [K], (nq + 2 * nkv) * K),
+      kvNorm: view(fb, [K], (nq + 2 * nkv) * K + K),
+      eps: 1e-5,
+    };
+    // positions then slots, adjacent as in the step metadata; slot -1 is skipped
+    const ps = put(gpu, [2 * M], Int32Array.from([7, 3, 300, 5, -1, 9]));
+    const positions = view(ps.buffer, [M], 0);
+    const slots = view(ps.buffer, [M], M);
+    const pools = () => {
+      const shape = [3, 4, Hkv, D];
+      const fill = new Float32Array(3 * 4 * Hkv * D).fill(0.5);
+      return { kPool: put(gpu, shape, fill), vPool: put(gpu, shape, fill) };
+    };
+    const pool = (p: { kPool: Tensor; vPool: Tensor }) => ({
+      kPool: { ...p.kPool, dtype, buffer: gpu.createBuffer(numelOf(p.kPool), dtype) },
+      vPool: { ...p.vPool, dtype, buffer: gpu.createBuffer(numelOf(p.vPool), dtype) },
+    });
+    const a = pool(pools());
+    const b = pool(pools());
+    for (const p of [a, b]) {
+      gpu.fill(p.kPool, 0.5);
+      gpu.fill(p.vPool, 0.5);
+    }
+    const k = stepKernels(gpu);
+    const outA = put(gpu, [M * (nq + 2 * nkv)], new Float32Array(M * (nq + 2 * nkv)));
+    const fusedA = k.qkvLinear({ ...io, out: outA, append: { ...a, positions, slots, ropeBase: 10000 } });
+    assert.ok(fusedA && fusedA.k === null && fusedA.v === null, `${dtype}: the append was fused`);
+    const outB = put(gpu, [M * (nq + 2 * nkv)], new Float32Array(M * (nq + 2 * nkv)));
+    const fusedB = k.qkvLinear({ ...io, out: outB });
+    assert.ok(fusedB?.k && fusedB.v);
+    const scratch = put(gpu, [M, Hkv, D], new Float32Array(M * Hkv * D));
+    k.appendKv({
+      ...b,
+      kPre: reshape(fusedB.k, [M, Hkv, D]),
+      v: reshape(fusedB.v, [M, Hkv, D]),
+      slots,
+      positions,
+      ropeBase: 10000,
+      k: scratch,
+    });
+    assertClose(
+      `${dtype} q`,
+      (await gpu.read(fusedA.q)) as Float32Array,
+      (await gpu.read(fusedB.q)) as Float32Array,
+      TOL.reduce,
+    );
+    for (const pool of ["kPool", "vPool"] as const) {
+      assertClose(
+        `${dtype} ${pool}`,
+        (await gpu.read(a[pool])) as Float32Array,
+        (await gpu.read(b[pool])) as Float32Array,
+        TOL.reduce,
+      );
+    }
+    // rows at slots 5 and 9 were written, everything else kept its fill
+    const kA = (await gpu.read(a.kPool)) as Float32Array;
+    const row = Hkv * D;
+    assert.ok(
+      kA.subarray(5 * row, 6 * row).some((x) => x !== 0.5),
+      "slot 5 written",
+    );
+    assert.ok(
+      kA.subarray(0, row).every((x) => x === 0.5),
+      "slot 0 untouched",
+    );
   }
 });
 

@@ -1,5 +1,5 @@
 // Kernel sources for dispatch: `kernel("add")` is kernels/add.wgsl with kernels/common.wgsl
-// prepended (helpers: linear_wg, word_of, decode_elem, encode_half); `kernel("adamw", 4)` also puts
+// prepended (and `kernelWith(name, [...])` appends helper files) (helpers: linear_wg, word_of, decode_elem, encode_half); `kernel("adamw", 4)` also puts
 // kernels/lanes_vec4.wgsl (FV = vec4<f32>) before it, `kernel(name, 1)` lanes_f32.wgsl (FV = f32).
 // The WGSL text comes from kernels/wgsl.generated.ts (run `node scripts/build-assets.mjs` after
 // editing a .wgsl file).
@@ -29,6 +29,20 @@ export function kernel(name: string, lanes?: 1 | 4): KernelSource {
       wgsl(name),
     ];
     k = { key, source: parts.join("\n") };
+    cache.set(key, k);
+  }
+  return k;
+}
+
+/**
+ * `kernel(name)` with helper files appended (kernels that are not kernels themselves, e.g.
+ * "paged_rope"), or further entry points over the same bindings. Cached by the full list.
+ */
+export function kernelWith(name: string, appendices: readonly string[]): KernelSource {
+  const key = [name, ...appendices].join("+");
+  let k = cache.get(key);
+  if (!k) {
+    k = { key, source: [kernel(name).source as string, ...appendices.map(wgsl)].join("\n") };
     cache.set(key, k);
   }
   return k;

@@ -22,6 +22,7 @@ import {
   encodeArgmaxRows,
   encodeDecodeLinear,
   encodeKvAppend,
+  encodeQkvAppend,
   encodeKvWrite,
   encodePagedAttention,
 } from "./ops/paged.js";
@@ -185,6 +186,7 @@ export class WebGpuBackend implements Backend {
     const rt = this.rt;
     return {
       linear: (io, opts) => encodeDecodeLinear(rt, io, opts),
+      qkvAppend: (io, opts) => encodeQkvAppend(rt, io, opts),
       kvAppend: (io, ropeBase) => encodeKvAppend(rt, io, ropeBase),
       ropePagedAttention: (io, meta, ropeBase) => {
         rt.beginOp();

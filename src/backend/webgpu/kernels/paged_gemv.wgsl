@@ -6,7 +6,7 @@
 // row of x: 16 lanes per column stream w as vec4 (coalesced 256-byte segments), each keeps MR row
 // accumulators; lane partials are summed through workgroup memory; rows of x go MR at a time.
 // QKV = 1 (with NORM = 1): the fused q/k/v projection. w holds [wq; wk; wv] (nq + 2 nkv rows),
-// g holds two norm weights (2, K): row 0 for q's columns, row 1 for k's and v's; out holds
+// g holds two norm weights: q's at element 0, k's and v's at element g_kv; out holds
 // segment-major blocks [q (M, nq) | k (M, nkv) | v (M, nkv)].
 // Bindings: 0 params; 1 out f32 (rw); 2 x vec4; 3 w vec4; 4 g vec4 (norm weight; any tensor
 // when NORM = 0). Not for large M (use matmul).
@@ -31,6 +31,16 @@ struct Params {
   eps: f32,
   nq: u32,
   nkv: u32,
+  // the fused K/V append only (paged_qkv_append.wgsl)
+  kp_off: u32,
+  vp_off: u32,
+  ps_off: u32,
+  t_off: u32,
+  hkv: u32,
+  d: u32,
+  n_slots: u32,
+  // QKV: where k/v's norm weight starts in g (elements; q's starts at 0)
+  g_kv: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -65,6 +75,59 @@ fn x_at(m: u32, k: u32) -> vec4<f32> {
   return x[p.x_off / 4u + m * p.k4 + k];
 }
 
+// Output values of rows m0 .. m0 + MR - 1 for weight row `col` of this thread's column slot c:
+// lane partials of x' . w summed through workgroup memory (with the norm's rstd applied). Thread
+// lid < MR * COLS gets the value of (row m0 + lid / COLS, column slot lid % COLS); others get 0.
+// Skips the products when !col_ok. Call in uniform control flow (it has barriers).
+fn block_sums(m0: u32, col: u32, col_ok: bool, lane: u32, c: u32, lid: u32) -> f32 {
+  let w0 = p.w_off / 4u + col * p.k4;
+  // QKV: k's and v's columns take the second norm weight row
+  let g0 = p.g_off / 4u + select(0u, p.g_kv / 4u, QKV == 1u && col >= p.nq);
+  var acc: array<f32, MR>;
+  var ss: array<f32, MR>;
+  for (var r = 0u; r < MR; r++) {
+    acc[r] = 0.0;
+    ss[r] = 0.0;
+  }
+  if (col_ok) {
+    let rows = min(MR, p.m - m0);
+    for (var k = lane; k < p.k4; k += LANES) {
+      let wv = w[w0 + k];
+      var gv = vec4<f32>(1.0);
+      if (NORM == 1u) {
+        gv = g[g0 + k];
+      }
+      for (var r = 0u; r < MR; r++) {
+        if (r < rows) {
+          let xv = x_at(m0 + r, k);
+          if (NORM == 1u) {
+            ss[r] += dot(xv, xv);
+          }
+          acc[r] += dot(wv, xv * gv);
+        }
+      }
+    }
+  }
+  for (var r = 0u; r < MR; r++) {
+    red[(r * COLS + c) * LANES + lane] = acc[r];
+    red_ss[(r * COLS + c) * LANES + lane] = ss[r];
+  }
+  workgroupBarrier();
+  var s = 0.0;
+  if (lid < MR * COLS) {
+    var q = 0.0;
+    for (var l = 0u; l < LANES; l++) {
+      s += red[lid * LANES + l];
+      q += red_ss[lid * LANES + l];
+    }
+    if (NORM == 1u) {
+      s *= 1.0 / sqrt(q / f32(4u * p.k4) + p.eps);
+    }
+  }
+  workgroupBarrier(); // red is reused by the next block
+  return s;
+}
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
@@ -74,62 +137,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   let lane = lid % LANES;
   let c = lid / LANES;
-  let col = col0 + c;
-  let w0 = p.w_off / 4u + col * p.k4;
-  // QKV: k's and v's columns take the second norm weight row
-  let g0 = p.g_off / 4u + select(0u, p.k4, QKV == 1u && col >= p.nq);
   for (var m0 = 0u; m0 < p.m; m0 += MR) {
-    var acc: array<f32, MR>;
-    var ss: array<f32, MR>;
-    for (var r = 0u; r < MR; r++) {
-      acc[r] = 0.0;
-      ss[r] = 0.0;
-    }
-    if (col < p.n) {
-      let rows = min(MR, p.m - m0);
-      for (var k = lane; k < p.k4; k += LANES) {
-        let wv = w[w0 + k];
-        var gv = vec4<f32>(1.0);
-        if (NORM == 1u) {
-          gv = g[g0 + k];
-        }
-        for (var r = 0u; r < MR; r++) {
-          if (r < rows) {
-            let xv = x_at(m0 + r, k);
-            if (NORM == 1u) {
-              ss[r] += dot(xv, xv);
-            }
-            acc[r] += dot(wv, xv * gv);
-          }
-        }
+    let s = block_sums(m0, col0 + c, col0 + c < p.n, lane, c, lid);
+    let r = lid / COLS;
+    let cc = lid % COLS;
+    if (lid < MR * COLS && m0 + r < p.m && col0 + cc < p.n) {
+      let o = out_index(m0 + r, col0 + cc);
+      if (ACCUM == 1u) {
+        out[o] = s + out[o];
+      } else {
+        out[o] = s;
       }
     }
-    for (var r = 0u; r < MR; r++) {
-      red[(r * COLS + c) * LANES + lane] = acc[r];
-      red_ss[(r * COLS + c) * LANES + lane] = ss[r];
-    }
-    workgroupBarrier();
-    if (lid < MR * COLS) {
-      let r = lid / COLS;
-      let cc = lid % COLS;
-      if (m0 + r < p.m && col0 + cc < p.n) {
-        var s = 0.0;
-        var q = 0.0;
-        for (var l = 0u; l < LANES; l++) {
-          s += red[lid * LANES + l];
-          q += red_ss[lid * LANES + l];
-        }
-        if (NORM == 1u) {
-          s *= 1.0 / sqrt(q / f32(4u * p.k4) + p.eps);
-        }
-        let o = out_index(m0 + r, col0 + cc);
-        if (ACCUM == 1u) {
-          out[o] = s + out[o];
-        } else {
-          out[o] = s;
-        }
-      }
-    }
-    workgroupBarrier();
   }
 }

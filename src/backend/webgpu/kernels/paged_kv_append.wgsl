@@ -6,6 +6,7 @@
 // 16-bit word is written whole by one thread: plain stores, no atomics. Slot -1 / out of range: skip.
 // Bindings: 0 params; 1 kpool u32 (rw); 2 vpool u32 (rw); 3 k f32 (before rope); 4 v f32;
 //   5 slots i32; 6 positions i32; 7 tab f32 (rope table). Constant DT_POOL (0 f32, 1 f16, 2 bf16).
+// Appended at dispatch: paged_rope.wgsl (rope_cs), paged_pool_store.wgsl (store2).
 
 override DT_POOL: u32 = 0u;
 
@@ -31,26 +32,6 @@ struct Params {
 @group(0) @binding(5) var<storage, read> slots: array<i32>;
 @group(0) @binding(6) var<storage, read> positions: array<i32>;
 @group(0) @binding(7) var<storage, read> tab: array<f32>;
-
-// Stores elements (a, b) at element index i (even) of a pool of dtype DT_POOL.
-fn store2(is_v: bool, i: u32, a: f32, b: f32) {
-  if (DT_POOL == 0u) {
-    if (is_v) {
-      vpool[i] = bitcast<u32>(a);
-      vpool[i + 1u] = bitcast<u32>(b);
-    } else {
-      kpool[i] = bitcast<u32>(a);
-      kpool[i + 1u] = bitcast<u32>(b);
-    }
-    return;
-  }
-  let wv = encode_half(a, DT_POOL) | (encode_half(b, DT_POOL) << 16u);
-  if (is_v) {
-    vpool[i >> 1u] = wv;
-  } else {
-    kpool[i >> 1u] = wv;
-  }
-}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

@@ -9,9 +9,7 @@ import type { PagedAttentionMeta } from "../../backend.js";
 import { kvWriteDims, pagedAttentionDims, poolDims } from "../../op-shapes-attention.js";
 import type { Tensor } from "../../tensor.js";
 import { expectDType, expectShape, numel } from "../../tensor.js";
-import { dtypeCode, kernel } from "../kernel-source.js";
-import { WGSL } from "../kernels/wgsl.generated.js";
-import type { KernelSource } from "../pipelines.js";
+import { dtypeCode, kernel, kernelWith } from "../kernel-source.js";
 import { f32, packParams, type Runtime } from "../runtime.js";
 import { ropeTable } from "./rope.js";
 
@@ -86,18 +84,6 @@ function splitCount(rows: number, maxKeys: number, target: number, minKeys: numb
   return Math.max(1, Math.min(Math.ceil(target / rows), Math.ceil(maxKeys / Math.max(1, minKeys))));
 }
 
-/** A kernel's source with the rope helpers (kernels/paged_rope.wgsl) appended. */
-function withRope(name: string): KernelSource {
-  const base = kernel(name);
-  let k = ropeSources.get(name);
-  if (!k) {
-    k = { key: `${base.key}+rope`, source: `${base.source as string}\n${WGSL.paged_rope}` };
-    ropeSources.set(name, k);
-  }
-  return k;
-}
-const ropeSources = new Map<string, KernelSource>();
-
 /** The rope table tensor ops/rope.ts uses (shared: one per (base, D) for the runtime's life). */
 function ropeTab(rt: Runtime, base: number, d: number): Tensor {
   return rt.constant(`rope:${base}:${d}`, () => ropeTable(base, d));
@@ -133,7 +119,7 @@ export function encodePagedAttention(
   const part = rt.scratch(n * h * nSplit * (hd + 2), "f32", "paged partials");
   const scale = dims.scale ?? 1 / Math.sqrt(hd);
   rt.dispatch({
-    ...(vec ? withRope("paged_attention_vec") : kernel("paged_attention")),
+    ...(vec ? kernelWith("paged_attention_vec", ["paged_rope"]) : kernel("paged_attention")),
     entry: "partials",
     constants: vec
       ? { ...vec, ROPE: ropeBase === undefined ? 0 : 1 }
@@ -195,10 +181,11 @@ export interface DecodeLinearOptions {
   /** x = [gate | up] (M, 2K), x' = silu(gate) * up. */
   swiglu?: boolean;
   /**
-   * The fused q/k/v projection (with `norm`, whose weight is then (2, K): q's row, then k's and
-   * v's): w = [wq; wk; wv] (nq + 2 nkv, K), out = blocks [q (M, nq) | k (M, nkv) | v (M, nkv)].
+   * The fused q/k/v projection (with `norm`, whose weight then holds q's K values at 0 and k's
+   * and v's at `gKv`, default K): w = [wq; wk; wv] (nq + 2 nkv, K), out = blocks
+   * [q (M, nq) | k (M, nkv) | v (M, nkv)].
    */
-  qkv?: { nq: number; nkv: number };
+  qkv?: { nq: number; nkv: number; gKv?: number };
 }
 
 /**
@@ -220,7 +207,8 @@ export function encodeDecodeLinear(
   const m = x.shape[0]!;
   if (x.shape[1] !== (opts.swiglu ? 2 * k : k) || numel(out.shape) !== m * n) return false;
   const qkv = opts.qkv;
-  if (g && (numel(g.shape) !== (qkv ? 2 * k : k) || opts.swiglu)) return false;
+  const gKv = qkv?.gKv ?? k;
+  if (g && (numel(g.shape) !== (qkv ? gKv + k : k) || opts.swiglu || gKv % 4 !== 0)) return false;
   if (qkv && (!g || opts.accumulate || qkv.nq < 1 || qkv.nkv < 1 || qkv.nq + 2 * qkv.nkv !== n)) return false;
   if (m > GEMV_MAX_ROWS || k % 4 !== 0 || [x, w, ...(g ? [g] : [])].some((t) => t.offset % 4 !== 0)) {
     return false;
@@ -237,9 +225,68 @@ export function encodeDecodeLinear(
       QKV: qkv ? 1 : 0,
     },
     bindings: [out, x, w, g ?? w],
-    params: packParams([0, 0, 0, 0, m, n, k / 4, f32(opts.norm?.eps ?? 0), qkv?.nq ?? 0, qkv?.nkv ?? 0]),
+    params: packParams([
+      ...[0, 0, 0, 0, m, n, k / 4, f32(opts.norm?.eps ?? 0), qkv?.nq ?? 0, qkv?.nkv ?? 0],
+      ...[0, 0, 0, 0, 0, 0, 0, gKv],
+    ]),
     offsetWords: [0, 1, 2, 3],
     workgroups: Math.ceil(n / 16),
+  });
+  return true;
+}
+
+/**
+ * A producer layer's q/k/v projection with the K/V append fused in (kernels/paged_gemv.wgsl +
+ * paged_qkv_append.wgsl, entry `qkv_append`): q (M, nq) = rmsnorm(x) * g[0] @ wq^T into `out`;
+ * rope(rmsnorm(x) * g[1] @ wk^T) and rmsnorm(x) * g[1] @ wv^T into kPool / vPool rows at each row's
+ * slot, in one dispatch. w = [wq; wk; wv] (nq + 2 nkv, K); g: q's norm weight at 0, k/v's at
+ * gKv; ps (2M) i32 = positions then
+ * slots. Returns false (nothing recorded) when the shapes, dtypes or offsets do not suit it.
+ */
+export function encodeQkvAppend(
+  rt: Runtime,
+  io: { out: Tensor; x: Tensor; w: Tensor; g: Tensor; kPool: Tensor; vPool: Tensor; ps: Tensor },
+  opts: { nq: number; nkv: number; gKv: number; eps: number; ropeBase: number },
+): boolean {
+  const { out, x, w, g, kPool, vPool, ps } = io;
+  const { nq, nkv, gKv } = opts;
+  if ([out, x, w, g].some((t) => t.dtype !== "f32") || ps.dtype !== "i32") return false;
+  if (kPool.shape.length !== 4 || kPool.dtype !== vPool.dtype) return false;
+  const [numBlocks, blockSize, hkv, d] = poolDims("qkvAppend pool", kPool);
+  const m = x.shape[0] ?? 0;
+  const k = w.shape[1] ?? 0;
+  const ok =
+    x.shape.length === 2 &&
+    w.shape.length === 2 &&
+    x.shape[1] === k &&
+    w.shape[0] === nq + 2 * nkv &&
+    numel(out.shape) === m * nq &&
+    numel(g.shape) === gKv + k &&
+    gKv % 4 === 0 &&
+    numel(ps.shape) === 2 * m &&
+    nkv === hkv * d &&
+    nq % 16 === 0 &&
+    d % 16 === 0 &&
+    k % 4 === 0 &&
+    m <= GEMV_MAX_ROWS &&
+    [x, w, g].every((t) => t.offset % 4 === 0) &&
+    (kPool.dtype === "f32" || (kPool.offset % 2 === 0 && vPool.offset % 2 === 0));
+  if (!ok) return false;
+  expectShape("qkvAppend v pool", vPool, kPool.shape);
+  rt.beginOp();
+  for (const t of [out, x, w, g, kPool, vPool, ps]) rt.check(t, "qkvAppend");
+  if (m === 0) return true;
+  rt.dispatch({
+    ...kernelWith("paged_gemv", ["paged_rope", "paged_pool_store", "paged_qkv_append"]),
+    entry: "qkv_append",
+    constants: { ACCUM: 0, NORM: 1, SWIGLU: 0, QKV: 1, DT_POOL: dtypeCode(kPool.dtype) },
+    bindings: [out, x, w, g, kPool, vPool, ps, ropeTab(rt, opts.ropeBase, d)],
+    params: packParams([
+      ...[0, 0, 0, 0, m, nq + 2 * nkv, k / 4, f32(opts.eps), nq, nkv],
+      ...[0, 0, 0, 0, hkv, d, numBlocks * blockSize, gKv],
+    ]),
+    offsetWords: [0, 1, 2, 3, 10, 11, 12, 13],
+    workgroups: nq / 16 + (2 * nkv) / 16,
   });
   return true;
 }
@@ -267,7 +314,7 @@ export function encodeKvAppend(
   for (const t of [kPool, vPool, k, v, slots, positions]) rt.check(t, "kvAppend");
   if (n * hkv * d === 0) return true;
   rt.dispatch({
-    ...withRope("paged_kv_append"),
+    ...kernelWith("paged_kv_append", ["paged_rope", "paged_pool_store"]),
     constants: { DT_POOL: dtypeCode(kPool.dtype) },
     bindings: [kPool, vPool, k, v, slots, positions, ropeTab(rt, ropeBase, d)],
     params: packParams([0, 0, 0, 0, 0, 0, 0, n, hkv, d, numBlocks * blockSize]),
