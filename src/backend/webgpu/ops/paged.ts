@@ -169,6 +169,12 @@ export function encodePagedAttention(
 
 // ---- decode-path kernels of the paged engine (the backend's optional DecodeKernels) ------------
 
+/** Switches of the decode-path kernels, for benchmarks (A/B in one process). */
+export const decodeTuning = {
+  /** The K/V append inside the q/k/v projection (encodeQkvAppend); false: a separate dispatch. */
+  fuseKvAppend: true,
+};
+
 /** Largest M the decode linear kernel takes (it re-reads w once per 4 rows of x). */
 export const GEMV_MAX_ROWS = 32;
 
@@ -250,6 +256,7 @@ export function encodeQkvAppend(
 ): boolean {
   const { out, x, w, g, kPool, vPool, ps } = io;
   const { nq, nkv, gKv } = opts;
+  if (!decodeTuning.fuseKvAppend) return false;
   if ([out, x, w, g].some((t) => t.dtype !== "f32") || ps.dtype !== "i32") return false;
   if (kPool.shape.length !== 4 || kPool.dtype !== vPool.dtype) return false;
   const [numBlocks, blockSize, hkv, d] = poolDims("qkvAppend pool", kPool);
