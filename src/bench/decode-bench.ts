@@ -491,7 +491,7 @@ export function registerDecodeBench(bench: Command): void {
     .option("--steps <n>", "timed decode steps per row", String(DECODE_DEFAULTS.steps))
     .option("--memory <size>", "memory budget of the capacity rows", DECODE_DEFAULTS.memory)
     .option("--max-kv <size>", "skip rows whose KV pools exceed this", "2GiB")
-    .option("--json", "one JSON object per line (decode and decode-capacity rows)")
+    .option("--json", "one JSON object per line (decode, engine-decode and decode-capacity rows)")
     .option("--logits", "read the logits rows each step (default: device argmax where available)")
     .option("--submit-every <n>", "webgpu: submit every n dispatches within a step (default: runtime's)")
     .option("--no-replay", "webgpu: run every decode step's ops instead of replaying the recorded step")
