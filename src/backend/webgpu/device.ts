@@ -46,7 +46,7 @@ export interface GpuContext {
   adapter: GPUAdapter;
   /** e.g. "llvmpipe", "nvidia-h100-80gb-hbm3". */
   deviceName: string;
-  /** e.g. "vulkan", "opengles (llvmpipe)", "browser". */
+  /** e.g. "vulkan", "opengles (llvmpipe)", "navigator.gpu" (a browser). */
   detail: string;
   features: string[];
   limits: Record<string, number>;
@@ -147,10 +147,14 @@ export async function acquireGpu(): Promise<GpuContext> {
   let adapter: GPUAdapter;
   let detail: string;
   if (nav?.gpu) {
-    const a = await nav.gpu.requestAdapter({ powerPreference: "high-performance" });
+    // a browser (or any WebGPU implementation installed as navigator.gpu): core first, then the
+    // compatibility feature level (GPUs and drivers that only run OpenGL ES-class WebGPU)
+    const a =
+      (await nav.gpu.requestAdapter({ powerPreference: "high-performance" })) ??
+      (await nav.gpu.requestAdapter({ featureLevel: "compatibility" } as GPURequestAdapterOptions));
     if (!a) throw new BackendError("navigator.gpu gave no adapter: enable WebGPU or use the cpu backend");
     adapter = a;
-    detail = "browser";
+    detail = "navigator.gpu";
   } else if (typeof process !== "undefined" && process.versions?.node) {
     ({ adapter, detail } = await nodeAdapter());
   } else {
