@@ -123,17 +123,6 @@ export interface DecodeKernels {
     meta: PagedAttentionMeta,
     ropeBase: number,
   ): boolean;
-  /**
-   * Optional: ropePagedAttention followed by out (N, C) += att (N, H x D) @ w (C, H x D)^T with the
-   * attention's split merge done inside the projection; `attOut` (N, H, D) gives the attention
-   * shapes (not written); `partFor(length)` gives a caller-owned f32 buffer for the partials.
-   */
-  attentionLinear?(
-    io: { out: Tensor; attOut: Tensor; q: Tensor; kPool: Tensor; vPool: Tensor; w: Tensor },
-    meta: PagedAttentionMeta,
-    ropeBase: number,
-    partFor: (length: number) => Tensor,
-  ): boolean;
   /** out (M) i32 = argmax of each logits row (M, V) f32; -1 for a row holding NaN or +Inf. */
   argmaxRows(out: Tensor, logits: Tensor): void;
 }

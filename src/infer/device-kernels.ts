@@ -5,7 +5,7 @@
 // shape; otherwise the same Backend ops in the same order (rmsnorm/swiglu, then matmul). Without
 // a device argmax the engine reads the logits and samples on the host.
 import type { Backend, DecodeKernels, PagedAttentionMeta } from "../backend/backend.js";
-import { reshape, type Tensor, view } from "../backend/tensor.js";
+import { type Tensor, view } from "../backend/tensor.js";
 
 /** Scratch the fallbacks write (the unfused ops' intermediate), sized by the caller. */
 export interface FusedScratch {
@@ -70,26 +70,6 @@ export interface StepKernels {
       positions: Tensor;
       ropeBase: number;
       q: Tensor;
-    },
-    meta: PagedAttentionMeta,
-  ): void;
-  /**
-   * x (N, C) += ropeAttention(qPre) (N, H x D) @ w^T: one dispatch less where the backend merges
-   * the attention's splits inside the projection (partials in `part(length)`), else
-   * ropeAttention into `att` then the accumulating linear.
-   */
-  attentionLinear(
-    io: {
-      x: Tensor;
-      att: Tensor;
-      qPre: Tensor;
-      kPool: Tensor;
-      vPool: Tensor;
-      positions: Tensor;
-      ropeBase: number;
-      q: Tensor;
-      w: Tensor;
-      part: (length: number) => Tensor;
     },
     meta: PagedAttentionMeta,
   ): void;
@@ -172,13 +152,6 @@ export function stepKernels(be: Backend): StepKernels {
       if (dk?.ropePagedAttention({ out, q: qPre, kPool, vPool }, meta, ropeBase)) return;
       be.rope(q, qPre, positions, ropeBase);
       be.pagedAttention(out, q, kPool, vPool, meta);
-    },
-    attentionLinear({ x, att, qPre, kPool, vPool, positions, ropeBase, q, w, part }, meta) {
-      const io = { out: x, attOut: att, q: qPre, kPool, vPool, w };
-      if (dk?.attentionLinear?.(io, meta, ropeBase, part)) return;
-      this.ropeAttention({ out: att, qPre, kPool, vPool, positions, ropeBase, q }, meta);
-      const [n, h, d] = att.shape as [number, number, number];
-      linear(x, reshape(att, [n, h * d]), w, true);
     },
     argmax: dk ? (out, logits) => dk.argmaxRows(out, logits) : null,
   };

@@ -20,7 +20,6 @@ import { encodeRmsnorm, encodeRmsnormBackward } from "./ops/norm.js";
 import { encodeAdamw, encodeSumSquares } from "./ops/optim.js";
 import {
   encodeArgmaxRows,
-  encodeAttentionLinear,
   encodeDecodeLinear,
   encodeKvAppend,
   encodeQkvAppend,
@@ -194,8 +193,6 @@ export class WebGpuBackend implements Backend {
         return encodePagedAttention(rt, io, meta, ropeBase);
       },
       argmaxRows: (out, logits) => encodeArgmaxRows(rt, out, logits),
-      attentionLinear: (io, meta, ropeBase, partFor) =>
-        encodeAttentionLinear(rt, io, meta, ropeBase, partFor),
     };
   }
 }

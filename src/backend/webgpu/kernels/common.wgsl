@@ -74,7 +74,3 @@ fn encode_half(x: f32, dt: u32) -> u32 {
   }
   return f32_to_bf16_bits(x);
 }
-
-// pagedAttention partials: per (row, head, split) a record of PART_HEAD + HD floats:
-// m (running max), l (sum of weights), 2 padding words (so acc starts 16-byte aligned), acc[HD].
-const PART_HEAD: u32 = 4u;

@@ -262,12 +262,12 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
   }
-  let stride = PART_HEAD + HD;
+  let stride = HD + 2u;
   let p_base = p.part_off + ((row * p.h + kvh * GQ) * p.n_split + sp) * stride;
   for (var e = lid; e < GQ * HD; e += WG) {
     let g = e / HD;
     let d = e - g * HD;
-    part[p_base + g * p.n_split * stride + PART_HEAD + d] = qv[e / 4u][e % 4u];
+    part[p_base + g * p.n_split * stride + 2u + d] = qv[e / 4u][e % 4u];
   }
   if (lid < GQ) {
     var mx = NEG;

@@ -1,5 +1,4 @@
-// pagedAttention's combine step (flash-decoding): merges the per-split partials (common.wgsl's
-// PART_HEAD layout: m, l, padding, acc[HD])
+// pagedAttention's combine step (flash-decoding): merges the per-split partials (m, l, acc[HD])
 // written by paged_attention.wgsl `partials` into out (N, H, HD) and optionally lse (N, H).
 // One thread per output element (row, head, d); each loops over the n_split partials twice.
 // An empty split has m = -1e30 and l = 0, so its weight exp(m - max m) is 0.
@@ -30,7 +29,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   let rh = e / p.hd;
   let d = e - rh * p.hd;
-  let stride = PART_HEAD + p.hd;
+  let stride = p.hd + 2u;
   let base = p.part_off + rh * p.n_split * stride;
   var m = -1e30;
   for (var s = 0u; s < p.n_split; s++) {
@@ -42,7 +41,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let o = base + s * stride;
     let wgt = exp(part[o] - m);
     l += part[o + 1u] * wgt;
-    x += part[o + PART_HEAD + d] * wgt;
+    x += part[o + 2u + d] * wgt;
   }
   out[p.o_off + e] = x / l;
   if (p.has_lse != 0u && d == 0u) {

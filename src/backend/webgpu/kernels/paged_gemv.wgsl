@@ -8,8 +8,6 @@
 // QKV = 1 (with NORM = 1): the fused q/k/v projection. w holds [wq; wk; wv] (nq + 2 nkv rows),
 // g holds two norm weights: q's at element 0, k's and v's at element g_kv; out holds
 // segment-major blocks [q (M, nq) | k (M, nkv) | v (M, nkv)].
-// COMBINE = 1: x is the attention partials (N, H, n_split, PART_HEAD + D) and x' their merge (the
-// attention output, N x H D), so attention's combine and the output projection are one dispatch.
 // Bindings: 0 params; 1 out f32 (rw); 2 x vec4; 3 w vec4; 4 g vec4 (norm weight; any tensor
 // when NORM = 0). Not for large M (use matmul).
 
@@ -17,7 +15,6 @@ override ACCUM: u32 = 0u;
 override NORM: u32 = 0u;
 override SWIGLU: u32 = 0u;
 override QKV: u32 = 0u;
-override COMBINE: u32 = 0u;
 
 const COLS: u32 = 16u;
 const LANES: u32 = 16u;
@@ -44,10 +41,6 @@ struct Params {
   n_slots: u32,
   // QKV: where k/v's norm weight starts in g (elements; q's starts at 0)
   g_kv: u32,
-  // COMBINE: heads, head dim and splits of the attention partials bound as x
-  c_heads: u32,
-  c_hd: u32,
-  c_split: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -72,34 +65,8 @@ fn out_index(m: u32, col: u32) -> u32 {
   return p.o_off + p.m * p.nq + s * p.m * p.nkv + m * p.nkv + (j - s * p.nkv);
 }
 
-// COMBINE: elements 4k..4k+3 of row m of the attention output, merged from the flash-decoding
-// partials (common.wgsl's PART_HEAD records of (row, head, split)) as paged_combine.wgsl does.
-fn combined(m: u32, k: u32) -> vec4<f32> {
-  let e = 4u * k;
-  let head = e / p.c_hd;
-  let stride = PART_HEAD + p.c_hd;
-  let base = p.x_off + (m * p.c_heads + head) * p.c_split * stride;
-  var mx = -1e30;
-  for (var s = 0u; s < p.c_split; s++) {
-    mx = max(mx, x[(base + s * stride) / 4u].x);
-  }
-  var l = 0.0;
-  var acc = vec4<f32>(0.0);
-  for (var s = 0u; s < p.c_split; s++) {
-    let o = (base + s * stride) / 4u;
-    let ml = x[o];
-    let wgt = exp(ml.x - mx);
-    l += ml.y * wgt;
-    acc += x[o + PART_HEAD / 4u + (e - head * p.c_hd) / 4u] * wgt;
-  }
-  return acc / l;
-}
-
 // Element group k of row m of x' before the norm weight.
 fn x_at(m: u32, k: u32) -> vec4<f32> {
-  if (COMBINE == 1u) {
-    return combined(m, k);
-  }
   if (SWIGLU == 1u) {
     let base = p.x_off / 4u + m * 2u * p.k4 + k;
     let gate = x[base];

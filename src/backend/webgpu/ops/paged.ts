@@ -30,8 +30,6 @@ export const pagedTuning = {
 };
 
 const WG = 128; // partials workgroup size (kernel constant)
-/** Floats before acc[HD] in each partials record (m, l, 2 padding words; common.wgsl). */
-const PART_HEAD = 4;
 
 export function encodeKvWrite(rt: Runtime, pool: Tensor, src: Tensor, slots: Tensor): void {
   for (const [t, what] of [
@@ -103,55 +101,22 @@ export function encodePagedAttention(
   ropeBase?: number,
 ): boolean {
   const { out, q, kPool, vPool } = io;
-  const { lse } = meta;
-  rt.check(out, "pagedAttention out");
-  if (lse) rt.check(lse, "pagedAttention lse");
-  const r = encodePagedPartials(rt, { q, kPool, vPool }, meta, ropeBase, out, (len) =>
-    rt.scratch(len, "f32", "paged partials"),
-  );
-  if (r === false) return false;
-  if (r === null) return true;
-  const { n, nHeads: h, headDim: hd } = r.dims;
-  rt.dispatch({
-    ...kernel("paged_combine"),
-    bindings: [out, lse ?? rt.scratch(1, "f32", "no lse"), r.part],
-    params: packParams([0, 0, 0, n, h, hd, r.nSplit, lse ? 1 : 0]),
-    offsetWords: [0, 1, 2],
-    workgroups: Math.ceil((n * h * hd) / 256),
-  });
-  return true;
-}
-
-/**
- * The partials dispatch of pagedAttention into `partFor(length)` (N, H, nSplit, PART_HEAD + D):
- * false when `ropeBase` is given and the streaming kernel does not apply (nothing recorded), null
- * when there is nothing to compute. `out` (N, H, D) only sets the shapes checked.
- */
-function encodePagedPartials(
-  rt: Runtime,
-  io: { q: Tensor; kPool: Tensor; vPool: Tensor },
-  meta: PagedAttentionMeta,
-  ropeBase: number | undefined,
-  out: Tensor,
-  partFor: (length: number) => Tensor,
-): { part: Tensor; nSplit: number; dims: ReturnType<typeof pagedAttentionDims> } | false | null {
-  const { q, kPool, vPool } = io;
-  const { blockTables, seqLens, queryStarts } = meta;
-  const named = { q, kPool, vPool, blockTables, seqLens, queryStarts };
+  const { blockTables, seqLens, queryStarts, lse } = meta;
+  const named = { out, q, kPool, vPool, blockTables, seqLens, queryStarts, ...(lse ? { lse } : {}) };
   for (const [name, t] of Object.entries(named)) rt.check(t, `pagedAttention ${name}`);
   const dims = pagedAttentionDims(out, q, kPool, vPool, meta);
   const { n, b, nHeads: h, nKvHeads: hkv, headDim: hd, blockSize: bs, maxBlocksPerSeq: mb } = dims;
   const gq = h / hkv;
   const vec = vecPlan(rt, kPool, vPool, hd, gq);
   if (ropeBase !== undefined && (vec === null || hd % 2 !== 0)) return false;
-  if (n * h * hd === 0 || b === 0) return null;
+  if (n * h * hd === 0 || b === 0) return true;
   const maxKeys = Math.max(1, mb * bs);
   const nSplit = vec
     ? splitCount(n * hkv, maxKeys, pagedTuning.vecTargetWorkgroups, pagedTuning.vecMinKeysPerSplit)
     : splitCount(n * hkv, maxKeys, pagedTuning.targetWorkgroups, pagedTuning.minKeysPerSplit);
   const keysPerSplit = Math.ceil(maxKeys / nSplit);
   pagedKernelCounts[vec ? "vec" : "general"]++;
-  const part = partFor(n * h * nSplit * (PART_HEAD + hd));
+  const part = rt.scratch(n * h * nSplit * (hd + 2), "f32", "paged partials");
   const scale = dims.scale ?? 1 / Math.sqrt(hd);
   rt.dispatch({
     ...(vec ? kernelWith("paged_attention_vec", ["paged_rope"]) : kernel("paged_attention")),
@@ -170,52 +135,34 @@ function encodePagedPartials(
       ...(vec ? [ropeBase === undefined ? seqLens : ropeTab(rt, ropeBase, hd)] : []),
     ],
     params: packParams([
-      ...[0, 0, 0, 0, 0, 0, 0, n, h, hkv, bs, mb, b, nSplit, keysPerSplit],
-      ...[f32(scale), (dims.causal ?? true) ? 1 : 0, 0],
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      n,
+      h,
+      hkv,
+      bs,
+      mb,
+      b,
+      nSplit,
+      keysPerSplit,
+      f32(scale),
+      (dims.causal ?? true) ? 1 : 0,
+      0,
     ]),
     offsetWords: vec ? [0, 1, 2, 3, 4, 5, 6, 17] : [0, 1, 2, 3, 4, 5, 6],
     workgroups: n * hkv * nSplit,
   });
-  return { part, nSplit, dims };
-}
-
-/**
- * The decode step's attention and output projection with the combine fused into the projection:
- * the partials of rope-on-load pagedAttention go to `partFor(length)` (a caller-owned buffer), then
- * out (N, C) += combine(partials) (N, H x D) @ w (C, H x D)^T in the decode linear kernel
- * (COMBINE = 1), one dispatch less than attention + combine + linear. Returns false (nothing
- * recorded) when the shapes, dtypes or offsets do not suit it; `attOut` (N, H, D) only sets shapes.
- */
-export function encodeAttentionLinear(
-  rt: Runtime,
-  io: { out: Tensor; attOut: Tensor; q: Tensor; kPool: Tensor; vPool: Tensor; w: Tensor },
-  meta: PagedAttentionMeta,
-  ropeBase: number,
-  partFor: (length: number) => Tensor,
-): boolean {
-  const { out, attOut, q, kPool, vPool, w } = io;
-  if (!decodeTuning.fuseCombine || meta.lse || out.dtype !== "f32" || w.dtype !== "f32") return false;
-  const [n, h, hd] = attOut.shape as [number, number, number];
-  const [c, k] = w.shape as [number, number];
-  if (attOut.shape.length !== 3 || w.shape.length !== 2 || k !== h * hd || numel(out.shape) !== n * c)
-    return false;
-  if (n > GEMV_MAX_ROWS || hd % 4 !== 0 || w.offset % 4 !== 0) return false;
-  if (vecPlan(rt, kPool, vPool, hd, h / (kPool.shape[2] ?? 1)) === null) return false;
-  rt.beginOp();
-  rt.check(out, "attentionLinear out");
-  rt.check(w, "attentionLinear w");
-  const r = encodePagedPartials(rt, { q, kPool, vPool }, meta, ropeBase, attOut, partFor);
-  if (r === false) throw new BackendError("attentionLinear: the streaming kernel was checked to apply");
-  if (r === null || n * c === 0) return true;
-  if (r.part.offset % 4 !== 0)
-    throw new BackendError("attentionLinear: the partials buffer must start at a multiple of 4");
   rt.dispatch({
-    ...kernel("paged_gemv"),
-    constants: { ACCUM: 1, NORM: 0, SWIGLU: 0, QKV: 0, COMBINE: 1 },
-    bindings: [out, r.part, w, w],
-    params: packParams([...[0, 0, 0, 0, n, c, k / 4, 0, 0, 0], ...[0, 0, 0, 0, 0, 0, 0, 0, h, hd, r.nSplit]]),
-    offsetWords: [0, 1, 2, 3],
-    workgroups: Math.ceil(c / 16),
+    ...kernel("paged_combine"),
+    bindings: [out, lse ?? rt.scratch(1, "f32", "no lse"), part],
+    params: packParams([0, 0, 0, n, h, hd, nSplit, lse ? 1 : 0]),
+    offsetWords: [0, 1, 2],
+    workgroups: Math.ceil((n * h * hd) / 256),
   });
   return true;
 }
@@ -226,8 +173,6 @@ export function encodeAttentionLinear(
 export const decodeTuning = {
   /** The K/V append inside the q/k/v projection (encodeQkvAppend); false: a separate dispatch. */
   fuseKvAppend: true,
-  /** The attention combine inside the output projection (encodeAttentionLinear). */
-  fuseCombine: true,
 };
 
 /** Largest M the decode linear kernel takes (it re-reads w once per 4 rows of x). */
