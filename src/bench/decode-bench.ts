@@ -7,18 +7,16 @@
 // runtime's counters per step (dispatches, submits, host reads/writes, aliasing copies, new bind
 // groups) and a host-clock breakdown of the step (recording, submit-to-readback wait, host work
 // after the read). Speed lives here, not in tests.
-import type { Command } from "commander";
 import type { Backend, BackendName } from "../backend/backend.js";
-import { BACKEND_NAMES, createBackend } from "../backend/registry.js";
+import { createBackend } from "../backend/registry.js";
 import { bytesPerElement, view } from "../backend/tensor.js";
-import { ConfigError } from "../errors.js";
 import { CachedForward, type ForwardItem } from "../infer/cached-forward.js";
 import { KvCache } from "../infer/kv-cache.js";
 import type { KvDType } from "../infer/kv-layout.js";
 import type { ModelConfig } from "../model/config-types.js";
 import { loadModelConfig } from "../model/config.js";
 import { Model } from "../model/model.js";
-import { formatBytes, parseByteSize, planCapacity } from "../model/plan.js";
+import { formatBytes, planCapacity } from "../model/plan.js";
 import { producerMap } from "../model/sharing.js";
 import {
   type DecodeRowBase,
@@ -356,182 +354,4 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
   } finally {
     be.dispose();
   }
-}
-
-/** Aligned text rows: the first two columns left-aligned, the rest right-aligned. */
-function textTable(
-  widths: readonly number[],
-  header: readonly string[],
-  rows: readonly string[][],
-): string[] {
-  const pad = (cells: readonly string[]) =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" ");
-  return [pad(header), ...rows.map(pad)];
-}
-
-/** The first six cells of a step or engine row. */
-function leadCells(r: DecodeRowBase & { stepMs: number; tokensPerSecond: number }): string[] {
-  return [
-    r.backend,
-    r.config,
-    String(r.batch),
-    String(r.context),
-    r.stepMs.toPrecision(4),
-    r.tokensPerSecond.toFixed(1),
-  ];
-}
-
-/** The table printed last: decode rows, then engine rows, then capacity rows. */
-export function decodeTable(rows: readonly (DecodeRow | CapacityRow | EngineDecodeRow)[]): string[] {
-  const decode = rows.filter((r): r is DecodeRow => r.bench === "decode");
-  const engine = rows.filter((r): r is EngineDecodeRow => r.bench === "engine-decode");
-  const capacity = rows.filter((r): r is CapacityRow => r.bench === "decode-capacity");
-  const out = textTable(
-    [8, 20, 6, 7, 10, 11, 11, 8, 6, 16, 18],
-    [
-      "backend",
-      "config",
-      "batch",
-      "context",
-      "ms/step",
-      "tokens/s",
-      "MB/step",
-      "GB/s",
-      "%copy",
-      "disp/sub/rd/wr",
-      "rec/wait/after ms",
-    ],
-    decode.map((r) => [
-      ...leadCells(r),
-      (r.bytesPerStep / 1e6).toFixed(1),
-      r.gbps.toFixed(2),
-      `${((100 * r.gbps) / r.copyGbps).toFixed(0)}%`,
-      r.perStep
-        ? [r.perStep.dispatches, r.perStep.submits, r.perStep.reads, r.perStep.writes]
-            .map((x) => String(Math.round(x * 10) / 10))
-            .join("/")
-        : "-",
-      r.recordMs !== undefined && r.gpuWaitMs !== undefined && r.hostAfterMs !== undefined
-        ? [r.recordMs, r.gpuWaitMs, r.hostAfterMs].map((x) => x.toFixed(3)).join("/")
-        : "-",
-    ]),
-  );
-  if (engine.length) {
-    out.push("", "through the engine (LocalEngine.generate, greedy; prefill excluded):");
-    out.push(
-      ...textTable(
-        [8, 20, 6, 7, 10, 11, 9, 10],
-        ["backend", "config", "batch", "context", "ms/step", "tokens/s", "chained", "prefill s"],
-        engine.map((r) => [
-          ...leadCells(r),
-          `${Math.round(100 * r.chainedPerStep)}%`,
-          r.prefillSeconds.toFixed(2),
-        ]),
-      ),
-    );
-  }
-  out.push("");
-  out.push(
-    ...textTable(
-      [20, 8, 10, 12, 9],
-      ["config", "context", "budget", "KV B/token", "maxBatch"],
-      capacity.map((r) => [
-        r.config,
-        String(r.context),
-        formatBytes(r.memoryBytes),
-        String(r.kvBytesPerToken),
-        String(r.maxBatch),
-      ]),
-    ),
-  );
-  return out;
-}
-
-function list(flag: string, v: string | undefined, fallback: number[]): number[] {
-  if (v === undefined) return fallback;
-  const xs = v.split(",").map((s) => Number(s.trim()));
-  if (xs.some((x) => !Number.isInteger(x) || x < 1)) {
-    throw new ConfigError(`--${flag} "${v}" must be comma-separated positive integers, e.g. 1,16,128`);
-  }
-  return xs;
-}
-
-interface DecodeFlags {
-  backend: string;
-  configs?: string;
-  batches?: string;
-  contexts?: string;
-  kvDtype: string;
-  steps?: string;
-  memory: string;
-  maxKv: string;
-  json?: boolean;
-  logits?: boolean;
-  submitEvery?: string;
-  replay: boolean;
-  pipeline?: boolean;
-  engine?: boolean;
-}
-
-export function registerDecodeBench(bench: Command): void {
-  bench
-    .command("decode")
-    .description(
-      "decode tokens/s and ms/step of the paged-KV engine per batch and context, bytes moved vs copy bandwidth, largest batch per memory budget",
-    )
-    .option("--backend <name>", `backend: ${BACKEND_NAMES.join(" | ")}`, "cpu")
-    .option("--configs <names>", "comma-separated presets or config files", DECODE_DEFAULTS.configs.join(","))
-    .option("--batches <list>", "batch sizes", DECODE_DEFAULTS.batches.join(","))
-    .option(
-      "--contexts <list>",
-      "context lengths (tokens already cached)",
-      DECODE_DEFAULTS.contexts.join(","),
-    )
-    .option("--kv-dtype <dtype>", "KV storage: f32 | f16 | bf16", "f16")
-    .option("--steps <n>", "timed decode steps per row", String(DECODE_DEFAULTS.steps))
-    .option("--memory <size>", "memory budget of the capacity rows", DECODE_DEFAULTS.memory)
-    .option("--max-kv <size>", "skip rows whose KV pools exceed this", "2GiB")
-    .option("--json", "one JSON object per line (decode, engine-decode and decode-capacity rows)")
-    .option("--logits", "read the logits rows each step (default: device argmax where available)")
-    .option("--submit-every <n>", "webgpu: submit every n dispatches within a step (default: runtime's)")
-    .option("--no-replay", "webgpu: run every decode step's ops instead of replaying the recorded step")
-    .option("--engine", "also decode through the whole engine (LocalEngine.generate, greedy requests)")
-    .option(
-      "--pipeline",
-      "greedy on the device: submit step i+1 (tokens chained on the device) before reading step i",
-    )
-    .action(async (f: DecodeFlags) => {
-      if (!BACKEND_NAMES.includes(f.backend as BackendName)) {
-        throw new ConfigError(`unknown backend "${f.backend}": use ${BACKEND_NAMES.join(" or ")}`);
-      }
-      if (!["f32", "f16", "bf16"].includes(f.kvDtype)) {
-        throw new ConfigError(`--kv-dtype "${f.kvDtype}" is not a KV dtype: use f32, f16 or bf16`);
-      }
-      const out = (s: string) => process.stdout.write(`${s}\n`);
-      const res = await runDecodeBench({
-        ...DECODE_DEFAULTS,
-        backend: f.backend as BackendName,
-        configs: (f.configs ?? "").split(",").map((s) => s.trim()),
-        batches: list("batches", f.batches, DECODE_DEFAULTS.batches),
-        contexts: list("contexts", f.contexts, DECODE_DEFAULTS.contexts),
-        kvDtype: f.kvDtype as KvDType,
-        steps: list("steps", f.steps, [DECODE_DEFAULTS.steps])[0]!,
-        memoryBytes: parseByteSize(f.memory, "--memory"),
-        maxKvBytes: parseByteSize(f.maxKv, "--max-kv"),
-        readLogits: f.logits ?? false,
-        replay: f.replay,
-        pipeline: f.pipeline ?? false,
-        engine: f.engine ?? false,
-        ...(f.submitEvery ? { submitEvery: list("submit-every", f.submitEvery, [])[0]! } : {}),
-        onRow: (row) => {
-          if (f.json) out(JSON.stringify(row));
-        },
-      });
-      if (f.json) return;
-      out(
-        `device: ${res.device} (${res.detail}); copy bandwidth ${res.copyGbps.toFixed(1)} GB/s (measured cast)`,
-      );
-      for (const n of res.notes) out(n);
-      for (const line of decodeTable(res.rows)) out(line);
-    });
 }

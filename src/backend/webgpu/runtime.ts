@@ -1,5 +1,6 @@
-// The WebGPU runtime: buffers, one command encoder + compute pass that accumulates dispatches, a
-// uniform params ring, pipeline and bind-group caches, scratch buffers, and byte-level transfers.
+// The WebGPU runtime: buffers, one command encoder + compute pass that accumulates dispatches
+// (params in params-ring.ts, bind groups cached by bind-groups.ts, pipelines by pipelines.ts),
+// scratch buffers, capture/replay of dispatch runs (tape.ts), and byte-level transfers.
 // It knows tensors (buffer, offset, shape, dtype) but no op semantics; ops live in ops/*.ts.
 //
 // Dispatch API (for ops/*.ts):
@@ -34,13 +35,13 @@ import { bytesPerElement, numel } from "../tensor.js";
 import { bindRange, planAliasing, type Range } from "./bind-ranges.js";
 import { BufferPool } from "./buffer-pool.js";
 import { BufferUsage, type GpuContext, MAP_MODE_READ } from "./device.js";
+import { BindGroupCache } from "./bind-groups.js";
+import { ParamsRing } from "./params-ring.js";
 import { type KernelSource, PipelineCache } from "./pipelines.js";
 import { type Tape, TapeRecorder } from "./tape.js";
 
 export { f32, i32, packParams } from "./params.js";
 
-const PARAM_BYTES = 256;
-const RING_SLOTS = 2048;
 const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 
 /** A buffer owned by this runtime (user buffers and pooled scratch). */
@@ -101,8 +102,7 @@ export class Runtime {
   /** Backend.replayable replays tapes (false: runs the ops every time; for benchmarks and tests). */
   replayEnabled = true;
   private readonly pipelines: PipelineCache;
-  private readonly bindGroups = new Map<string, GPUBindGroup>();
-  private readonly gpuIds = new WeakMap<GPUBuffer, number>();
+  private readonly bindGroups: BindGroupCache;
   private nextId = 1;
   private failure: string | null = null;
   private disposed = false;
@@ -110,10 +110,7 @@ export class Runtime {
   private enc: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private pendingDispatches = 0;
-  private readonly ring: GPUBuffer;
-  private readonly ringData: ArrayBuffer;
-  private readonly ringStride: number;
-  private ringUsed = 0;
+  private readonly ring: ParamsRing;
   private live: GPUBuffer[] = [];
   private scopes: Promise<void>[] = [];
   private readonly constants = new Map<string, Tensor>();
@@ -130,14 +127,8 @@ export class Runtime {
     this.lost = this.device.lost.then((info) => {
       if (!this.disposed) this.fail(`device lost (${info.reason}): ${info.message}`);
     });
-    const align = this.limits.minUniformBufferOffsetAlignment ?? 256;
-    this.ringStride = Math.ceil(PARAM_BYTES / align) * align;
-    this.ringData = new ArrayBuffer(this.ringStride * RING_SLOTS);
-    this.ring = this.device.createBuffer({
-      size: this.ringData.byteLength,
-      usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST,
-      label: "params ring",
-    });
+    this.ring = new ParamsRing(this.device, this.limits.minUniformBufferOffsetAlignment ?? 256);
+    this.bindGroups = new BindGroupCache(this.device, this.ring.buffer, () => this.stats.bindGroupsCreated++);
   }
 
   private fail(message: string): void {
@@ -269,8 +260,7 @@ export class Runtime {
       "a submit inside the captured ops (a host read or write, a destroyed buffer, or a full params ring)",
     );
     this.endPass();
-    if (this.ringUsed)
-      this.device.queue.writeBuffer(this.ring, 0, this.ringData, 0, this.ringUsed * this.ringStride);
+    this.ring.upload(this.device.queue);
     const commands = this.enc.finish();
     this.marks.submit = performance.now();
     this.device.queue.submit([commands]);
@@ -280,17 +270,7 @@ export class Runtime {
       if (e) this.fail(e.message);
     };
     this.scopes.push(this.device.popErrorScope().then(record), this.device.popErrorScope().then(record));
-    this.ringUsed = 0;
     this.pendingDispatches = 0;
-  }
-
-  private gpuId(b: GPUBuffer): number {
-    let id = this.gpuIds.get(b);
-    if (id === undefined) {
-      id = this.nextId++;
-      this.gpuIds.set(b, id);
-    }
-    return id;
   }
 
   /** Copies r to a pooled buffer (so it no longer overlaps); returns a copy-back if writable. */
@@ -352,26 +332,10 @@ export class Runtime {
       ...(o.entry ? { entry: o.entry } : {}),
       ...(o.constants ? { constants: o.constants } : {}),
     });
-    if (this.ringUsed >= RING_SLOTS) this.flush();
-    const slot = this.ringUsed++;
-    const base = slot * this.ringStride;
-    if (o.params) {
-      const src =
-        o.params instanceof ArrayBuffer
-          ? new Uint8Array(o.params)
-          : new Uint8Array(o.params.buffer, o.params.byteOffset, o.params.byteLength);
-      if (src.byteLength > PARAM_BYTES)
-        throw new BackendError(`kernel ${o.key} params exceed ${PARAM_BYTES} bytes`);
-      new Uint8Array(this.ringData, base, src.byteLength).set(src);
-    }
-    if (o.offsetWords) {
-      const words = new Uint32Array(this.ringData, base, PARAM_BYTES / 4);
-      o.offsetWords.forEach((w, i) => {
-        words[w] = (ranges[i] as Range).rel;
-      });
-    }
+    if (this.ring.full) this.flush();
+    const base = this.ring.write(`kernel ${o.key}`, o.params, o.offsetWords, ranges);
     const pass = this.computePass();
-    const bg = this.bindGroup(pe.layout, pe.layoutKey, ranges);
+    const bg = this.bindGroups.get(pe.layout, pe.layoutKey, ranges);
     pass.setPipeline(pe.pipeline);
     pass.setBindGroup(0, bg, [base]);
     pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
@@ -400,25 +364,6 @@ export class Runtime {
     return [x, y, z];
   }
 
-  private bindGroup(layout: GPUBindGroupLayout, layoutKey: string, ranges: Range[]): GPUBindGroup {
-    let key = layoutKey;
-    for (const r of ranges) key += `|${this.gpuId(r.buf)}:${r.start}:${r.size}`;
-    let bg = this.bindGroups.get(key);
-    if (!bg) {
-      if (this.bindGroups.size >= 8192) this.bindGroups.clear();
-      const entries: GPUBindGroupEntry[] = [
-        { binding: 0, resource: { buffer: this.ring, offset: 0, size: PARAM_BYTES } },
-      ];
-      ranges.forEach((r, i) => {
-        entries.push({ binding: i + 1, resource: { buffer: r.buf, offset: r.start, size: r.size } });
-      });
-      bg = this.device.createBindGroup({ layout, entries });
-      this.bindGroups.set(key, bg);
-      this.stats.bindGroupsCreated++;
-    }
-    return bg;
-  }
-
   // ---- capture and replay ---------------------------------------------------------------------
   /**
    * Runs `ops` (which records dispatches as usual) and also captures them as a Tape, or returns
@@ -429,7 +374,7 @@ export class Runtime {
     this.assertHealthy();
     if (this.recorder) throw new BackendError("capture() inside capture(): finish the outer one first");
     this.beginOp();
-    if (this.ringUsed) this.flush(); // a tape's params live at ring slots [0, count)
+    if (this.ring.used) this.flush(); // a tape's params live at ring slots [0, count)
     const rec = new TapeRecorder();
     this.recorder = rec;
     let value: T;
@@ -444,7 +389,7 @@ export class Runtime {
       for (const b of rec.owned) this.pool.release(b);
       return { value, tape: null, reason: rec.aborted ?? "no dispatches" };
     }
-    return { value, tape: rec.finish(this.ringData, this.ringStride) };
+    return { value, tape: rec.finish(this.ring.snapshot()) };
   }
 
   /**
@@ -455,9 +400,8 @@ export class Runtime {
     this.assertHealthy();
     if (tape.bound.some((b) => b.destroyed)) return false;
     this.beginOp();
-    if (this.ringUsed) this.flush();
-    new Uint8Array(this.ringData).set(tape.ring, 0);
-    this.ringUsed = tape.count;
+    if (this.ring.used) this.flush();
+    this.ring.load(tape.ring, tape.count);
     const pass = this.computePass();
     let last: GPUComputePipeline | null = null;
     const wg = tape.workgroups;

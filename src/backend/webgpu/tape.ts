@@ -56,8 +56,8 @@ export class TapeRecorder {
     });
   }
 
-  /** The tape, given the params ring's bytes at the end of the capture. */
-  finish(ringData: ArrayBuffer, stride: number): Tape {
+  /** The tape, given the params ring's slots [0, count) at the end of the capture. */
+  finish(ring: Uint8Array): Tape {
     const count = this.pipelines.length;
     return {
       count,
@@ -65,7 +65,7 @@ export class TapeRecorder {
       bindGroups: this.bindGroups,
       offsets: Uint32Array.from(this.offsets),
       workgroups: Uint32Array.from(this.workgroups),
-      ring: new Uint8Array(ringData.slice(0, count * stride)),
+      ring,
       written: [...this.written],
       bound: [...this.bound],
       owned: this.owned,

@@ -7,7 +7,7 @@ import type { BackendName } from "../../backend/backend.js";
 import { ConfigError } from "../../errors.js";
 import { type BenchRow, runOpsBench } from "../../bench/ops-bench.js";
 import { jsonLine, tableHeader, tableLine } from "../../bench/report.js";
-import { registerDecodeBench } from "../../bench/decode-bench.js";
+import { registerDecodeBench } from "../../bench/decode-cli.js";
 import { registerTrainBench } from "../../bench/train-cli.js";
 import { registerStepProfile } from "../../bench/step-profile.js";
 
