@@ -8,6 +8,7 @@
 import type { Backend } from "../backend/backend.js";
 import { LocalEngine } from "../infer/engine.js";
 import type { KvDType } from "../infer/kv-layout.js";
+import { createRng } from "../infer/rng.js";
 import type { Model } from "../model/model.js";
 
 /** What identifies a decode benchmark row (step rows and engine rows alike). */
@@ -63,11 +64,8 @@ export async function engineDecodeRow(
     kvBlocks: B * Math.ceil(total / blockSize),
   });
   try {
-    let seed = 12345;
-    const rand = () => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed % model.config.vocabSize;
-    };
+    const rng = createRng(12345);
+    const rand = () => rng.nextU32() % model.config.vocabSize;
     const stop = new AbortController();
     const t0 = performance.now();
     let started = 0;

@@ -5,7 +5,7 @@
 // shape; otherwise the same Backend ops in the same order (rmsnorm/swiglu, then matmul). Without
 // a device argmax the engine reads the logits and samples on the host.
 import type { Backend, DecodeKernels, PagedAttentionMeta } from "../backend/backend.js";
-import { type Tensor, view } from "../backend/tensor.js";
+import { numel, type Tensor, view } from "../backend/tensor.js";
 
 /** Scratch the fallbacks write (the unfused ops' intermediate), sized by the caller. */
 export interface FusedScratch {
@@ -106,7 +106,7 @@ export function stepKernels(be: Backend): StepKernels {
         kvNorm.buffer === qNorm.buffer &&
         kvNorm.offset >= qNorm.offset + c;
       const m = x.shape[0]!;
-      if (!adjacent || out.shape.reduce((a, b) => a * b, 1) !== m * (nq + 2 * nkv)) return null;
+      if (!adjacent || numel(out.shape) !== m * (nq + 2 * nkv)) return null;
       const o = out.offset;
       const w = view(buf, [nq + 2 * nkv, c], wq.offset);
       // both norm weights in one view: q's at 0, k/v's at gKv (the layout may align them apart)

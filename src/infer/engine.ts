@@ -274,14 +274,13 @@ export class LocalEngine implements Engine {
    * live, plain-greedy requests. The scheduler adds its own conditions (scheduleAhead).
    */
   private chainable(rows: readonly ForwardItem[]): boolean {
-    if (this.disposed || !this.fwd.deviceArgmax) return false;
+    if (this.disposed) return false; // step() only chains where the device picks the tokens
     return rows.every((it) => {
       const live = this.live.get(it.id);
       return (
         it.tokens.length === 1 &&
         it.sample &&
-        live !== undefined &&
-        !live.done &&
+        live !== undefined && // an ended request has left `live`
         live.sampler.isPlainGreedy()
       );
     });

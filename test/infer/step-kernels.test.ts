@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Backend } from "../../src/backend/backend.js";
-import { reshape, type Tensor, view } from "../../src/backend/tensor.js";
+import { numel, reshape, type Tensor, view } from "../../src/backend/tensor.js";
 import { CachedForward, type ForwardItem } from "../../src/infer/cached-forward.js";
 import { LocalEngine } from "../../src/infer/engine.js";
 import { stepKernels } from "../../src/infer/device-kernels.js";
@@ -25,10 +25,6 @@ const backends = await testBackends();
 const gpu = backends.find((b) => b.name === "webgpu");
 const cpu = backends[0]!;
 const oracle = await referenceBackend();
-
-function numelOf(t: Tensor): number {
-  return t.shape.reduce((a, b) => a * b, 1);
-}
 
 function put(be: Backend, shape: number[], data: Float32Array | Int32Array, offset = 0): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -200,8 +196,8 @@ test("q/k/v projection with the K/V append fused in equals the projection then t
       return { kPool: put(gpu, shape, fill), vPool: put(gpu, shape, fill) };
     };
     const pool = (p: { kPool: Tensor; vPool: Tensor }) => ({
-      kPool: { ...p.kPool, dtype, buffer: gpu.createBuffer(numelOf(p.kPool), dtype) },
-      vPool: { ...p.vPool, dtype, buffer: gpu.createBuffer(numelOf(p.vPool), dtype) },
+      kPool: { ...p.kPool, dtype, buffer: gpu.createBuffer(numel(p.kPool.shape), dtype) },
+      vPool: { ...p.vPool, dtype, buffer: gpu.createBuffer(numel(p.vPool.shape), dtype) },
     });
     const a = pool(pools());
     const b = pool(pools());
