@@ -75,25 +75,7 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   let kvh = rest % p.hkv;
   let row = rest / p.hkv;
   if (lid == 0u) {
-    // The sequence of `row`: the largest b with q_starts[b] <= row (skips empty sequences).
-    var lo = 0u;
-    var hi = p.b;
-    while (hi - lo > 1u) {
-      let mid = (lo + hi) / 2u;
-      if (u32(q_starts[p.qs_off + mid]) <= row) {
-        lo = mid;
-      } else {
-        hi = mid;
-      }
-    }
-    let s_len = u32(seq_lens[p.s_off + lo]);
-    let q0 = u32(q_starts[p.qs_off + lo]);
-    let q_len = u32(q_starts[p.qs_off + lo + 1u]) - q0;
-    var seen = s_len;
-    if (p.causal != 0u) {
-      seen = s_len - q_len + (row - q0) + 1u;
-    }
-    info = vec3u(lo, seen, min(seen, (sp + 1u) * p.keys_per_split));
+    info = row_info(row, sp).xyz;
   }
   if (lid < GQ) {
     m_run[lid] = NEG;

@@ -119,7 +119,9 @@ export function encodePagedAttention(
   const part = rt.scratch(n * h * nSplit * (hd + 2), "f32", "paged partials");
   const scale = dims.scale ?? 1 / Math.sqrt(hd);
   rt.dispatch({
-    ...(vec ? kernelWith("paged_attention_vec", ["paged_rope"]) : kernel("paged_attention")),
+    ...(vec
+      ? kernelWith("paged_attention_vec", ["paged_rope", "paged_rows"])
+      : kernelWith("paged_attention", ["paged_rows"])),
     entry: "partials",
     constants: vec
       ? { ...vec, ROPE: ropeBase === undefined ? 0 : 1 }
