@@ -260,4 +260,29 @@ export interface Backend {
    * writes, and return the same value for the same key. Backends without it run `ops` each time.
    */
   replayable?<T>(key: string, ops: () => T): T;
+  /**
+   * GPU profiling (webgpu with the timestamp-query feature): after `startProfiling()` every
+   * dispatch is timed on the GPU; `resetProfiling()` drops what was timed so far (a warm-up);
+   * `stopProfiling()` waits for the work and returns the time per kernel. Timed runs are a little
+   * slower (one pass per dispatch): profile separately from speed measurements.
+   */
+  startProfiling?(): void;
+  resetProfiling?(): Promise<void>;
+  stopProfiling?(): Promise<KernelProfile>;
+}
+
+/** GPU time of one kernel label over a profiled run. */
+export interface KernelTime {
+  /** Kernel file, entry point and mode switches, e.g. `paged_gemv[NORM,QKV]`. */
+  kernel: string;
+  dispatches: number;
+  /** Sum of the dispatches' GPU durations, milliseconds. */
+  ms: number;
+}
+
+export interface KernelProfile {
+  /** Largest total first. */
+  kernels: KernelTime[];
+  /** Dispatches left untimed (more than the profiler's capacity between two submits). */
+  untimed: number;
 }

@@ -9,7 +9,7 @@
 // after the read). Speed lives here, not in tests.
 import type { Backend, BackendName } from "../backend/backend.js";
 import { createBackend } from "../backend/registry.js";
-import { bytesPerElement, view } from "../backend/tensor.js";
+import { bytesPerElement } from "../backend/tensor.js";
 import { CachedForward, type ForwardItem } from "../infer/cached-forward.js";
 import { KvCache } from "../infer/kv-cache.js";
 import type { KvDType } from "../infer/kv-layout.js";
@@ -18,6 +18,7 @@ import { loadModelConfig } from "../model/config.js";
 import { Model } from "../model/model.js";
 import { formatBytes, planCapacity } from "../model/plan.js";
 import { producerMap } from "../model/sharing.js";
+import { canProfile, copyBandwidth, type DecodeProfileRow, profileSteps } from "./decode-profile.js";
 import {
   type DecodeRowBase,
   type EngineDecodeRow,
@@ -55,7 +56,9 @@ export interface DecodeBenchOptions {
   pipeline?: boolean;
   /** Also decode through the whole engine (engine-decode rows; see engine-decode.ts). */
   engine?: boolean;
-  onRow?: (row: DecodeRow | CapacityRow | EngineDecodeRow) => void;
+  /** After each decode row, time its steps' kernels on the GPU (decode-profile rows; webgpu). */
+  profile?: boolean;
+  onRow?: (row: BenchRow) => void;
 }
 
 /** Per-step counts of the webgpu runtime (averaged over the timed steps). */
@@ -81,6 +84,8 @@ export interface DecodeRow extends DecodeRowBase {
   kvReadBytes: number;
   gbps: number;
   copyGbps: number;
+  /** How copyGbps was timed (decode-profile.ts copyBandwidth). */
+  copyMethod: "gpu-timestamps" | "host-clock";
   /** What the host reads per step: the argmax tokens (4 bytes per sequence) or the logits rows. */
   readback: "argmax" | "logits";
   /** Steps overlapped (DecodeBenchOptions.pipeline); the record/wait split is then not measured. */
@@ -95,6 +100,8 @@ export interface DecodeRow extends DecodeRowBase {
   /** webgpu only: the --submit-every setting, when given. */
   submitEvery?: number;
 }
+
+export type BenchRow = DecodeRow | CapacityRow | EngineDecodeRow | DecodeProfileRow;
 
 export interface CapacityRow {
   bench: "decode-capacity";
@@ -117,25 +124,6 @@ export const DECODE_DEFAULTS = {
   blockSize: 16,
 };
 
-/** Device copy bandwidth in GB/s (read + write bytes), timed with a same-dtype cast of 64 MiB. */
-export async function copyBandwidth(be: Backend): Promise<number> {
-  const n = 16 * 2 ** 20;
-  const a = view(be.createBuffer(n, "f32", "bw.a"), [n]);
-  const b = view(be.createBuffer(n, "f32", "bw.b"), [n]);
-  be.fill(a, 1);
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 6; i++) {
-    await be.sync();
-    const t0 = performance.now();
-    for (let r = 0; r < 4; r++) be.cast(r % 2 ? a : b, r % 2 ? b : a);
-    await be.sync();
-    best = Math.min(best, (performance.now() - t0) / 4);
-  }
-  be.destroyBuffer(a.buffer);
-  be.destroyBuffer(b.buffer);
-  return (2 * n * 4) / (best / 1e3) / 1e9;
-}
-
 interface RowSpec {
   cfg: ModelConfig;
   model: Model;
@@ -147,8 +135,8 @@ async function decodeRow(
   be: Backend,
   o: DecodeBenchOptions,
   r: RowSpec,
-  copyGbps: number,
-): Promise<DecodeRow> {
+  copy: { gbps: number; method: DecodeRow["copyMethod"] },
+): Promise<{ row: DecodeRow; profile: DecodeProfileRow | null }> {
   const { cfg, batch: B, context: S } = r;
   const producers = producerMap(cfg);
   const layout = { nLayers: cfg.nLayers, producers, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim };
@@ -219,6 +207,16 @@ async function decodeRow(
     }
   }
   const stepMs = (performance.now() - t0) / steps;
+  const profiled = o.profile
+    ? await profileSteps(
+        be,
+        async (n) => {
+          if (pipelined) await chain(n);
+          else for (let i = 0; i < n; i++) await step();
+        },
+        steps,
+      )
+    : null;
   const perStep =
     stats && before
       ? (Object.fromEntries(
@@ -233,7 +231,11 @@ async function decodeRow(
   const keys = keys0 + (steps - 1) / 2; // mean keys per timed step
   const kvReadBytes = B * keys * kvRow * cfg.nLayers;
   const bytesPerStep = r.model.layout.total * 4 + kvReadBytes + B * kvRow * kvLayers;
-  return {
+  const lead = { backend: be.name, device: be.info().device, config: cfg.name, batch: B, context: S };
+  const profile: DecodeProfileRow | null = profiled
+    ? { bench: "decode-profile", ...lead, steps, kvReadBytes, ...profiled }
+    : null;
+  const row: DecodeRow = {
     bench: "decode",
     backend: be.name,
     device: be.info().device,
@@ -247,13 +249,15 @@ async function decodeRow(
     bytesPerStep,
     kvReadBytes,
     gbps: bytesPerStep / (stepMs / 1e3) / 1e9,
-    copyGbps,
+    copyGbps: copy.gbps,
+    copyMethod: copy.method,
     readback: argmax ? "argmax" : "logits",
     pipelined,
     ...(perStep ? { perStep } : {}),
     ...(marks ? split : {}),
     ...(perStep && o.submitEvery !== undefined ? { submitEvery: o.submitEvery } : {}),
   };
+  return { row, profile };
 }
 
 /** Warm-up of each decode row: at least this long, at most WARMUP_MAX step calls. */
@@ -288,9 +292,9 @@ function runtimeMarks(be: Backend): { submit: number; mapResolved: number } | nu
 /** Runs every row; returns them (also streamed to onRow) with notes on skipped rows. */
 export async function runDecodeBench(o: DecodeBenchOptions) {
   const be = await createBackend(o.backend);
-  const rows: (DecodeRow | CapacityRow | EngineDecodeRow)[] = [];
+  const rows: BenchRow[] = [];
   const notes: string[] = [];
-  const emit = (row: DecodeRow | CapacityRow | EngineDecodeRow) => {
+  const emit = (row: BenchRow) => {
     rows.push(row);
     o.onRow?.(row);
   };
@@ -298,7 +302,12 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
     const rt = (be as unknown as { rt?: { submitEvery?: number; replayEnabled?: boolean } }).rt;
     if (o.submitEvery !== undefined && rt?.submitEvery !== undefined) rt.submitEvery = o.submitEvery;
     if (o.replay !== undefined && rt?.replayEnabled !== undefined) rt.replayEnabled = o.replay;
-    const copyGbps = await copyBandwidth(be);
+    const copy = await copyBandwidth(be);
+    if (o.profile && !canProfile(be)) {
+      notes.push(
+        `--profile: ${be.name} on ${be.info().device} cannot time kernels (no timestamp-query); no profile rows`,
+      );
+    }
     const maxContext = Math.max(
       ...o.contexts.map((c) => c + 2 * Math.max(o.warmup, WARMUP_MAX) + o.steps + 1),
       ...(o.engine
@@ -331,7 +340,9 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
               );
               continue;
             }
-            emit(await decodeRow(be, o, { cfg, model, batch, context }, copyGbps));
+            const { row, profile } = await decodeRow(be, o, { cfg, model, batch, context }, copy);
+            emit(row);
+            if (profile) emit(profile);
             if (o.engine) {
               const steps = Math.max(o.steps, 16);
               emit(
@@ -350,7 +361,14 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
         model.dispose();
       }
     }
-    return { rows, notes, device: be.info().device, detail: be.info().detail, copyGbps };
+    return {
+      rows,
+      notes,
+      device: be.info().device,
+      detail: be.info().detail,
+      copyGbps: copy.gbps,
+      copyMethod: copy.method,
+    };
   } finally {
     be.dispose();
   }

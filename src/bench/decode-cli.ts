@@ -34,6 +34,7 @@ interface DecodeFlags {
   replay: boolean;
   pipeline?: boolean;
   engine?: boolean;
+  profile?: boolean;
 }
 
 export function registerDecodeBench(bench: Command): void {
@@ -60,6 +61,10 @@ export function registerDecodeBench(bench: Command): void {
     .option("--no-replay", "webgpu: run every decode step's ops instead of replaying the recorded step")
     .option("--engine", "also decode through the whole engine (LocalEngine.generate, greedy requests)")
     .option(
+      "--profile",
+      "webgpu: after each row, time its steps' kernels on the GPU (timestamp queries) and print GPU time per kernel",
+    )
+    .option(
       "--pipeline",
       "greedy on the device: submit step i+1 (tokens chained on the device) before reading step i",
     )
@@ -85,6 +90,7 @@ export function registerDecodeBench(bench: Command): void {
         replay: f.replay,
         pipeline: f.pipeline ?? false,
         engine: f.engine ?? false,
+        profile: f.profile ?? false,
         ...(f.submitEvery ? { submitEvery: list("submit-every", f.submitEvery, [])[0]! } : {}),
         onRow: (row) => {
           if (f.json) out(JSON.stringify(row));
@@ -92,7 +98,7 @@ export function registerDecodeBench(bench: Command): void {
       });
       if (f.json) return;
       out(
-        `device: ${res.device} (${res.detail}); copy bandwidth ${res.copyGbps.toFixed(1)} GB/s (measured cast)`,
+        `device: ${res.device} (${res.detail}); copy bandwidth ${res.copyGbps.toFixed(1)} GB/s (a cast of 64 MiB, ${res.copyMethod})`,
       );
       for (const n of res.notes) out(n);
       for (const line of decodeTable(res.rows)) out(line);

@@ -1,7 +1,8 @@
 // The text table `bench decode` prints last: step rows, engine rows, capacity rows. Formatting
 // only; the rows come from decode-bench.ts and engine-decode.ts.
 import { formatBytes } from "../model/plan.js";
-import type { CapacityRow, DecodeRow } from "./decode-bench.js";
+import type { BenchRow, CapacityRow, DecodeRow } from "./decode-bench.js";
+import type { DecodeProfileRow } from "./decode-profile.js";
 import type { DecodeRowBase, EngineDecodeRow } from "./engine-decode.js";
 
 /** Aligned text rows: the first two columns left-aligned, the rest right-aligned. */
@@ -28,7 +29,7 @@ function leadCells(r: DecodeRowBase & { stepMs: number; tokensPerSecond: number 
 }
 
 /** The table printed last: decode rows, then engine rows, then capacity rows. */
-export function decodeTable(rows: readonly (DecodeRow | CapacityRow | EngineDecodeRow)[]): string[] {
+export function decodeTable(rows: readonly BenchRow[]): string[] {
   const decode = rows.filter((r): r is DecodeRow => r.bench === "decode");
   const engine = rows.filter((r): r is EngineDecodeRow => r.bench === "engine-decode");
   const capacity = rows.filter((r): r is CapacityRow => r.bench === "decode-capacity");
@@ -76,6 +77,9 @@ export function decodeTable(rows: readonly (DecodeRow | CapacityRow | EngineDeco
       ),
     );
   }
+  for (const p of rows.filter((r): r is DecodeProfileRow => r.bench === "decode-profile")) {
+    out.push("", ...profileTable(p));
+  }
   out.push("");
   out.push(
     ...textTable(
@@ -91,4 +95,31 @@ export function decodeTable(rows: readonly (DecodeRow | CapacityRow | EngineDeco
     ),
   );
   return out;
+}
+
+/**
+ * One decode row's GPU time per kernel (--profile): dispatches and microseconds per step, share of
+ * the kernels' sum, and for the attention kernels the K/V bytes of the step over their own time.
+ */
+export function profileTable(p: DecodeProfileRow): string[] {
+  const head = `GPU time per step by kernel: ${p.config} batch ${p.batch} context ${p.context} (${p.steps} steps; kernels sum ${(1e3 * p.gpuMsPerStep).toFixed(1)} us/step${p.untimed ? `; ${p.untimed} dispatches untimed` : ""})`;
+  const attn = p.kernels.filter((k) => k.kernel.startsWith("paged_attention"));
+  const attnMs = attn.reduce((s, k) => s + k.msPerStep, 0);
+  return [
+    head,
+    ...textTable(
+      [44, 1, 9, 10, 7, 12],
+      ["kernel", "", "disp/step", "us/step", "share", "KV GB/s"],
+      p.kernels.map((k) => [
+        k.kernel,
+        "",
+        String(Math.round(k.dispatchesPerStep * 10) / 10),
+        (1e3 * k.msPerStep).toFixed(1),
+        `${((100 * k.msPerStep) / p.gpuMsPerStep).toFixed(1)}%`,
+        k.kernel.startsWith("paged_attention") && attnMs > 0
+          ? (p.kvReadBytes / (attnMs / 1e3) / 1e9).toFixed(0)
+          : "",
+      ]),
+    ),
+  ];
 }

@@ -109,7 +109,12 @@ async function nodeAdapter(): Promise<{ adapter: GPUAdapter; detail: string }> {
   else {
     try {
       const toggles = ["allow_unsafe_apis", "vulkan_enable_f16_on_nvidia", ...extraDawnToggles()];
-      const gpu = dawn.create([`enable-dawn-features=${toggles.join(",")}`]);
+      // timestamp_quantization (on in browsers, against timing attacks) would round the profiler's
+      // per-dispatch GPU times (Runtime.startProfiling) to coarse steps
+      const gpu = dawn.create([
+        `enable-dawn-features=${toggles.join(",")}`,
+        "disable-dawn-features=timestamp_quantization",
+      ]);
       instances.push(gpu);
       const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
       if (adapter) return { adapter, detail: nodeBackendName() };

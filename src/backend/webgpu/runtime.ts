@@ -30,6 +30,7 @@
 // `submitEvery` dispatches (at op boundaries). Errors surface as BackendError on the next call.
 /// <reference types="@webgpu/types" />
 import { BackendError, ShapeError } from "../../errors.js";
+import type { KernelProfile } from "../backend.js";
 import type { DeviceBuffer, DType, Tensor } from "../tensor.js";
 import { bytesPerElement, numel } from "../tensor.js";
 import { bindRange, planAliasing, type Range } from "./bind-ranges.js";
@@ -38,6 +39,7 @@ import { BufferUsage, type GpuContext, MAP_MODE_READ } from "./device.js";
 import { BindGroupCache } from "./bind-groups.js";
 import { ParamsRing } from "./params-ring.js";
 import { type KernelSource, PipelineCache } from "./pipelines.js";
+import { DispatchProfiler, dispatchLabel } from "./profiler.js";
 import { type Tape, TapeRecorder } from "./tape.js";
 
 export { f32, i32, packParams } from "./params.js";
@@ -116,6 +118,8 @@ export class Runtime {
   private readonly constants = new Map<string, Tensor>();
   /** Set while capture() runs. */
   private recorder: TapeRecorder | null = null;
+  /** Set between startProfiling() and stopProfiling(): one timed pass per dispatch. */
+  private profiler: DispatchProfiler | null = null;
 
   constructor(readonly ctx: GpuContext) {
     this.device = ctx.device;
@@ -253,6 +257,41 @@ export class Runtime {
     return this.pass;
   }
 
+  /** A pass of its own for one dispatch, timed by the profiler. */
+  private timedPass(profiler: DispatchProfiler, label: string): GPUComputePassEncoder {
+    this.endPass();
+    this.pass = this.encoder().beginComputePass(profiler.pass(label));
+    return this.pass;
+  }
+
+  // ---- profiling ------------------------------------------------------------------------------
+  /** From now on every dispatch runs in its own timed pass (needs `timestamp-query`). */
+  startProfiling(): void {
+    this.assertHealthy();
+    if (this.profiler) return;
+    this.flush();
+    this.profiler = new DispatchProfiler(this.device, this.features);
+  }
+
+  /** Drops the timings collected so far (the profiler stays on). */
+  async resetProfiling(): Promise<void> {
+    if (!this.profiler) return;
+    await this.sync();
+    await this.profiler.settle();
+    this.profiler.reset();
+  }
+
+  /** Submits, waits for the timings and stops profiling; GPU time per kernel, largest first. */
+  async stopProfiling(): Promise<KernelProfile> {
+    const prof = this.profiler;
+    if (!prof) throw new BackendError("stopProfiling() without startProfiling()");
+    await this.sync();
+    await prof.settle();
+    this.profiler = null;
+    prof.destroy();
+    return { kernels: prof.table(), untimed: prof.dropped };
+  }
+
   /** Submits everything recorded so far. */
   flush(): void {
     if (!this.enc) return;
@@ -261,9 +300,11 @@ export class Runtime {
     );
     this.endPass();
     this.ring.upload(this.device.queue);
+    const timed = this.profiler?.resolve(this.enc) ?? null;
     const commands = this.enc.finish();
     this.marks.submit = performance.now();
     this.device.queue.submit([commands]);
+    timed?.();
     this.enc = null;
     this.stats.submits++;
     const record = (e: GPUError | null) => {
@@ -334,14 +375,15 @@ export class Runtime {
     });
     if (this.ring.full) this.flush();
     const base = this.ring.write(`kernel ${o.key}`, o.params, o.offsetWords, ranges);
-    const pass = this.computePass();
+    const label = this.profiler || this.recorder ? dispatchLabel(o.key, o.entry, o.constants) : o.key;
+    const pass = this.profiler ? this.timedPass(this.profiler, label) : this.computePass();
     const bg = this.bindGroups.get(pe.layout, pe.layoutKey, ranges);
     pass.setPipeline(pe.pipeline);
     pass.setBindGroup(0, bg, [base]);
     pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
     if (this.recorder) {
       const bufs = o.bindings.map((t) => t.buffer as WgBuffer);
-      this.recorder.add(pe.pipeline, bg, base, wg, bufs, declared);
+      this.recorder.add(pe.pipeline, bg, base, wg, bufs, declared, label);
     }
     this.pendingDispatches++;
     this.stats.dispatches++;
@@ -402,11 +444,16 @@ export class Runtime {
     this.beginOp();
     if (this.ring.used) this.flush();
     this.ring.load(tape.ring, tape.count);
-    const pass = this.computePass();
+    const prof = this.profiler;
+    let pass = this.computePass();
     let last: GPUComputePipeline | null = null;
     const wg = tape.workgroups;
     for (let i = 0; i < tape.count; i++) {
       const p = tape.pipelines[i]!;
+      if (prof) {
+        pass = this.timedPass(prof, tape.labels[i]!);
+        last = null;
+      }
       if (p !== last) pass.setPipeline(p);
       last = p;
       pass.setBindGroup(0, tape.bindGroups[i]!, tape.offsets, i, 1);

@@ -7,6 +7,8 @@ import type { WgBuffer } from "./runtime.js";
 
 export interface Tape {
   readonly count: number;
+  /** Each dispatch's profiler label (profiler.ts dispatchLabel). */
+  readonly labels: readonly string[];
   readonly pipelines: readonly GPUComputePipeline[];
   readonly bindGroups: readonly GPUBindGroup[];
   /** Dynamic offset (params-ring byte offset) of each dispatch. */
@@ -25,6 +27,7 @@ export interface Tape {
 
 /** What a capture collects while the ops run; `abort` records why it cannot become a tape. */
 export class TapeRecorder {
+  readonly labels: string[] = [];
   readonly pipelines: GPUComputePipeline[] = [];
   readonly bindGroups: GPUBindGroup[] = [];
   readonly offsets: number[] = [];
@@ -45,7 +48,9 @@ export class TapeRecorder {
     wg: readonly [number, number, number],
     buffers: readonly WgBuffer[],
     writable: readonly boolean[],
+    label: string,
   ): void {
+    this.labels.push(label);
     this.pipelines.push(pipeline);
     this.bindGroups.push(bindGroup);
     this.offsets.push(offset);
@@ -61,6 +66,7 @@ export class TapeRecorder {
     const count = this.pipelines.length;
     return {
       count,
+      labels: this.labels,
       pipelines: this.pipelines,
       bindGroups: this.bindGroups,
       offsets: Uint32Array.from(this.offsets),

@@ -7,6 +7,7 @@ import type {
   Backend,
   BackendInfo,
   DecodeKernels,
+  KernelProfile,
   MatmulOptions,
   PagedAttentionMeta,
 } from "../backend.js";
@@ -71,6 +72,16 @@ export class WebGpuBackend implements Backend {
   dispose(): void {
     this.tapes.clear();
     this.rt.dispose();
+  }
+
+  startProfiling(): void {
+    this.rt.startProfiling();
+  }
+  resetProfiling(): Promise<void> {
+    return this.rt.resetProfiling();
+  }
+  stopProfiling(): Promise<KernelProfile> {
+    return this.rt.stopProfiling();
   }
 
   replayable<T>(key: string, ops: () => T): T {

@@ -1,0 +1,116 @@
+// GPU time per kernel of decode steps (`bench decode --profile`), and the device copy bandwidth the
+// decode rows compare against. Both use the backend's GPU profiler (Backend.startProfiling: GPU
+// timestamps around every dispatch) where it has one; the copy bandwidth falls back to the host
+// clock over enough casts that the submit/readback round trip is a small part of the time.
+import type { Backend } from "../backend/backend.js";
+import { view } from "../backend/tensor.js";
+
+export interface KernelStepTime {
+  kernel: string;
+  dispatchesPerStep: number;
+  msPerStep: number;
+}
+
+export interface DecodeProfileRow {
+  bench: "decode-profile";
+  backend: string;
+  device: string;
+  config: string;
+  batch: number;
+  context: number;
+  steps: number;
+  /** Sum of all kernels' GPU time per step (no launch gaps, no host time). */
+  gpuMsPerStep: number;
+  /** K/V bytes the step's attention reads (as in the decode row): with the attention kernels'
+   *  GPU time it gives their own read bandwidth. */
+  kvReadBytes: number;
+  kernels: KernelStepTime[];
+  /** Dispatches the profiler could not time (0 normally). */
+  untimed: number;
+}
+
+/**
+ * Profiles `steps` calls of `run` after 2 untimed ones; null when the backend cannot profile.
+ * `run(n)` must do n decode steps.
+ */
+export async function profileSteps(
+  be: Backend,
+  run: (n: number) => Promise<void>,
+  steps: number,
+): Promise<Pick<DecodeProfileRow, "gpuMsPerStep" | "kernels" | "untimed"> | null> {
+  if (!be.startProfiling || !be.resetProfiling || !be.stopProfiling || !canProfile(be)) return null;
+  be.startProfiling();
+  let prof: Awaited<ReturnType<NonNullable<Backend["stopProfiling"]>>>;
+  try {
+    await run(2);
+    await be.resetProfiling();
+    await run(steps);
+  } finally {
+    prof = await be.stopProfiling();
+  }
+  const kernels = prof.kernels.map((k) => ({
+    kernel: k.kernel,
+    dispatchesPerStep: k.dispatches / steps,
+    msPerStep: k.ms / steps,
+  }));
+  return {
+    gpuMsPerStep: kernels.reduce((s, k) => s + k.msPerStep, 0),
+    kernels,
+    untimed: prof.untimed,
+  };
+}
+
+/** Whether the backend's device can time dispatches (webgpu with timestamp-query). */
+export function canProfile(be: Backend): boolean {
+  return be.startProfiling !== undefined && be.info().features.includes("timestamp-query");
+}
+
+export interface CopyBandwidth {
+  /** Read + write bytes per second of a same-dtype cast, GB/s. */
+  gbps: number;
+  method: "gpu-timestamps" | "host-clock";
+}
+
+/**
+ * Device copy bandwidth (read + write bytes) of a same-dtype cast of 64 MiB f32 buffers: the cast
+ * kernel's GPU time where the backend can profile; else the host clock over a batch of casts long
+ * enough (>= 50 ms, at most 64 casts) that one sync's round trip does not count much; best of 4.
+ */
+export async function copyBandwidth(be: Backend): Promise<CopyBandwidth> {
+  const n = 16 * 2 ** 20;
+  const a = view(be.createBuffer(n, "f32", "bw.a"), [n]);
+  const b = view(be.createBuffer(n, "f32", "bw.b"), [n]);
+  const bytes = 2 * n * 4;
+  try {
+    be.fill(a, 1);
+    const casts = (reps: number) => {
+      for (let r = 0; r < reps; r++) be.cast(r % 2 ? a : b, r % 2 ? b : a);
+    };
+    if (canProfile(be)) {
+      casts(4); // warm-up (pipeline creation, clocks)
+      await be.sync();
+      be.startProfiling!();
+      casts(16);
+      const prof = await be.stopProfiling!();
+      const cast = prof.kernels.find((k) => k.kernel.startsWith("cast"));
+      if (cast && cast.ms > 0)
+        return { gbps: (cast.dispatches * bytes) / (cast.ms / 1e3) / 1e9, method: "gpu-timestamps" };
+    }
+    await be.sync();
+    let t0 = performance.now();
+    casts(1);
+    await be.sync();
+    const reps = Math.max(1, Math.min(64, Math.ceil(50 / Math.max(1e-3, performance.now() - t0))));
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 4; i++) {
+      t0 = performance.now();
+      casts(reps);
+      await be.sync();
+      best = Math.min(best, (performance.now() - t0) / reps);
+    }
+    return { gbps: bytes / (best / 1e3) / 1e9, method: "host-clock" };
+  } finally {
+    be.destroyBuffer(a.buffer);
+    be.destroyBuffer(b.buffer);
+  }
+}

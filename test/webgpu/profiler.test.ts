@@ -1,0 +1,132 @@
+// The GPU profiler (Runtime.startProfiling: one timed pass per dispatch) and what `bench decode
+// --profile` prints from it. llvmpipe has no timestamp-query, so there the tests check the clear
+// refusal; on a GPU with the feature they check the timings themselves.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { view } from "../../src/backend/tensor.js";
+import { dispatchLabel, summarizeKernelTimes } from "../../src/backend/webgpu/profiler.js";
+import type { WebGpuBackend } from "../../src/backend/webgpu/webgpu-backend.js";
+import { canProfile, copyBandwidth, type DecodeProfileRow } from "../../src/bench/decode-profile.js";
+import { profileTable } from "../../src/bench/decode-table.js";
+import { BackendError } from "../../src/errors.js";
+import { referenceBackend, testBackends } from "../helpers/backends.js";
+
+test("dispatch labels: kernel file, entry point, mode switches; no helpers, variants or dtypes", () => {
+  assert.equal(dispatchLabel("fill"), "fill");
+  assert.equal(dispatchLabel("elementwise:x4"), "elementwise");
+  assert.equal(dispatchLabel("matmul_tiled:128x128x4:8x8:000:f32"), "matmul_tiled");
+  assert.equal(
+    dispatchLabel("paged_gemv+paged_rope+paged_pool_store+paged_qkv_append", "qkv_append", {
+      ACCUM: 0,
+      NORM: 1,
+      SWIGLU: 0,
+      QKV: 1,
+      DT_POOL: 1,
+    }),
+    "paged_gemv.qkv_append[NORM,QKV]",
+  );
+  assert.equal(
+    dispatchLabel("paged_attention_vec+paged_rows", "main", { HD: 64, GQ: 1, ROPE: 1 }),
+    "paged_attention_vec[GQ,ROPE]",
+  );
+});
+
+test("kernel times sum per label, largest total first (ties by name)", () => {
+  const rows = summarizeKernelTimes([
+    ["a", 1],
+    ["b", 0.5],
+    ["a", 2],
+    ["c", 3],
+    ["b", 2.5],
+  ]);
+  assert.deepEqual(rows, [
+    { kernel: "a", dispatches: 2, ms: 3 },
+    { kernel: "b", dispatches: 2, ms: 3 },
+    { kernel: "c", dispatches: 1, ms: 3 },
+  ]);
+});
+
+test("profile table: per-step microseconds, shares of the kernels' sum, KV bandwidth of the attention", () => {
+  const row: DecodeProfileRow = {
+    bench: "decode-profile",
+    backend: "webgpu",
+    device: "gpu",
+    config: "small-H64-MQA",
+    batch: 128,
+    context: 4096,
+    steps: 8,
+    gpuMsPerStep: 2,
+    kvReadBytes: 1e9,
+    untimed: 0,
+    kernels: [
+      { kernel: "paged_attention_vec.partials[ROPE]", dispatchesPerStep: 8, msPerStep: 1.5 },
+      { kernel: "paged_gemv[NORM]", dispatchesPerStep: 16, msPerStep: 0.5 },
+    ],
+  };
+  const lines = profileTable(row);
+  assert.match(lines[0]!, /small-H64-MQA batch 128 context 4096 .*kernels sum 2000\.0 us\/step/);
+  const attn = lines.find((l) => l.startsWith("paged_attention_vec"))!;
+  // 1 GB in 1.5 ms = 667 GB/s; 75% of the 2 ms
+  assert.match(attn, /\b8\s+1500\.0\s+75\.0%\s+667$/);
+  const gemv = lines.find((l) => l.startsWith("paged_gemv"))!;
+  assert.match(gemv, /\b16\s+500\.0\s+25\.0%\s*$/);
+});
+
+test("copy bandwidth on the cpu backend: host clock, a positive figure; no GPU profiling there", async () => {
+  const cpu = await referenceBackend();
+  assert.equal(canProfile(cpu), false);
+  const bw = await copyBandwidth(cpu);
+  assert.equal(bw.method, "host-clock");
+  assert.ok(bw.gbps > 0 && Number.isFinite(bw.gbps), `copy bandwidth ${bw.gbps}`);
+});
+
+test("webgpu profiling: timed dispatches by kernel where timestamp-query exists, else a clear refusal", async (t) => {
+  const be = (await testBackends()).find((b) => b.name === "webgpu") as WebGpuBackend | undefined;
+  if (!be) return t.skip("no WebGPU backend here");
+  const x = view(be.createBuffer(1 << 16, "f32", "x"), [1 << 16]);
+  const y = view(be.createBuffer(1 << 16, "f32", "y"), [1 << 16]);
+  try {
+    if (!canProfile(be)) {
+      assert.throws(
+        () => be.startProfiling(),
+        (e: unknown) => e instanceof BackendError && /timestamp-query/.test(e.message),
+      );
+      // nothing was left half-switched: ops still run and read back
+      be.fill(x, 2);
+      assert.equal((await be.read(x))[5], 2);
+      return;
+    }
+    be.startProfiling();
+    be.fill(x, 1);
+    await be.resetProfiling(); // drops the fill
+    for (let i = 0; i < 3; i++) be.cast(y, x);
+    be.fill(x, 3);
+    const prof = await be.stopProfiling();
+    assert.deepEqual(prof.kernels.map((k) => [k.kernel, k.dispatches]).sort(), [
+      ["cast", 3],
+      ["fill", 1],
+    ]);
+    assert.ok(prof.kernels.every((k) => k.ms > 0 && k.ms < 1e3));
+    assert.equal((await be.read(y))[7], 1);
+    assert.equal((await be.read(x))[7], 3);
+  } finally {
+    be.destroyBuffer(x.buffer);
+    be.destroyBuffer(y.buffer);
+  }
+});
+
+test("tapes keep each dispatch's profiler label", async (t) => {
+  const be = (await testBackends()).find((b) => b.name === "webgpu") as WebGpuBackend | undefined;
+  if (!be) return t.skip("no WebGPU backend here");
+  const x = view(be.createBuffer(64, "f32", "x"), [64]);
+  const y = view(be.createBuffer(64, "f32", "y"), [64]);
+  const r = be.rt.capture(() => {
+    be.fill(x, 1);
+    be.cast(y, x);
+  });
+  assert.ok(r.tape, r.reason);
+  assert.deepEqual(r.tape.labels, ["fill", "cast"]);
+  be.rt.releaseTape(r.tape);
+  be.destroyBuffer(x.buffer);
+  be.destroyBuffer(y.buffer);
+});
