@@ -140,7 +140,7 @@ async function decodeRow(
   const { cfg, batch: B, context: S } = r;
   const producers = producerMap(cfg);
   const layout = { nLayers: cfg.nLayers, producers, nKvHeads: cfg.nKvHeads, headDim: cfg.headDim };
-  const total = S + 2 * Math.max(o.warmup, WARMUP_MAX) + o.steps;
+  const total = S + 2 * Math.max(o.warmup, WARMUP_MAX) + o.steps + (o.profile ? o.steps + 2 : 0);
   const numBlocks = B * Math.ceil(total / o.blockSize);
   const cache = new KvCache({
     backend: be,
@@ -309,7 +309,7 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
       );
     }
     const maxContext = Math.max(
-      ...o.contexts.map((c) => c + 2 * Math.max(o.warmup, WARMUP_MAX) + o.steps + 1),
+      ...o.contexts.map((c) => c + 2 * Math.max(o.warmup, WARMUP_MAX) + 2 * o.steps + 3),
       ...(o.engine
         ? o.contexts.flatMap((c) =>
             o.batches.map(

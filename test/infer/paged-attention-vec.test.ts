@@ -126,14 +126,35 @@ test("general kernel still serves unaligned pools and odd head dims", async (t) 
     t.skip("webgpu unavailable");
     return;
   }
-  const c: Case = { heads: [8, 1, 64], dtype: "f16", blockSize: 16, seqs: [[90, 2]], causal: true };
+  // the last two: hundreds of one-key splits merged by the combine kernel, head dims that leave
+  // some of its threads idle (20) or need two passes over the dims (160)
+  const cases: Case[] = [
+    { heads: [8, 1, 64], dtype: "f16", blockSize: 16, seqs: [[90, 2]], causal: true },
+    {
+      heads: [6, 2, 20],
+      dtype: "f32",
+      blockSize: 7,
+      seqs: [
+        [150, 1],
+        [9, 3],
+      ],
+      causal: true,
+      minKeysPerSplit: 1,
+    },
+    { heads: [2, 1, 160], dtype: "bf16", blockSize: 4, seqs: [[70, 1]], causal: true, minKeysPerSplit: 1 },
+  ];
+  const saved = { ...pagedTuning };
   pagedTuning.kernel = "general";
-  const before = pagedKernelCounts.general;
   try {
-    const got = await run(gpu, c, 99);
-    assert.equal(pagedKernelCounts.general, before + 1);
-    assertClose("general kernel", got, await run(ref, c, 99), TOL.attention);
+    for (const [i, c] of cases.entries()) {
+      pagedTuning.minKeysPerSplit = c.minKeysPerSplit ?? saved.minKeysPerSplit;
+      pagedTuning.targetWorkgroups = c.minKeysPerSplit ? 4096 : saved.targetWorkgroups;
+      const before = pagedKernelCounts.general;
+      const got = await run(gpu, c, 99 + i);
+      assert.equal(pagedKernelCounts.general, before + 1);
+      assertClose(`general kernel case ${i}`, got, await run(ref, c, 99 + i), TOL.attention);
+    }
   } finally {
-    pagedTuning.kernel = "auto";
+    Object.assign(pagedTuning, saved);
   }
 });

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Backend } from "../../src/backend/backend.js";
 import { numel, reshape, type Tensor, view } from "../../src/backend/tensor.js";
+import { decodeTuning } from "../../src/backend/webgpu/ops/paged.js";
 import { CachedForward, type ForwardItem } from "../../src/infer/cached-forward.js";
 import { LocalEngine } from "../../src/infer/engine.js";
 import { stepKernels } from "../../src/infer/device-kernels.js";
@@ -49,12 +50,20 @@ test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and i
     const init = uniform(rng, M * N);
     for (const accumulate of [false, true]) {
       const got: (Float32Array | Float64Array)[] = [];
-      for (const be of [gpu, oracle]) {
-        const out = put(be, [M, N], init);
-        stepKernels(be).linear(out, put(be, [M, K], xs, off), put(be, [N, K], ws), accumulate);
-        got.push((await be.read(out)) as Float32Array | Float64Array);
+      const want = put(oracle, [M, N], init);
+      stepKernels(oracle).linear(want, put(oracle, [M, K], xs, off), put(oracle, [N, K], ws), accumulate);
+      // both column widths of the kernel (4: 64 lanes per column; 16: 16 lanes)
+      for (const cols of [4, 16] as const) {
+        decodeTuning.gemvCols = cols;
+        const out = put(gpu, [M, N], init);
+        stepKernels(gpu).linear(out, put(gpu, [M, K], xs, off), put(gpu, [N, K], ws), accumulate);
+        got.push((await gpu.read(out)) as Float32Array);
       }
-      assertClose(`M${M} K${K} N${N} acc=${accumulate}`, got[0]!, got[1]!, TOL.reduce);
+      decodeTuning.gemvCols = 4;
+      const w = (await oracle.read(want)) as Float64Array;
+      for (const [i, cols] of [4, 16].entries()) {
+        assertClose(`M${M} K${K} N${N} acc=${accumulate} cols=${cols}`, got[i]!, w, TOL.reduce);
+      }
     }
   }
 });

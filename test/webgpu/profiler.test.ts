@@ -124,7 +124,7 @@ test("tapes keep each dispatch's profiler label", async (t) => {
     be.fill(x, 1);
     be.cast(y, x);
   });
-  assert.ok(r.tape, r.reason);
+  assert.ok(r.tape, r.reason ?? "no tape");
   assert.deepEqual(r.tape.labels, ["fill", "cast"]);
   be.rt.releaseTape(r.tape);
   be.destroyBuffer(x.buffer);

@@ -2,9 +2,10 @@
 // or out += it (ACCUM = 1: the residual add). x' is x itself, or with NORM = 1 rmsnorm(x) * g
 // (rstd = 1 / sqrt(mean(x^2) + eps) computed here, applied to the sums), or with SWIGLU = 1
 // silu(gate) * up of x = [gate | up] (M, 2K). f32; K % 4 == 0; x, w, g offsets multiples of 4
-// (the host checks). One workgroup of 256 threads computes 16 output columns (rows of w) for every
-// row of x: 16 lanes per column stream w as vec4 (coalesced 256-byte segments), each keeps MR row
-// accumulators; lane partials are summed through workgroup memory; rows of x go MR at a time.
+// (the host checks). Workgroup (i, j) of 256 threads computes COLS output columns (rows of w) for
+// rows MR j .. MR j + MR - 1 of x: 256 / COLS lanes per column stream w as vec4 (coalesced), each
+// keeps MR row accumulators; lane partials are summed by a tree in workgroup memory. COLS = 4
+// (64 lanes: short K loops, many workgroups; the plain entry at batch 1) or 16 (qkv_append).
 // QKV = 1 (with NORM = 1): the fused q/k/v projection. w holds [wq; wk; wv] (nq + 2 nkv rows),
 // g holds two norm weights: q's at element 0, k's and v's at element g_kv; out holds
 // segment-major blocks [q (M, nq) | k (M, nkv) | v (M, nkv)].
@@ -16,8 +17,8 @@ override NORM: u32 = 0u;
 override SWIGLU: u32 = 0u;
 override QKV: u32 = 0u;
 
-const COLS: u32 = 16u;
-const LANES: u32 = 16u;
+override COLS: u32 = 16u;
+const LANES: u32 = 256u / COLS;
 const MR: u32 = 4u;
 
 struct Params {
@@ -113,13 +114,22 @@ fn block_sums(m0: u32, col: u32, col_ok: bool, lane: u32, c: u32, lid: u32) -> f
     red_ss[(r * COLS + c) * LANES + lane] = ss[r];
   }
   workgroupBarrier();
+  for (var st = LANES / 2u; st > 0u; st >>= 1u) {
+    if (lane < st) {
+      for (var r = 0u; r < MR; r++) {
+        let i = (r * COLS + c) * LANES + lane;
+        red[i] += red[i + st];
+        if (NORM == 1u) {
+          red_ss[i] += red_ss[i + st];
+        }
+      }
+    }
+    workgroupBarrier();
+  }
   var s = 0.0;
   if (lid < MR * COLS) {
-    var q = 0.0;
-    for (var l = 0u; l < LANES; l++) {
-      s += red[lid * LANES + l];
-      q += red_ss[lid * LANES + l];
-    }
+    s = red[lid * LANES];
+    let q = red_ss[lid * LANES];
     if (NORM == 1u) {
       s *= 1.0 / sqrt(q / f32(4u * p.k4) + p.eps);
     }
@@ -129,25 +139,23 @@ fn block_sums(m0: u32, col: u32, col_ok: bool, lane: u32, c: u32, lid: u32) -> f
 }
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let col0 = linear_wg(wid, nwg) * COLS;
-  if (col0 >= p.n) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let col0 = wid.x * COLS;
+  let m0 = wid.y * MR;
+  if (col0 >= p.n || m0 >= p.m) {
     return;
   }
   let lane = lid % LANES;
   let c = lid / LANES;
-  for (var m0 = 0u; m0 < p.m; m0 += MR) {
-    let s = block_sums(m0, col0 + c, col0 + c < p.n, lane, c, lid);
-    let r = lid / COLS;
-    let cc = lid % COLS;
-    if (lid < MR * COLS && m0 + r < p.m && col0 + cc < p.n) {
-      let o = out_index(m0 + r, col0 + cc);
-      if (ACCUM == 1u) {
-        out[o] = s + out[o];
-      } else {
-        out[o] = s;
-      }
+  let s = block_sums(m0, col0 + c, col0 + c < p.n, lane, c, lid);
+  let r = lid / COLS;
+  let cc = lid % COLS;
+  if (lid < MR * COLS && m0 + r < p.m && col0 + cc < p.n) {
+    let o = out_index(m0 + r, col0 + cc);
+    if (ACCUM == 1u) {
+      out[o] = s + out[o];
+    } else {
+      out[o] = s;
     }
   }
 }

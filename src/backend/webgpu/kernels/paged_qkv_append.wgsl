@@ -3,7 +3,8 @@
 // k and v go straight into the K/V pools: q (M, nq) = rmsnorm(x) * g0 @ wq^T into `out`, and
 // rope(rmsnorm(x) * g1 @ wk^T) and rmsnorm(x) * g1 @ wv^T into pool rows at each row's slot (the
 // K/V append without its own dispatch or the k/v round trip through memory). QKV = 1, NORM = 1.
-// Workgroups: nq / 16 for q (16 columns each), then per K/V head D / 16 for k and as many for v;
+// Workgroups (x, y): y = block of MR rows; x: nq / 16 for q (16 columns each), then per K/V head
+// D / 16 for k and as many for v;
 // a k/v workgroup takes 8 dims d0 .. d0 + 7 and their rope partners d0 + D/2 ..., so each thread
 // pair writes whole 16-bit words of both halves. Needs nq % 16 == 0, D % 16 == 0 (host checks).
 // Bindings 5-8: kpool u32 (rw); vpool u32 (rw); ps i32 = positions (M) then slots (M); tab f32.
@@ -19,12 +20,12 @@ override DT_POOL: u32 = 1u;
 var<workgroup> res: array<f32, MR * COLS>;
 
 @compute @workgroup_size(256)
-fn qkv_append(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-              @builtin(local_invocation_index) lid: u32) {
-  let wi = linear_wg(wid, nwg);
+fn qkv_append(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let wi = wid.x;
+  let m0 = wid.y * MR; // this workgroup's rows m0 .. m0 + MR - 1
   let q_wgs = p.nq / COLS;
   let seg_wgs = p.nkv / COLS;
-  if (wi >= q_wgs + 2u * seg_wgs) {
+  if (wi >= q_wgs + 2u * seg_wgs || m0 >= p.m) {
     return;
   }
   let lane = lid % LANES;
@@ -45,46 +46,43 @@ fn qkv_append(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
     let d = select(d0 + half + c - PAIRS, d0 + c, c < PAIRS);
     col = p.nq + (seg - 1u) * p.nkv + head * p.d + d;
   }
-  for (var m0 = 0u; m0 < p.m; m0 += MR) {
-    let s = block_sums(m0, col, true, lane, c, lid);
-    if (seg == 0u) {
-      let r = lid / COLS;
-      if (lid < MR * COLS && m0 + r < p.m) {
-        out[p.o_off + (m0 + r) * p.nq + wi * COLS + lid % COLS] = s;
-      }
-      continue;
+  let s = block_sums(m0, col, true, lane, c, lid);
+  if (seg == 0u) {
+    let r = lid / COLS;
+    if (lid < MR * COLS && m0 + r < p.m) {
+      out[p.o_off + (m0 + r) * p.nq + wi * COLS + lid % COLS] = s;
     }
-    if (lid < MR * COLS) {
-      res[lid] = s;
-    }
-    workgroupBarrier();
-    // thread (row r, pair e): dims d0 + 2e, d0 + 2e + 1 (columns 2e, 2e + 1) and their partners
-    // + D/2 (columns PAIRS + 2e, PAIRS + 2e + 1)
-    let r = lid / (PAIRS / 2u);
-    let e = lid % (PAIRS / 2u);
-    if (r < MR && m0 + r < p.m) {
-      let m = m0 + r;
-      let slot = ps[p.ps_off + p.m + m];
-      if (slot >= 0 && u32(slot) < p.n_slots) {
-        let pos = u32(ps[p.ps_off + m]);
-        let i = d0 + 2u * e;
-        let lo = vec2f(res[r * COLS + 2u * e], res[r * COLS + 2u * e + 1u]);
-        let hi = vec2f(res[r * COLS + PAIRS + 2u * e], res[r * COLS + PAIRS + 2u * e + 1u]);
-        var a = lo;
-        var b = hi;
-        if (seg == 1u) {
-          for (var t = 0u; t < 2u; t++) {
-            let cs = rope_cs(p.t_off, pos, i + t, half);
-            a[t] = lo[t] * cs.x - hi[t] * cs.y;
-            b[t] = hi[t] * cs.x + lo[t] * cs.y;
-          }
+    return;
+  }
+  if (lid < MR * COLS) {
+    res[lid] = s;
+  }
+  workgroupBarrier();
+  // thread (row r, pair e): dims d0 + 2e, d0 + 2e + 1 (columns 2e, 2e + 1) and their partners
+  // + D/2 (columns PAIRS + 2e, PAIRS + 2e + 1)
+  let r = lid / (PAIRS / 2u);
+  let e = lid % (PAIRS / 2u);
+  if (r < MR && m0 + r < p.m) {
+    let m = m0 + r;
+    let slot = ps[p.ps_off + p.m + m];
+    if (slot >= 0 && u32(slot) < p.n_slots) {
+      let pos = u32(ps[p.ps_off + m]);
+      let i = d0 + 2u * e;
+      let lo = vec2f(res[r * COLS + 2u * e], res[r * COLS + 2u * e + 1u]);
+      let hi = vec2f(res[r * COLS + PAIRS + 2u * e], res[r * COLS + PAIRS + 2u * e + 1u]);
+      var a = lo;
+      var b = hi;
+      if (seg == 1u) {
+        for (var t = 0u; t < 2u; t++) {
+          let cs = rope_cs(p.t_off, pos, i + t, half);
+          a[t] = lo[t] * cs.x - hi[t] * cs.y;
+          b[t] = hi[t] * cs.x + lo[t] * cs.y;
         }
-        let dst = u32(slot) * p.hkv * p.d + head * p.d + i;
-        let base = select(p.kp_off, p.vp_off, seg == 2u);
-        store2(seg == 2u, base + dst, a.x, a.y);
-        store2(seg == 2u, base + dst + half, b.x, b.y);
       }
+      let dst = u32(slot) * p.hkv * p.d + head * p.d + i;
+      let base = select(p.kp_off, p.vp_off, seg == 2u);
+      store2(seg == 2u, base + dst, a.x, a.y);
+      store2(seg == 2u, base + dst + half, b.x, b.y);
     }
-    workgroupBarrier(); // res is reused by the next block of rows
   }
 }

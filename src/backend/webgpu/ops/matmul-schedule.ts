@@ -1,7 +1,8 @@
 // WebGPU matmul schedule: the dispatches that compute one matmul. The tile-aligned interior runs the
 // unchecked kernel (no bounds tests); the right strip [0, M) x [Ni, N) and the bottom strip
 // [Mi, M) x [0, Ni) run the checked kernel with a 4x4-per-thread tile; a long K with few output
-// blocks is split (split-K) into partial outputs that matmul_reduce.wgsl sums in a fixed order.
+// blocks, or any K >= 256 of an output too small to fill the GPU, is split (split-K) into partial
+// outputs that matmul_reduce.wgsl sums in a fixed order.
 // scheduleMatmul is pure (tests inspect it); encodeMatmul records the dispatches on the runtime.
 import type { MatmulOptions } from "../../backend.js";
 import type { Tensor } from "../../tensor.js";
@@ -46,6 +47,9 @@ export function setMatmulStrategy(s: Partial<MatmulStrategy> | undefined): void 
 /** Split only K >= this, into chunks >= SPLIT_MIN_CHUNK, aiming at TARGET_GROUPS workgroups. */
 const SPLIT_MIN_K = 4096;
 const SPLIT_MIN_CHUNK = 512;
+/** Outputs of fewer than MIN_GROUPS blocks split from this K, into chunks >= SMALL_SPLIT_MIN_CHUNK. */
+const SMALL_SPLIT_MIN_K = 256;
+const SMALL_SPLIT_MIN_CHUNK = 128;
 const TARGET_GROUPS = 512;
 /** A tile is taken once it gives this many workgroups (about two per SM on a 132-SM H100). */
 const MIN_GROUPS = 256;
@@ -94,6 +98,10 @@ function chooseSplit(groups: number, s: MatmulShape, bk: number, maxBytes: numbe
   let want = typeof strategy.splitK === "number" ? strategy.splitK : 1;
   if (strategy.splitK === "auto" && s.k >= SPLIT_MIN_K && groups < TARGET_GROUPS) {
     want = Math.min(Math.ceil(TARGET_GROUPS / groups), Math.floor(s.k / SPLIT_MIN_CHUNK));
+  } else if (strategy.splitK === "auto" && s.k >= SMALL_SPLIT_MIN_K && groups < MIN_GROUPS) {
+    // a small output (e.g. decode at batch 128: M = 128): too few blocks to fill the GPU, each
+    // walking all of K one slice at a time; shorter K chunks in more blocks cut that walk
+    want = Math.min(Math.ceil(TARGET_GROUPS / groups), Math.floor(s.k / SMALL_SPLIT_MIN_CHUNK));
   }
   const outElems = s.m * s.n * s.batch;
   while (want > 1 && want * outElems * 4 > maxBytes) want--;

@@ -81,8 +81,12 @@ function vecPlan(rt: Runtime, kPool: Tensor, vPool: Tensor, hd: number, gq: numb
 
 /** Key splits: about `target` workgroups, at least `minKeys` keys per split. */
 function splitCount(rows: number, maxKeys: number, target: number, minKeys: number): number {
-  return Math.max(1, Math.min(Math.ceil(target / rows), Math.ceil(maxKeys / Math.max(1, minKeys))));
+  const want = Math.min(Math.ceil(target / rows), Math.ceil(maxKeys / Math.max(1, minKeys)));
+  return Math.max(1, Math.min(MAX_SPLITS, want));
 }
+
+/** Most key splits the combine kernel merges (paged_combine.wgsl MAXS). */
+const MAX_SPLITS = 1024;
 
 /** The rope table tensor ops/rope.ts uses (shared: one per (base, D) for the runtime's life). */
 function ropeTab(rt: Runtime, base: number, d: number): Tensor {
@@ -164,7 +168,7 @@ export function encodePagedAttention(
     bindings: [out, lse ?? rt.scratch(1, "f32", "no lse"), part],
     params: packParams([0, 0, 0, n, h, hd, nSplit, lse ? 1 : 0]),
     offsetWords: [0, 1, 2],
-    workgroups: Math.ceil((n * h * hd) / 256),
+    workgroups: n * h,
   });
   return true;
 }
@@ -175,10 +179,14 @@ export function encodePagedAttention(
 export const decodeTuning = {
   /** The K/V append inside the q/k/v projection (encodeQkvAppend); false: a separate dispatch. */
   fuseKvAppend: true,
+  /** Output columns per decode-linear workgroup (4 or 16; 256 / cols lanes share a column's K). */
+  gemvCols: 4 as 4 | 16,
 };
 
 /** Largest M the decode linear kernel takes (it re-reads w once per 4 rows of x). */
 export const GEMV_MAX_ROWS = 32;
+/** Rows of x per decode-linear workgroup (paged_gemv.wgsl MR). */
+const GEMV_ROW_BLOCK = 4;
 
 /** What the decode linear kernel applies to x before the product (see paged_gemv.wgsl). */
 export interface DecodeLinearOptions {
@@ -224,6 +232,9 @@ export function encodeDecodeLinear(
   rt.beginOp();
   for (const t of views) rt.check(t, "decode linear");
   if (m * n === 0) return true;
+  const cols = decodeTuning.gemvCols;
+  const maxWg = rt.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  if (Math.ceil(n / cols) > maxWg) return false;
   rt.dispatch({
     ...kernel("paged_gemv"),
     constants: {
@@ -231,6 +242,7 @@ export function encodeDecodeLinear(
       NORM: g ? 1 : 0,
       SWIGLU: opts.swiglu ? 1 : 0,
       QKV: qkv ? 1 : 0,
+      COLS: cols,
     },
     bindings: [out, x, w, g ?? w],
     params: packParams([
@@ -238,7 +250,7 @@ export function encodeDecodeLinear(
       ...[0, 0, 0, 0, 0, 0, 0, gKv],
     ]),
     offsetWords: [0, 1, 2, 3],
-    workgroups: Math.ceil(n / 16),
+    workgroups: [Math.ceil(n / cols), Math.ceil(m / GEMV_ROW_BLOCK), 1],
   });
   return true;
 }
@@ -295,7 +307,7 @@ export function encodeQkvAppend(
       ...[0, 0, 0, 0, hkv, d, numBlocks * blockSize, gKv],
     ]),
     offsetWords: [0, 1, 2, 3, 10, 11, 12, 13],
-    workgroups: nq / 16 + (2 * nkv) / 16,
+    workgroups: [nq / 16 + (2 * nkv) / 16, Math.ceil(m / GEMV_ROW_BLOCK), 1],
   });
   return true;
 }
