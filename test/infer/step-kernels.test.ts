@@ -59,7 +59,7 @@ test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and i
         stepKernels(gpu).linear(out, put(gpu, [M, K], xs, off), put(gpu, [N, K], ws), accumulate);
         got.push((await gpu.read(out)) as Float32Array);
       }
-      decodeTuning.gemvCols = 4;
+      decodeTuning.gemvCols = "auto";
       const w = (await oracle.read(want)) as Float64Array;
       for (const [i, cols] of [4, 16].entries()) {
         assertClose(`M${M} K${K} N${N} acc=${accumulate} cols=${cols}`, got[i]!, w, TOL.reduce);

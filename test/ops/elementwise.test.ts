@@ -82,3 +82,28 @@ for (const be of await testBackends()) {
     be.destroyBuffer(ib);
   });
 }
+
+for (const be of await testBackends()) {
+  test(`same-dtype cast of 16-byte aligned ranges copies exactly, guards kept, on ${backendLabel(be)}`, async () => {
+    const rng = makeRng(10);
+    for (const dtype of FLOATS) {
+      const n = 96; // whole 16-byte words in every dtype
+      const src = uniform(rng, n, 50);
+      const buf = be.createBuffer(3 * n + 64, dtype, `copy-${dtype}`);
+      const whole = view(buf, [3 * n + 64]);
+      be.fill(whole, -7);
+      const s = view(buf, [n], 16); // 64 / 32 bytes in: 16-byte aligned
+      const d = view(buf, [n], 2 * n + 32);
+      be.write(s, src);
+      be.cast(d, s);
+      const got = Array.from(await be.read(whole));
+      const want = Array.from(await be.read(s));
+      assert.deepEqual(got.slice(2 * n + 32, 3 * n + 32), want, `${dtype} copy`);
+      assert.ok(
+        got.slice(2 * n + 16, 2 * n + 32).every((x) => x === got[0]) && got[3 * n + 32] === got[0],
+        `${dtype} guards before and after the copy kept their fill`,
+      );
+      be.destroyBuffer(buf);
+    }
+  });
+}

@@ -1,10 +1,10 @@
 // Elementwise ops on the WebGPU runtime: fill (any dtype), cast (f32/f16/bf16), add, scale (f32).
 // Shapes are validated here (ShapeError naming the argument); kernels are kernels/fill.wgsl,
-// cast.wgsl and elementwise.wgsl. Aliasing (out == x) is handled by the runtime.
+// cast.wgsl (copy_vec4.wgsl for a same-dtype cast of 16-byte aligned ranges) and elementwise.wgsl. Aliasing (out == x) is handled by the runtime.
 import { ShapeError } from "../../../errors.js";
 import { toBf16Bits, toF16Bits } from "../../dtype-convert.js";
 import type { Tensor } from "../../tensor.js";
-import { expectDType, numel } from "../../tensor.js";
+import { bytesPerElement, expectDType, numel } from "../../tensor.js";
 import { dtypeCode, kernel } from "../kernel-source.js";
 import { f32, packParams, type Runtime } from "../runtime.js";
 
@@ -46,6 +46,25 @@ export function encodeCast(rt: Runtime, out: Tensor, src: Tensor): void {
     );
   }
   if (n === 0) return;
+  const bpe = bytesPerElement(out.dtype);
+  if (
+    out.dtype === src.dtype &&
+    (out.offset * bpe) % 16 === 0 &&
+    (src.offset * bpe) % 16 === 0 &&
+    (n * bpe) % 16 === 0
+  ) {
+    // a copy of whole 16-byte words (e.g. `bench decode`'s copy bandwidth)
+    const n4 = (n * bpe) / 16;
+    rt.dispatch({
+      ...kernel("copy_vec4"),
+      constants: { EPV: 16 / bpe },
+      bindings: [out, src],
+      params: packParams([0, 0, n4]),
+      offsetWords: [0, 1],
+      workgroups: Math.ceil(n4 / WG),
+    });
+    return;
+  }
   const half = out.dtype !== "f32";
   rt.dispatch({
     ...kernel("cast"),
