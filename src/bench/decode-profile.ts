@@ -91,10 +91,11 @@ export async function copyBandwidth(be: Backend): Promise<CopyBandwidth> {
       await be.sync();
       be.startProfiling!();
       casts(16);
-      const prof = await be.stopProfiling!();
-      const cast = prof.kernels.find((k) => k.kernel.startsWith("cast"));
-      if (cast && cast.ms > 0)
-        return { gbps: (cast.dispatches * bytes) / (cast.ms / 1e3) / 1e9, method: "gpu-timestamps" };
+      // only the casts ran while profiling (a copy kernel here: same dtype, aligned)
+      const { kernels } = await be.stopProfiling!();
+      const ms = kernels.reduce((s, k) => s + k.ms, 0);
+      const n = kernels.reduce((s, k) => s + k.dispatches, 0);
+      if (n === 16 && ms > 0) return { gbps: (n * bytes) / (ms / 1e3) / 1e9, method: "gpu-timestamps" };
     }
     await be.sync();
     let t0 = performance.now();
