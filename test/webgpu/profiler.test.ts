@@ -84,7 +84,7 @@ test("webgpu profiling: timed dispatches by kernel where timestamp-query exists,
   const be = (await testBackends()).find((b) => b.name === "webgpu") as WebGpuBackend | undefined;
   if (!be) return t.skip("no WebGPU backend here");
   const x = view(be.createBuffer(1 << 16, "f32", "x"), [1 << 16]);
-  const y = view(be.createBuffer(1 << 16, "f32", "y"), [1 << 16]);
+  const y = view(be.createBuffer(1 << 16, "f16", "y"), [1 << 16]); // f32 -> f16: the cast kernel
   try {
     if (!canProfile(be)) {
       assert.throws(
@@ -119,7 +119,7 @@ test("tapes keep each dispatch's profiler label", async (t) => {
   const be = (await testBackends()).find((b) => b.name === "webgpu") as WebGpuBackend | undefined;
   if (!be) return t.skip("no WebGPU backend here");
   const x = view(be.createBuffer(64, "f32", "x"), [64]);
-  const y = view(be.createBuffer(64, "f32", "y"), [64]);
+  const y = view(be.createBuffer(64, "f16", "y"), [64]); // f32 -> f16: the cast kernel
   const r = be.rt.capture(() => {
     be.fill(x, 1);
     be.cast(y, x);

@@ -30,16 +30,16 @@
 // `submitEvery` dispatches (at op boundaries). Errors surface as BackendError on the next call.
 /// <reference types="@webgpu/types" />
 import { BackendError, ShapeError } from "../../errors.js";
-import type { KernelProfile } from "../backend.js";
 import type { DeviceBuffer, DType, Tensor } from "../tensor.js";
 import { bytesPerElement, numel } from "../tensor.js";
 import { bindRange, planAliasing, type Range } from "./bind-ranges.js";
 import { BufferPool } from "./buffer-pool.js";
 import { BufferUsage, type GpuContext, MAP_MODE_READ } from "./device.js";
 import { BindGroupCache } from "./bind-groups.js";
+import { workgroupGrid } from "./grid.js";
 import { ParamsRing } from "./params-ring.js";
 import { type KernelSource, PipelineCache } from "./pipelines.js";
-import { DispatchProfiler, dispatchLabel } from "./profiler.js";
+import { type DispatchProfiler, dispatchLabel } from "./profiler.js";
 import { type Tape, TapeRecorder } from "./tape.js";
 
 export { f32, i32, packParams } from "./params.js";
@@ -264,32 +264,12 @@ export class Runtime {
     return this.pass;
   }
 
-  // ---- profiling ------------------------------------------------------------------------------
-  /** From now on every dispatch runs in its own timed pass (needs `timestamp-query`). */
-  startProfiling(): void {
+  // ---- profiling (webgpu-backend.ts start/stop) ------------------------------------------------
+  /** Attaches (or with null detaches) the profiler: every later dispatch gets a timed pass. */
+  setProfiler(profiler: DispatchProfiler | null): void {
     this.assertHealthy();
-    if (this.profiler) return;
     this.flush();
-    this.profiler = new DispatchProfiler(this.device, this.features);
-  }
-
-  /** Drops the timings collected so far (the profiler stays on). */
-  async resetProfiling(): Promise<void> {
-    if (!this.profiler) return;
-    await this.sync();
-    await this.profiler.settle();
-    this.profiler.reset();
-  }
-
-  /** Submits, waits for the timings and stops profiling; GPU time per kernel, largest first. */
-  async stopProfiling(): Promise<KernelProfile> {
-    const prof = this.profiler;
-    if (!prof) throw new BackendError("stopProfiling() without startProfiling()");
-    await this.sync();
-    await prof.settle();
-    this.profiler = null;
-    prof.destroy();
-    return { kernels: prof.table(), untimed: prof.dropped };
+    this.profiler = profiler;
   }
 
   /** Submits everything recorded so far. */
@@ -350,7 +330,7 @@ export class Runtime {
         `kernel ${o.key} binds ${n} storage buffers, over this device's limit ${maxStorage}`,
       );
     }
-    const wg = this.workgroups(o);
+    const wg = workgroupGrid(o.key, o.workgroups, this.limits.maxComputeWorkgroupsPerDimension ?? 65535);
     if (wg[0] === 0 || wg[1] === 0 || wg[2] === 0) return;
     const declared = this.pipelines.declaredWritable(o, n);
     const lim = {
@@ -388,22 +368,6 @@ export class Runtime {
     this.pendingDispatches++;
     this.stats.dispatches++;
     for (const cb of copyBacks) cb();
-  }
-
-  private workgroups(o: DispatchOptions): [number, number, number] {
-    const max = this.limits.maxComputeWorkgroupsPerDimension ?? 65535;
-    if (typeof o.workgroups === "number") {
-      const n = o.workgroups;
-      const x = Math.min(n, max);
-      const y = x === 0 ? 0 : Math.ceil(n / x);
-      if (y > max) throw new BackendError(`kernel ${o.key}: ${n} workgroups exceed ${max}^2: split the op`);
-      return [x, y, 1];
-    }
-    const [x, y = 1, z = 1] = o.workgroups;
-    if (x > max || y > max || z > max) {
-      throw new BackendError(`kernel ${o.key}: workgroups [${x}, ${y}, ${z}] exceed the device limit ${max}`);
-    }
-    return [x, y, z];
   }
 
   // ---- capture and replay ---------------------------------------------------------------------

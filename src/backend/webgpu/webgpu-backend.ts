@@ -11,6 +11,7 @@ import type {
   MatmulOptions,
   PagedAttentionMeta,
 } from "../backend.js";
+import { BackendError } from "../../errors.js";
 import type { DeviceBuffer, DType, Tensor } from "../tensor.js";
 import type { GpuContext } from "./device.js";
 import { encodeAttention, encodeAttentionBackward } from "./ops/attention.js";
@@ -30,6 +31,7 @@ import {
 import { encodeRope } from "./ops/rope.js";
 import { encodeSwiglu, encodeSwigluBackward } from "./ops/swiglu.js";
 import { encodeMatmul } from "./ops/matmul-schedule.js";
+import { DispatchProfiler } from "./profiler.js";
 import { Runtime } from "./runtime.js";
 import { ReplayCache } from "./tape.js";
 import { readTensor, writeTensor } from "./transfer.js";
@@ -38,6 +40,8 @@ export class WebGpuBackend implements Backend {
   readonly name = "webgpu" as const;
   readonly rt: Runtime;
   private readonly tapes: ReplayCache;
+  /** Set between startProfiling() and stopProfiling(). */
+  private profiler: DispatchProfiler | null = null;
 
   constructor(private readonly ctx: GpuContext) {
     this.rt = new Runtime(ctx);
@@ -75,13 +79,26 @@ export class WebGpuBackend implements Backend {
   }
 
   startProfiling(): void {
-    this.rt.startProfiling();
+    if (this.profiler) return;
+    this.profiler = new DispatchProfiler(this.rt.device, this.rt.features);
+    this.rt.setProfiler(this.profiler);
   }
-  resetProfiling(): Promise<void> {
-    return this.rt.resetProfiling();
+  async resetProfiling(): Promise<void> {
+    if (!this.profiler) return;
+    await this.rt.sync();
+    await this.profiler.settle();
+    this.profiler.reset();
   }
-  stopProfiling(): Promise<KernelProfile> {
-    return this.rt.stopProfiling();
+  /** Submits, waits for the timings and stops profiling; GPU time per kernel, largest first. */
+  async stopProfiling(): Promise<KernelProfile> {
+    const prof = this.profiler;
+    if (!prof) throw new BackendError("stopProfiling() without startProfiling()");
+    await this.rt.sync();
+    await prof.settle();
+    this.rt.setProfiler(null);
+    this.profiler = null;
+    prof.destroy();
+    return { kernels: prof.table(), untimed: prof.dropped };
   }
 
   replayable<T>(key: string, ops: () => T): T {
