@@ -207,6 +207,13 @@ async function decodeRow(
     }
   }
   const stepMs = (performance.now() - t0) / steps;
+  const perStep =
+    stats && before
+      ? (Object.fromEntries(
+          COUNTERS.map((k) => [k, (stats[k] - before[k]) / steps]),
+        ) as unknown as StepCounts)
+      : undefined;
+  // after the counters: the profiled steps must not count in them
   const profiled = o.profile
     ? await profileSteps(
         be,
@@ -217,12 +224,6 @@ async function decodeRow(
         steps,
       )
     : null;
-  const perStep =
-    stats && before
-      ? (Object.fromEntries(
-          COUNTERS.map((k) => [k, (stats[k] - before[k]) / steps]),
-        ) as unknown as StepCounts)
-      : undefined;
   fwd.dispose();
   cache.dispose();
   const bpe = bytesPerElement(o.kvDtype);
