@@ -48,7 +48,15 @@ export function engineMaxBatchTokens(batch: number): number {
 export async function engineDecodeRow(
   be: Backend,
   model: Model,
-  o: { batch: number; context: number; steps: number; kvDtype: KvDType; blockSize: number },
+  o: {
+    batch: number;
+    context: number;
+    steps: number;
+    kvDtype: KvDType;
+    blockSize: number;
+    /** Greedy steps in flight beyond the one being read (LocalEngineOptions.runAhead). */
+    runAhead?: number;
+  },
 ): Promise<EngineDecodeRow> {
   const { batch: B, context: S, steps, blockSize } = o;
   const maxBatchTokens = engineMaxBatchTokens(B);
@@ -62,6 +70,7 @@ export async function engineDecodeRow(
     maxBatchTokens,
     maxContext: total,
     kvBlocks: B * Math.ceil(total / blockSize),
+    ...(o.runAhead === undefined ? {} : { runAhead: o.runAhead }),
   });
   try {
     const rng = createRng(12345);

@@ -4,7 +4,7 @@
 // It owns the cache and its scratch, not the model. Text needs a TextCodec; ids work without.
 import type { Model } from "../model/model.js";
 import { producerMap } from "../model/sharing.js";
-import { CachedForward, type ForwardItem } from "./cached-forward.js";
+import { CachedForward, type ForwardItem, type StepOutput } from "./cached-forward.js";
 import { RequestError, SamplingError } from "./errors.js";
 import { blocksForBudget, KvCache } from "./kv-cache.js";
 import type { KvDType, KvLayout } from "./kv-layout.js";
@@ -41,6 +41,12 @@ export interface LocalEngineOptions {
   maxRunning?: number;
   /** Ends every generation (added to each request's stopTokenIds). */
   eosTokenId?: number;
+  /**
+   * Greedy decode steps submitted beyond the one being read (default 2; 0: none). Deeper run-ahead
+   * hides the host's per-step work and the readback's latency behind the GPU; a request that stops
+   * wastes up to this many steps of GPU work (their tokens are dropped, never emitted).
+   */
+  runAhead?: number;
 }
 
 interface Live {
@@ -55,6 +61,14 @@ interface Live {
   wake: (() => void) | null;
 }
 
+/** A greedy step submitted and not yet read: its rows and the requests of its sampled rows. */
+interface InFlight {
+  rows: readonly ForwardItem[];
+  /** Per sampled row, in order: the request it samples for (undefined: already ended). */
+  lives: readonly (Live | undefined)[];
+  out: Promise<StepOutput>;
+}
+
 export class LocalEngine implements Engine {
   readonly cache: KvCache;
   private readonly model: Model;
@@ -63,6 +77,7 @@ export class LocalEngine implements Engine {
   private readonly sched: Scheduler;
   private readonly maxContext: number;
   private readonly eos: number | undefined;
+  private readonly runAhead: number;
   private readonly live = new Map<string, Live>();
   private looping = false;
   private preemptions = 0;
@@ -75,6 +90,10 @@ export class LocalEngine implements Engine {
     this.codec = opts.codec;
     this.eos = opts.eosTokenId;
     this.maxContext = opts.maxContext ?? cfg.maxSeqLen;
+    this.runAhead = opts.runAhead ?? 2;
+    if (!Number.isInteger(this.runAhead) || this.runAhead < 0) {
+      throw new RequestError("invalid-request", `runAhead ${opts.runAhead} is invalid: use an integer >= 0`);
+    }
     if (this.maxContext > cfg.maxSeqLen) {
       throw new RequestError(
         "invalid-request",
@@ -131,8 +150,9 @@ export class LocalEngine implements Engine {
     this.sched.add({ id: req.id, promptTokens: req.promptTokens, maxTokens: req.maxTokens });
     this.live.set(req.id, live);
     const signal = request.signal;
-    if (signal?.aborted) this.cancel(req.id);
-    else signal?.addEventListener("abort", () => this.cancel(req.id), { once: true });
+    // by object, not id: the id may be reused by a later request once this one ended
+    if (signal?.aborted) this.cancelLive(live);
+    else signal?.addEventListener("abort", () => this.cancelLive(live), { once: true });
     void this.loop();
     return this.stream(live);
   }
@@ -154,8 +174,12 @@ export class LocalEngine implements Engine {
   /** Ends a request now: its blocks return to the pool at once; its stream ends with "cancelled". */
   cancel(id: string): void {
     const live = this.live.get(id);
-    if (live === undefined || live.done) return;
-    this.sched.cancel(id);
+    if (live !== undefined) this.cancelLive(live);
+  }
+
+  private cancelLive(live: Live): void {
+    if (live.done) return; // a live request not done is the one under its id
+    this.sched.cancel(live.req.id);
     this.end(live, { text: live.stop.flush(), tokens: [], finishReason: "cancelled" });
   }
 
@@ -178,14 +202,17 @@ export class LocalEngine implements Engine {
         });
       }
     } finally {
-      this.cancel(live.req.id); // a consumer that stops reading frees its blocks
+      this.cancelLive(live); // a consumer that stops reading frees its blocks
     }
   }
 
-  private push(live: Live, chunk: Omit<GenerationChunk, "id">): void {
-    live.chunks.push({ id: live.req.id, ...chunk });
-    live.wake?.();
-    live.wake = null;
+  private push(live: Live, chunk: GenerationChunk): void {
+    live.chunks.push(chunk);
+    const wake = live.wake;
+    if (wake !== null) {
+      live.wake = null;
+      wake();
+    }
   }
 
   private end(
@@ -195,7 +222,7 @@ export class LocalEngine implements Engine {
     live.done = true;
     this.live.delete(live.req.id);
     const usage = { promptTokens: live.req.promptTokens.length, completionTokens: live.generated.length };
-    this.push(live, { ...chunk, usage });
+    this.push(live, { id: live.req.id, ...chunk, usage });
   }
 
   private async loop(): Promise<void> {
@@ -224,78 +251,82 @@ export class LocalEngine implements Engine {
   /**
    * Runs one step and samples. When every sampling row is plain greedy the device picks the
    * tokens (4 bytes read per row); otherwise the logits rows are read once and sampled here.
-   * Greedy decode steps run ahead: while a step's tokens are read back, the next step (the same
-   * sequences, their input tokens taken from the device argmax) is already recorded and
-   * submitted, so the GPU does not wait for the host between steps (see chainable).
+   * Greedy decode steps run ahead: while a step's tokens are read back, up to `runAhead` later
+   * steps (the same sequences, their input tokens taken from the device argmax) are already
+   * recorded and submitted, so the GPU does not wait for the host between steps (see chainable).
+   * Each step's rows keep the request objects they sample for: a request that ended (and maybe
+   * came back under the same id) never gets a token of a step that was in flight for it.
    */
   private async step(items: readonly ForwardItem[]): Promise<void> {
-    const sampling = items.filter((it) => it.sample);
+    const lives: (Live | undefined)[] = [];
+    for (const it of items) if (it.sample) lives.push(this.live.get(it.id));
     const greedy =
-      this.fwd.deviceArgmax &&
-      sampling.length > 0 &&
-      sampling.every((it) => this.live.get(it.id)?.sampler.isPlainGreedy() ?? true);
+      this.fwd.deviceArgmax && lives.length > 0 && lives.every((l) => l?.sampler.isPlainGreedy() ?? true);
     const V = this.model.config.vocabSize;
     if (!greedy) {
       const logits = await this.fwd.run(items);
-      for (const [m, it] of sampling.entries()) this.onLogits(it.id, logits.subarray(m * V, (m + 1) * V));
+      for (let m = 0; m < lives.length; m++) this.onLogits(lives[m], logits.subarray(m * V, (m + 1) * V));
       return;
     }
-    let rows = items;
-    let pending = this.fwd.runGreedy(items);
+    const queue: InFlight[] = [{ rows: items, lives, out: this.fwd.runGreedy(items) }];
     for (;;) {
-      const ahead = this.chainable(rows) ? this.sched.scheduleAhead(rows.map((it) => it.id)) : null;
-      const next = ahead ? this.fwd.runGreedy(ahead, { chained: true }) : null;
-      next?.catch(() => {}); // awaited below; a failure of `pending` must not leave it unhandled
-      // with two steps queued on the GPU: let consumers read (and cancel) and new requests arrive
-      if (next) await new Promise((res) => setImmediate(res));
-      const out = await pending;
-      const picked = rows.filter((it) => it.sample);
+      while (queue.length <= this.runAhead) {
+        const last = queue[queue.length - 1]!;
+        const ahead = this.chainable(last) ? this.sched.scheduleAhead(last.rows.map((it) => it.id)) : null;
+        if (ahead === null) break;
+        const out = this.fwd.runGreedy(ahead, { chained: true });
+        out.catch(() => {}); // awaited below; an earlier failure must not leave it unhandled
+        queue.push({ rows: ahead, lives: last.lives, out });
+        this.chainedSteps++;
+      }
+      // with steps queued on the GPU: let consumers read the last tokens (and cancel) and new
+      // requests arrive before the next step's tokens are handed out
+      await new Promise((res) => setImmediate(res));
+      const head = queue.shift()!;
+      const out = await head.out;
+      const picked = head.lives;
       if (out.kind === "tokens" && !out.tokens.includes(-1)) {
-        for (const [m, it] of picked.entries()) this.onToken(it.id, out.tokens[m]!);
-      } else if (next === null) {
+        for (let m = 0; m < picked.length; m++) this.onToken(picked[m], out.tokens[m]!);
+      } else if (queue.length === 0) {
         // a NaN/+Inf row (or no device argmax): the host sampler reads the logits and reports it
         const logits = out.kind === "logits" ? out.logits : await this.fwd.lastLogitRows();
-        for (const [m, it] of picked.entries()) this.onLogits(it.id, logits.subarray(m * V, (m + 1) * V));
+        for (let m = 0; m < picked.length; m++) this.onLogits(picked[m], logits.subarray(m * V, (m + 1) * V));
       } else {
         const m = out.kind === "tokens" ? out.tokens.indexOf(-1) : 0;
+        const id = head.rows.filter((it) => it.sample)[m]?.id;
         throw new SamplingError(
-          `the logits of request "${picked[m]?.id}" hold NaN or +Infinity: nothing can be sampled`,
+          `the logits of request "${id}" hold NaN or +Infinity: nothing can be sampled`,
         );
       }
-      if (next === null || ahead === null) return;
-      this.chainedSteps++;
-      rows = ahead;
-      pending = next;
+      if (queue.length === 0) return;
     }
   }
 
   /**
-   * Whether a run-ahead step may follow `rows`: a pure decode step (one sampled token per row) of
+   * Whether a run-ahead step may follow `step`: a pure decode step (one sampled token per row) of
    * live, plain-greedy requests. The scheduler adds its own conditions (scheduleAhead).
    */
-  private chainable(rows: readonly ForwardItem[]): boolean {
+  private chainable(step: InFlight): boolean {
     if (this.disposed) return false; // step() only chains where the device picks the tokens
-    return rows.every((it) => {
-      const live = this.live.get(it.id);
-      return (
-        it.tokens.length === 1 &&
-        it.sample &&
-        live !== undefined && // an ended request has left `live`
-        live.sampler.isPlainGreedy()
-      );
-    });
+    const { rows, lives } = step;
+    if (lives.length !== rows.length) return false; // some row is a prefill chunk that samples nothing
+    for (let i = 0; i < rows.length; i++) {
+      const live = lives[i];
+      if (rows[i]!.tokens.length !== 1 || live === undefined || live.done) return false;
+      if (!live.sampler.isPlainGreedy()) return false;
+    }
+    return true;
   }
 
-  private onLogits(id: string, row: Float32Array | Float64Array): void {
-    const live = this.live.get(id);
-    if (live === undefined) return; // cancelled during the step
+  private onLogits(live: Live | undefined, row: Float32Array | Float64Array): void {
+    if (live === undefined || live.done) return; // ended (cancelled, stopped) during the step
     const history = live.sampler.usesHistory() ? [...live.req.promptTokens, ...live.generated] : [];
-    this.onToken(id, live.sampler.sample(row, history));
+    this.onToken(live, live.sampler.sample(row, history));
   }
 
-  private onToken(id: string, token: number): void {
-    const live = this.live.get(id);
-    if (live === undefined) return; // cancelled during the step
+  private onToken(live: Live | undefined, token: number): void {
+    if (live === undefined || live.done) return; // ended (cancelled, stopped) during the step
+    const id = live.req.id;
     const byLength = this.sched.commit(id, token);
     live.generated.push(token);
     const step = live.stop.push(token, this.textDelta(live));
@@ -303,7 +334,7 @@ export class LocalEngine implements Engine {
       if (byLength === null) this.sched.finish(id);
       this.end(live, { text: step.text, tokens: [token], finishReason: step.finish });
     } else {
-      this.push(live, { text: step.text, tokens: [token], finishReason: null });
+      this.push(live, { id, text: step.text, tokens: [token], finishReason: null });
     }
   }
 

@@ -47,7 +47,7 @@ interface Req {
   tokens: number[];
   promptLen: number;
   maxTokens: number;
-  /** 1 while a run-ahead step (scheduleAhead) holds a slot for the token not yet committed. */
+  /** Run-ahead steps (scheduleAhead) in flight: each holds a slot for a token not yet committed. */
   ahead: number;
 }
 
@@ -56,6 +56,8 @@ export class Scheduler {
   private readonly waiting: Req[] = [];
   /** In admission order: the last one is preempted first. */
   private readonly running: Req[] = [];
+  /** The running requests by id (commit and scheduleAhead look them up every decode step). */
+  private readonly byId = new Map<string, Req>();
 
   constructor(opts: SchedulerOptions) {
     for (const k of ["maxContext", "maxBatchTokens", "maxRunning"] as const) {
@@ -121,6 +123,7 @@ export class Scheduler {
       const i = list.findIndex((r) => r.id === id);
       if (i >= 0) {
         list.splice(i, 1);
+        this.byId.delete(id);
         this.opts.tables.free(id);
         return true;
       }
@@ -129,7 +132,7 @@ export class Scheduler {
   }
 
   state(id: string): "waiting" | "running" | undefined {
-    if (this.running.some((r) => r.id === id)) return "running";
+    if (this.byId.has(id)) return "running";
     if (this.waiting.some((r) => r.id === id)) return "waiting";
     return undefined;
   }
@@ -159,6 +162,8 @@ export class Scheduler {
       let ok = tables.allocateFor(r.id, chunk).kind === "ok";
       while (!ok) {
         const victim = this.running.pop()!;
+        this.byId.delete(victim.id);
+        victim.ahead = 0;
         tables.free(victim.id);
         this.waiting.unshift(victim);
         preempted.push(victim.id);
@@ -181,6 +186,7 @@ export class Scheduler {
       if (tables.allocateFor(r.id, chunk).kind !== "ok") break;
       this.waiting.shift();
       this.running.push(r);
+      this.byId.set(r.id, r);
       items.push(this.item(r, chunk));
       budget -= chunk;
     }
@@ -189,10 +195,11 @@ export class Scheduler {
 
   /**
    * A run-ahead decode step for exactly the running sequences `ids` (in that order), each awaiting
-   * the commit of the token its last step is sampling: one slot each for that pending token, so a
-   * step can be submitted before the token is known (its input is taken on the device). Null,
-   * changing nothing, unless every running sequence is in `ids`, no waiting request could be
-   * admitted, the pending token cannot end a sequence by length, and a block is free where needed.
+   * the commit of the tokens its steps in flight are sampling: one slot each for the newest pending
+   * token, so a step can be submitted before that token is known (its input is taken on the
+   * device). Several may be in flight (`ahead` per request). Null, changing nothing, unless every
+   * running sequence is in `ids` with all its other tokens written, no waiting request could be
+   * admitted, no pending token can end a sequence by length, and a block is free where needed.
    * The items' `tokens` hold a placeholder 0 (the real ids come from the device).
    */
   scheduleAhead(ids: readonly string[]): StepItem[] | null {
@@ -201,25 +208,31 @@ export class Scheduler {
     if (ids.length !== this.running.length) return null;
     const reqs: Req[] = [];
     for (const id of ids) {
-      const r = this.running.find((x) => x.id === id);
-      if (r === undefined || r.ahead !== 0 || tables.length(id) !== r.tokens.length) return null;
-      if (r.tokens.length + 1 - r.promptLen >= r.maxTokens) return null;
+      const r = this.byId.get(id);
+      if (r === undefined || tables.length(id) !== r.tokens.length + r.ahead) return null;
+      // the newest pending token is generated token number (generated + ahead + 1): if that is
+      // the last one allowed, nothing is fed after it
+      if (r.tokens.length + r.ahead + 1 - r.promptLen >= r.maxTokens) return null;
       reqs.push(r);
     }
     for (const r of reqs) if (tables.allocateFor(r.id, 1).kind !== "ok") return null;
-    return reqs.map((r) => {
+    const items: StepItem[] = new Array(reqs.length);
+    for (let i = 0; i < reqs.length; i++) {
+      const r = reqs[i]!;
       const start = tables.length(r.id);
-      r.ahead = 1;
-      return { id: r.id, tokens: [0], start, slots: tables.append(r.id, 1), sample: true };
-    });
+      r.ahead++;
+      items[i] = { id: r.id, tokens: [0], start, slots: tables.append(r.id, 1), sample: true };
+    }
+    return items;
   }
 
   /**
-   * Records the token sampled for a `sample` item. Returns "length" when the request is done
-   * (maxTokens reached) and already removed, else null. Unknown (cancelled) ids return "cancelled".
+   * Records the token sampled for a `sample` item (steps in flight commit in order). Returns
+   * "length" when the request is done (maxTokens reached) and already removed, else null. Unknown
+   * (cancelled) ids return "cancelled".
    */
   commit(id: string, token: number): "length" | "cancelled" | null {
-    const r = this.running.find((x) => x.id === id);
+    const r = this.byId.get(id);
     if (r === undefined) return "cancelled";
     if (this.opts.tables.length(id) !== r.tokens.length + r.ahead) {
       throw new RequestError(
@@ -228,7 +241,8 @@ export class Scheduler {
       );
     }
     r.tokens.push(token);
-    r.ahead = 0;
+    // the committed token is the input of the oldest run-ahead step in flight, if any
+    if (r.ahead > 0) r.ahead--;
     if (r.tokens.length - r.promptLen >= r.maxTokens) {
       this.cancel(id);
       return "length";
@@ -243,7 +257,7 @@ export class Scheduler {
 
   /** Tokens generated so far for a queued or running request. */
   generated(id: string): number[] {
-    const r = this.running.find((x) => x.id === id) ?? this.waiting.find((x) => x.id === id);
+    const r = this.byId.get(id) ?? this.waiting.find((x) => x.id === id);
     return r === undefined ? [] : r.tokens.slice(r.promptLen);
   }
 

@@ -107,6 +107,44 @@ test("chained steps (tokens from the device argmax, submitted before the last re
   model.dispose();
 });
 
+test("replays whose params stay resident in the GPU ring equal op-by-op steps, other work interleaved", async (t) => {
+  const be = await webgpu();
+  if (!be) return t.skip("no webgpu backend here");
+  const model = Model.create(be, cfg, { seed: 3 });
+  const buf = be.createBuffer(64, "f32");
+  const other = { buffer: buf, offset: 0, shape: [64], dtype: "f32" as const };
+  // runs of one shape (the tape's params stay resident), shape switches, and unrelated ops
+  // (their params overwrite the ring's first slots) between some steps
+  const schedule = [["a", "b"], ["a", "b"], ["a", "b"], ["a"], ["a"], ["a", "b"], ["a"], ["a"], ["a"]];
+  const run = async (replay: boolean) => {
+    be.rt.replayEnabled = replay;
+    const s = await session(be, model);
+    const out: number[][] = [];
+    const uploads: number[] = [];
+    for (const [i, ids] of schedule.entries()) {
+      if (i % 4 === 3) be.fill(other, i);
+      const u0 = be.rt.ring.uploads;
+      const r = (await s.fwd.runGreedy(s.next(ids))) as { tokens: Int32Array };
+      uploads.push(be.rt.ring.uploads - u0);
+      s.take(ids, r.tokens);
+      out.push([...r.tokens, ...(await s.fwd.lastLogitRows())]);
+    }
+    s.fwd.dispose();
+    s.cache.dispose();
+    be.rt.replayEnabled = true;
+    return { out, uploads };
+  };
+  const plain = await run(false);
+  const replayed = await run(true);
+  assert.deepEqual(replayed.out, plain.out);
+  // a step right after a step of its shape with nothing in between uploads no params (its tape's
+  // are still in the ring from the last upload); a fill before a step adds its own upload
+  assert.deepEqual(replayed.uploads, [1, 0, 0, 2, 0, 1, 1, 2, 0]);
+  assert.ok(plain.uploads.every((u, i) => u === (i % 4 === 3 ? 2 : 1)));
+  be.destroyBuffer(buf);
+  model.dispose();
+});
+
 test("capture: a host write inside the captured ops gives no tape, and the work still runs", async (t) => {
   const be = await webgpu();
   if (!be) return t.skip("no webgpu backend here");

@@ -245,3 +245,56 @@ test("simulation: random arrivals, cancellations and a tight pool keep every inv
   // The simulation must really exercise the hard paths.
   assert.ok(preemptions > 10 && cancels > 5 && finished > 200, `${preemptions} ${cancels} ${finished}`);
 });
+
+test("run-ahead: several decode steps in flight reserve consecutive slots, commit in order, stop at maxTokens", () => {
+  const { tables, sched } = setup({ blocks: 8, bs: 2, budget: 8, running: 2 });
+  sched.add({ id: "a", promptTokens: [1, 2, 3], maxTokens: 5 });
+  const first = sched.schedule().items;
+  assert.deepEqual(
+    first.map((i) => [i.id, i.start, i.tokens.length, i.sample]),
+    [["a", 0, 3, true]],
+  );
+  // the prefill samples token 1; run-ahead steps feed tokens 1..4 (token 5 is the last: never fed)
+  const ahead: number[] = [];
+  for (let s = sched.scheduleAhead(["a"]); s !== null; s = sched.scheduleAhead(["a"])) {
+    assert.equal(s.length, 1);
+    ahead.push(s[0]!.start);
+    assert.equal(s[0]!.slots.length, 1);
+  }
+  assert.deepEqual(ahead, [3, 4, 5, 6]);
+  assert.deepEqual([...tables.slotsOf("a")].length, 7);
+  // steps commit in submission order; the 5th token ends the request and frees its blocks
+  assert.equal(sched.commit("a", 10), null);
+  assert.equal(sched.commit("a", 11), null);
+  assert.equal(sched.scheduleAhead(["a"]), null, "still no room below maxTokens");
+  assert.equal(sched.commit("a", 12), null);
+  assert.equal(sched.commit("a", 13), null);
+  assert.equal(sched.commit("a", 14), "length");
+  assert.equal(tables.pool.numFree(), 8);
+  assert.equal(sched.hasWork(), false);
+});
+
+test("run-ahead: partial commits keep the chain going; a waiting request or a foreign id stops it", () => {
+  const { sched } = setup({ blocks: 16, bs: 4, budget: 8, running: 2 });
+  sched.add({ id: "a", promptTokens: [1, 2], maxTokens: 20 });
+  sched.schedule();
+  assert.notEqual(sched.scheduleAhead(["a"]), null);
+  assert.notEqual(sched.scheduleAhead(["a"]), null);
+  assert.equal(sched.commit("a", 5), null); // the prefill's token
+  const third = sched.scheduleAhead(["a"]);
+  assert.equal(third?.[0]?.start, 4, "the third step in flight feeds position 4");
+  assert.equal(sched.scheduleAhead(["b"]), null);
+  sched.add({ id: "b", promptTokens: [3], maxTokens: 2 });
+  assert.equal(sched.scheduleAhead(["a"]), null, "b could be admitted: stop running ahead");
+  for (const t of [6, 7, 8]) assert.equal(sched.commit("a", t), null);
+  assert.deepEqual(sched.generated("a"), [5, 6, 7, 8]);
+  // everything committed: the next plan is a plain decode step of a beside b's prefill
+  const plan = sched.schedule();
+  assert.deepEqual(
+    plan.items.map((i) => [i.id, i.start, i.tokens]),
+    [
+      ["a", 5, [8]],
+      ["b", 0, [3]],
+    ],
+  );
+});

@@ -1,6 +1,8 @@
 // The uniform params ring: every dispatch's parameters (<= PARAM_BYTES) go into their own slot of
 // one host-side array, bound at binding 0 with a dynamic offset; the used slots are uploaded with one
-// writeBuffer right before the submit that uses them. Tapes snapshot and reload slots [0, count).
+// writeBuffer right before the submit that uses them. Tapes snapshot and reload slots [0, count);
+// a tape replayed again with no other params uploaded in between finds its bytes still in the GPU
+// buffer, and neither its host copy nor its upload is repeated (a decode step's ~13 KB per step).
 /// <reference types="@webgpu/types" />
 import { BackendError } from "../../errors.js";
 import { BufferUsage } from "./device.js";
@@ -14,7 +16,14 @@ export class ParamsRing {
   readonly stride: number;
   /** Slots written since the last upload. */
   used = 0;
+  /** Uploads made (each one writeBuffer; tests check that a resident tape is not re-uploaded). */
+  uploads = 0;
   private readonly data: ArrayBuffer;
+  /** The snapshot whose bytes fill slots [0, loadedCount) of `data` (null: other params do). */
+  private loaded: Uint8Array | null = null;
+  private loadedCount = 0;
+  /** The snapshot whose bytes the GPU buffer holds in its first slots, as of the last upload. */
+  private resident: Uint8Array | null = null;
 
   constructor(device: GPUDevice, uniformAlign: number) {
     this.stride = Math.ceil(PARAM_BYTES / uniformAlign) * uniformAlign;
@@ -40,6 +49,7 @@ export class ParamsRing {
     offsetWords?: readonly number[],
     rels?: readonly { readonly rel: number }[],
   ): number {
+    if (this.used === 0) this.loaded = null; // slot 0 onwards is overwritten: no snapshot is loaded
     const base = this.used++ * this.stride;
     if (params) {
       const src =
@@ -60,18 +70,36 @@ export class ParamsRing {
 
   /** Uploads the used slots (queue order: before the next submit) and empties the ring. */
   upload(queue: GPUQueue): void {
-    if (this.used) queue.writeBuffer(this.buffer, 0, this.data, 0, this.used * this.stride);
+    // slots after a loaded snapshot (written since) still go up; the snapshot's own only if the
+    // GPU buffer does not hold them already
+    const from = this.loaded !== null && this.loaded === this.resident ? this.loadedCount : 0;
+    if (this.used > from) {
+      const at = from * this.stride;
+      queue.writeBuffer(this.buffer, at, this.data, at, (this.used - from) * this.stride);
+      this.uploads++;
+    }
+    if (this.used > 0) this.resident = this.loaded;
+    this.loaded = null;
     this.used = 0;
   }
 
-  /** A copy of slots [0, used). */
+  /** A copy of slots [0, used) (they stay loaded: the next upload makes them resident). */
   snapshot(): Uint8Array {
-    return new Uint8Array(this.data.slice(0, this.used * this.stride));
+    const bytes = new Uint8Array(this.data.slice(0, this.used * this.stride));
+    if (this.used > 0) {
+      this.loaded = bytes;
+      this.loadedCount = this.used;
+    }
+    return bytes;
   }
 
   /** Makes slots [0, count) hold `bytes` (a snapshot); the ring must be empty. */
   load(bytes: Uint8Array, count: number): void {
-    new Uint8Array(this.data).set(bytes, 0);
+    if (this.used !== 0) throw new BackendError("params ring: load() into a ring with unsent slots");
+    // `data` and the GPU buffer still hold it if it was the last upload's snapshot
+    if (bytes !== this.resident) new Uint8Array(this.data).set(bytes, 0);
+    this.loaded = bytes;
+    this.loadedCount = count;
     this.used = count;
   }
 

@@ -112,7 +112,8 @@ export class Runtime {
   private enc: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private pendingDispatches = 0;
-  private readonly ring: ParamsRing;
+  /** The dispatches' params (public for its upload count). */
+  readonly ring: ParamsRing;
   private live: GPUBuffer[] = [];
   private scopes: Promise<void>[] = [];
   private readonly constants = new Map<string, Tensor>();
@@ -411,17 +412,19 @@ export class Runtime {
     const prof = this.profiler;
     let pass = this.computePass();
     let last: GPUComputePipeline | null = null;
-    const wg = tape.workgroups;
+    const { workgroups: wg, pipelines, bindGroups, offsetArgs } = tape;
+    // the fewest arguments per call (each crosses into Dawn's Node binding); y = z = 1: x alone
     for (let i = 0; i < tape.count; i++) {
-      const p = tape.pipelines[i]!;
+      const p = pipelines[i]!;
       if (prof) {
         pass = this.timedPass(prof, tape.labels[i]!);
         last = null;
       }
       if (p !== last) pass.setPipeline(p);
       last = p;
-      pass.setBindGroup(0, tape.bindGroups[i]!, tape.offsets, i, 1);
-      pass.dispatchWorkgroups(wg[3 * i]!, wg[3 * i + 1]!, wg[3 * i + 2]!);
+      pass.setBindGroup(0, bindGroups[i]!, offsetArgs[i]!);
+      if (wg[3 * i + 1]! * wg[3 * i + 2]! === 1) pass.dispatchWorkgroups(wg[3 * i]!);
+      else pass.dispatchWorkgroups(wg[3 * i]!, wg[3 * i + 1]!, wg[3 * i + 2]!);
     }
     for (const b of tape.written) b.version++;
     this.pendingDispatches += tape.count;

@@ -13,6 +13,9 @@ export interface Tape {
   readonly bindGroups: readonly GPUBindGroup[];
   /** Dynamic offset (params-ring byte offset) of each dispatch. */
   readonly offsets: Uint32Array;
+  /** The same offsets as one-element arrays, the setBindGroup argument replay passes: Dawn's
+   *  Node binding takes a plain array faster than a typed array with start and length. */
+  readonly offsetArgs: readonly (readonly number[])[];
   /** (count, 3) workgroup counts. */
   readonly workgroups: Uint32Array;
   /** The params ring's bytes [0, count x stride) as recorded. */
@@ -70,6 +73,7 @@ export class TapeRecorder {
       pipelines: this.pipelines,
       bindGroups: this.bindGroups,
       offsets: Uint32Array.from(this.offsets),
+      offsetArgs: this.offsets.map((o) => [o]),
       workgroups: Uint32Array.from(this.workgroups),
       ring,
       written: [...this.written],
