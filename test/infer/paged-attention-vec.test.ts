@@ -1,7 +1,7 @@
 // The streaming pagedAttention kernel (paged_attention_vec.wgsl: wide K/V loads, one tile per
 // query-head group, key groups merged at the end) against the f64 CPU reference: pools at aligned
 // offsets (so the streaming path runs; op tests place tensors at odd offsets and get the general
-// kernel), MHA/GQA/MQA, D 8/16/32/64, f32/f16/bf16, long contexts over several 128-key tiles,
+// kernel), MHA/GQA/MQA, D 4..256, f32/f16/bf16, long contexts over several tiles of 16-128 keys,
 // ragged tails, mixed prefill + decode, causal and not, one split and many. WebGPU only.
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -48,6 +48,22 @@ const CASES: Case[] = [
   { heads: [4, 4, 8], dtype: "f32", blockSize: 3, seqs: [[140, 2]], causal: false },
   { heads: [16, 1, 32], dtype: "f16", blockSize: 8, seqs: [[200, 1]], causal: true, minKeysPerSplit: 1 },
   { heads: [6, 3, 16], dtype: "f32", blockSize: 4, seqs: [[0, 7]], causal: true },
+  // tile shapes: 3 heads per K/V head over 2 threads per key; 32-key tiles (D 128 f16, D 64 f32);
+  // 16-key tiles with idle scoring threads (D 256); one-word rows and 128-key tiles (D 4 f32)
+  {
+    heads: [6, 2, 64],
+    dtype: "f16",
+    blockSize: 16,
+    seqs: [
+      [333, 1],
+      [64, 1],
+    ],
+    causal: true,
+  },
+  { heads: [4, 1, 128], dtype: "f16", blockSize: 16, seqs: [[150, 2]], causal: true },
+  { heads: [8, 1, 64], dtype: "f32", blockSize: 16, seqs: [[100, 3]], causal: true },
+  { heads: [2, 1, 256], dtype: "bf16", blockSize: 7, seqs: [[90, 1]], causal: true, minKeysPerSplit: 1 },
+  { heads: [4, 2, 4], dtype: "f32", blockSize: 3, seqs: [[200, 1]], causal: true },
 ];
 
 function put(be: Backend, shape: number[], dtype: DType, data: Float32Array | Int32Array): Tensor {

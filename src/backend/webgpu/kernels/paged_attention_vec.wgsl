@@ -62,7 +62,10 @@ struct Params {
 
 // The group's queries times the scale; after the last tile, the merge buffer of the output.
 var<workgroup> qv: array<vec4<f32>, GQ * HD / 4u>;
-var<workgroup> sc: array<f32, GQ * TK>;
+// Scores (then weights) of head g at sc[g * SCS + key]: the padded stride puts (B1)'s heads on
+// distinct memory banks (a stride of TK put all 8 on one: -10% partials time measured on an H100).
+const SCS: u32 = TK + 4u;
+var<workgroup> sc: array<f32, GQ * SCS>;
 var<workgroup> rows: array<u32, TK>;
 var<workgroup> m_g: array<f32, KG * GQ>;
 var<workgroup> l_g: array<f32, KG * GQ>;
@@ -176,7 +179,7 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier(); // the previous tile's (B2) is done with sc and rows
     for (var g = 0u; g < GQ; g++) {
-      sc[g * TK + lid] = s[g];
+      sc[g * SCS + lid] = s[g];
     }
     rows[lid] = r;
     workgroupBarrier();
@@ -187,14 +190,14 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     for (var g = lane; g < GQ; g += LANES) {
       var mt = NEG;
       for (var j = j0; j < j1; j++) {
-        mt = max(mt, sc[g * TK + j]);
+        mt = max(mt, sc[g * SCS + j]);
       }
       let mo = m_g[kg * GQ + g];
       let mn = max(mo, mt);
       var sum = 0.0;
       for (var j = j0; j < j1; j++) {
-        let e = exp(sc[g * TK + j] - mn);
-        sc[g * TK + j] = e;
+        let e = exp(sc[g * SCS + j] - mn);
+        sc[g * SCS + j] = e;
         sum += e;
       }
       let a = exp(mo - mn);
@@ -218,7 +221,7 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
       for (var u = 0u; u < VB; u++) {
         if (jb + u < j1) {
           for (var g = 0u; g < GQ; g++) {
-            acc[g] += sc[g * TK + jb + u] * vx[u];
+            acc[g] += sc[g * SCS + jb + u] * vx[u];
           }
         }
       }

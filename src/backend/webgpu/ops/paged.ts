@@ -74,7 +74,7 @@ function vecPlan(rt: Runtime, kPool: Tensor, vPool: Tensor, hd: number, gq: numb
   if (hd % kw !== 0 || 128 % lanes !== 0 || gq > 32) return null;
   if (kPool.offset % kw !== 0 || vPool.offset % kw !== 0) return null;
   const kg = 128 / lanes;
-  const bytes = 4 * (gq * hd + gq * 128 + 128 + 3 * kg * gq) + 16;
+  const bytes = 4 * (gq * hd + gq * 132 + 128 + 3 * kg * gq) + 16; // paged_attention_vec.wgsl's arrays
   if (bytes > (rt.limits.maxComputeWorkgroupStorageSize ?? 16384)) return null;
   return { DT_KV: dtypeCode(kPool.dtype), HD: hd, GQ: gq, KW: kw, VB: pagedTuning.vecVBatch };
 }
