@@ -198,3 +198,36 @@ test("ReplayCache: replays, recaptures a stale tape, gives up on a failing key, 
   cache.run("k3", ops); // t1 entry (k1), k2 (no tape), k3: over the limit of 2, k1 goes
   assert.deepEqual(log, ["capture", "release t5"]);
 });
+
+test("a growing sequence's decode step is recaptured only when its table width passes a power of two", async (t) => {
+  const be = await webgpu();
+  if (!be) return t.skip("no webgpu backend here");
+  const long = { ...cfg, maxSeqLen: 256 };
+  const model = Model.create(be, long, { seed: 3 });
+  const cache = newTestCache(be, long, 64); // 4-token blocks
+  const fwd = new CachedForward(model, cache);
+  const prompt = PROMPTS.a!;
+  cache.allocateFor("a", prompt.length);
+  const first = await fwd.runGreedy([
+    { id: "a", start: 0, tokens: prompt, slots: cache.append("a", prompt.length), sample: true },
+  ]);
+  let last = (first as { tokens: Int32Array }).tokens[0]!;
+  const replays0 = be.rt.stats.replays;
+  const steps = 120;
+  const widths = new Set<number>(); // the power of two (>= 8) at or above each step's table length
+  for (let i = 0; i < steps; i++) {
+    const start = cache.length("a");
+    cache.allocateFor("a", start + 1); // blocks as the engine takes them
+    widths.add(Math.max(8, 2 ** Math.ceil(Math.log2(cache.tables.blockTable("a").length))));
+    const r = await fwd.runGreedy([
+      { id: "a", start, tokens: [last], slots: cache.append("a", 1), sample: true },
+    ]);
+    last = (r as { tokens: Int32Array }).tokens[0]!;
+  }
+  // one capture per width (8, 16, 32, 64 here); padding to multiples of 8 captured 8 times
+  assert.ok(widths.size <= 4, `widths ${[...widths]}`);
+  assert.equal(be.rt.stats.replays - replays0, steps - widths.size);
+  fwd.dispose();
+  cache.dispose();
+  model.dispose();
+});
