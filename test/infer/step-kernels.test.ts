@@ -37,12 +37,15 @@ function put(be: Backend, shape: number[], data: Float32Array | Int32Array, offs
 test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and its fallbacks)", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const rng = makeRng(11);
-  // [M, K, N, x offset]: aligned (kernel), M > 32 and an odd offset (matmul fallback)
+  // [M, K, N, x offset]: aligned (kernel; 40 and 100 rows: 16-row blocks by default), M > 256
+  // and an odd offset (matmul fallback)
   for (const [M, K, N, off] of [
     [1, 16, 5, 0],
     [3, 20, 33, 0],
     [6, 64, 17, 4],
     [40, 8, 9, 0],
+    [100, 36, 21, 0],
+    [257, 8, 5, 0],
     [2, 12, 7, 1],
   ] as const) {
     const xs = uniform(rng, M * K);
@@ -52,17 +55,21 @@ test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and i
       const got: (Float32Array | Float64Array)[] = [];
       const want = put(oracle, [M, N], init);
       stepKernels(oracle).linear(want, put(oracle, [M, K], xs, off), put(oracle, [N, K], ws), accumulate);
-      // both column widths of the kernel (4: 64 lanes per column; 16: 16 lanes)
-      for (const cols of [4, 16] as const) {
+      // both column widths of the kernel (4: 64 lanes per column; 16: 16 lanes), both row blocks
+      const widths = [4, 16] as const;
+      const shapes = widths.flatMap((cols) => widths.map((rows) => [cols, rows] as const));
+      for (const [cols, rows] of shapes) {
         decodeTuning.gemvCols = cols;
+        decodeTuning.gemvRows = rows;
         const out = put(gpu, [M, N], init);
         stepKernels(gpu).linear(out, put(gpu, [M, K], xs, off), put(gpu, [N, K], ws), accumulate);
         got.push((await gpu.read(out)) as Float32Array);
       }
       decodeTuning.gemvCols = "auto";
+      decodeTuning.gemvRows = "auto";
       const w = (await oracle.read(want)) as Float64Array;
-      for (const [i, cols] of [4, 16].entries()) {
-        assertClose(`M${M} K${K} N${N} acc=${accumulate} cols=${cols}`, got[i]!, w, TOL.reduce);
+      for (const [i, [cols, rows]] of shapes.entries()) {
+        assertClose(`M${M} K${K} N${N} acc=${accumulate} cols=${cols} rows=${rows}`, got[i]!, w, TOL.reduce);
       }
     }
   }
@@ -71,11 +78,14 @@ test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and i
 test("fused rmsnorm + linear and swiglu + linear equal the unfused f64 ops (webgpu kernel, fallbacks)", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const rng = makeRng(12);
-  // [M, K, N, x offset]: the kernel, then M > 32 and an odd offset (unfused fallbacks)
+  // [M, K, N, x offset]: the kernel (40 and 70 rows: 16-row blocks), then M > 256 and an odd
+  // offset (unfused fallbacks)
   for (const [M, K, N, off] of [
     [1, 64, 9, 0],
     [5, 24, 40, 0],
     [40, 8, 6, 0],
+    [70, 24, 33, 0],
+    [257, 8, 6, 0],
     [2, 12, 7, 1],
   ] as const) {
     const xs = uniform(rng, M * 2 * K, 2);
@@ -109,13 +119,14 @@ test("fused rmsnorm + linear and swiglu + linear equal the unfused f64 ops (webg
   }
 });
 
-test("fused q/k/v projection equals three f64 rmsnorm + linears; non-adjacent weights or M > 32 fall back", async (t) => {
+test("fused q/k/v projection equals three f64 rmsnorm + linears; non-adjacent weights or M > 256 fall back", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const rng = makeRng(14);
   for (const [M, K, nq, nkv] of [
     [1, 16, 24, 8],
     [3, 20, 40, 4],
     [33, 8, 8, 8],
+    [257, 8, 8, 8],
   ] as const) {
     const xs = uniform(rng, M * K, 2);
     const wAll = uniform(rng, (nq + 2 * nkv) * K);
@@ -134,8 +145,8 @@ test("fused q/k/v projection equals three f64 rmsnorm + linears; non-adjacent we
     const out = put(gpu, [M * (nq + 2 * nkv)], new Float32Array(M * (nq + 2 * nkv)).fill(Number.NaN));
     const k = stepKernels(gpu);
     const fused = k.qkvLinear({ out, x, wq, wk, wv, qNorm, kvNorm, eps: 1e-5 });
-    if (M > 32) {
-      assert.equal(fused, null, "M > 32: the fused kernel declines");
+    if (M > 256) {
+      assert.equal(fused, null, "M > 256: the fused kernel declines");
       continue;
     }
     assert.ok(fused, `M${M}: fused`);
@@ -180,7 +191,12 @@ test("fused q/k/v projection equals three f64 rmsnorm + linears; non-adjacent we
 test("q/k/v projection with the K/V append fused in equals the projection then the append", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const rng = makeRng(15);
-  for (const dtype of ["f16", "f32"] as const) {
+  for (const [dtype, rows] of [
+    ["f16", 4],
+    ["f32", 4],
+    ["f16", 16],
+  ] as const) {
+    decodeTuning.gemvRows = rows; // the kernel's row block (3 rows fill part of either)
     const [M, K, H, Hkv, D] = [3, 24, 4, 2, 16];
     const nq = H * D;
     const nkv = Hkv * D;
@@ -257,6 +273,7 @@ test("q/k/v projection with the K/V append fused in equals the projection then t
       "slot 0 untouched",
     );
   }
+  decodeTuning.gemvRows = "auto";
 });
 
 test("fused K/V append (rope + both pools) and rope-on-load attention equal the unfused f64 ops", async (t) => {
