@@ -37,14 +37,15 @@ function put(be: Backend, shape: number[], data: Float32Array | Int32Array, offs
 test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and its fallbacks)", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const rng = makeRng(11);
-  // [M, K, N, x offset]: aligned (kernel; 40 and 100 rows: 16-row blocks by default), M > 256
-  // and an odd offset (matmul fallback)
+  // [M, K, N, x offset]: aligned (GEMV up to 32 rows; 40 and 100: the tiled kernel, a K that
+  // leaves chunks empty and partial, a K of 5 chunks per k-group), M > 256 and an odd offset (matmul fallback)
   for (const [M, K, N, off] of [
     [1, 16, 5, 0],
     [3, 20, 33, 0],
     [6, 64, 17, 4],
     [40, 8, 9, 0],
     [100, 36, 21, 0],
+    [40, 520, 19, 0],
     [257, 8, 5, 0],
     [2, 12, 7, 1],
   ] as const) {
@@ -55,21 +56,19 @@ test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and i
       const got: (Float32Array | Float64Array)[] = [];
       const want = put(oracle, [M, N], init);
       stepKernels(oracle).linear(want, put(oracle, [M, K], xs, off), put(oracle, [N, K], ws), accumulate);
-      // both column widths of the kernel (4: 64 lanes per column; 16: 16 lanes), both row blocks
+      // both column widths of the GEMV (4: 64 lanes per column; 16: 16 lanes); above 32 rows the
+      // tiled kernel (either setting), above 256 the plain matmul
       const widths = [4, 16] as const;
-      const shapes = widths.flatMap((cols) => widths.map((rows) => [cols, rows] as const));
-      for (const [cols, rows] of shapes) {
+      for (const cols of widths) {
         decodeTuning.gemvCols = cols;
-        decodeTuning.gemvRows = rows;
         const out = put(gpu, [M, N], init);
         stepKernels(gpu).linear(out, put(gpu, [M, K], xs, off), put(gpu, [N, K], ws), accumulate);
         got.push((await gpu.read(out)) as Float32Array);
       }
       decodeTuning.gemvCols = "auto";
-      decodeTuning.gemvRows = "auto";
       const w = (await oracle.read(want)) as Float64Array;
-      for (const [i, [cols, rows]] of shapes.entries()) {
-        assertClose(`M${M} K${K} N${N} acc=${accumulate} cols=${cols} rows=${rows}`, got[i]!, w, TOL.reduce);
+      for (const [i, cols] of widths.entries()) {
+        assertClose(`M${M} K${K} N${N} acc=${accumulate} cols=${cols}`, got[i]!, w, TOL.reduce);
       }
     }
   }
@@ -78,13 +77,14 @@ test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and i
 test("fused rmsnorm + linear and swiglu + linear equal the unfused f64 ops (webgpu kernel, fallbacks)", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const rng = makeRng(12);
-  // [M, K, N, x offset]: the kernel (40 and 70 rows: 16-row blocks), then M > 256 and an odd
+  // [M, K, N, x offset]: the GEMV, the tiled kernel (40 and 70 rows), then M > 256 and an odd
   // offset (unfused fallbacks)
   for (const [M, K, N, off] of [
     [1, 64, 9, 0],
     [5, 24, 40, 0],
     [40, 8, 6, 0],
     [70, 24, 33, 0],
+    [35, 264, 9, 0],
     [257, 8, 6, 0],
     [2, 12, 7, 1],
   ] as const) {
@@ -191,12 +191,7 @@ test("fused q/k/v projection equals three f64 rmsnorm + linears; non-adjacent we
 test("q/k/v projection with the K/V append fused in equals the projection then the append", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const rng = makeRng(15);
-  for (const [dtype, rows] of [
-    ["f16", 4],
-    ["f32", 4],
-    ["f16", 16],
-  ] as const) {
-    decodeTuning.gemvRows = rows; // the kernel's row block (3 rows fill part of either)
+  for (const dtype of ["f16", "f32"] as const) {
     const [M, K, H, Hkv, D] = [3, 24, 4, 2, 16];
     const nq = H * D;
     const nkv = Hkv * D;
@@ -273,7 +268,6 @@ test("q/k/v projection with the K/V append fused in equals the projection then t
       "slot 0 untouched",
     );
   }
-  decodeTuning.gemvRows = "auto";
 });
 
 test("fused K/V append (rope + both pools) and rope-on-load attention equal the unfused f64 ops", async (t) => {

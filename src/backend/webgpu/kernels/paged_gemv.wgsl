@@ -1,12 +1,11 @@
 // Decode-path linear layer (the paged engine's small-M matmul): out (M, N) = x' (M, K) @ w (N, K)^T,
 // or out += it (ACCUM = 1: the residual add). x' is x itself, or with NORM = 1 rmsnorm(x) * g
-// (each row's rstd = 1 / sqrt(mean(x^2) + eps) computed first by the workgroup, applied to the
-// sums), or with SWIGLU = 1 silu(gate) * up of x = [gate | up] (M, 2K). f32; K % 4 == 0; x, w, g
-// offsets multiples of 4 (the host checks). Workgroup (i, j) of 256 threads computes COLS output
-// columns (rows of w) for rows MR j .. MR j + MR - 1 of x: 256 / COLS lanes per column stream w as
-// vec4 (coalesced), each keeps MR row accumulators; lane partials are summed by trees in workgroup
-// memory, 4 rows at a time. COLS = 4 (64 lanes: short K loops, many workgroups; batch 1) or 16.
-// MR = 4 up to 32 rows, 16 above (w is read once per MR rows: at 128 rows, 8 times instead of 32).
+// (rstd = 1 / sqrt(mean(x^2) + eps) computed here, applied to the sums), or with SWIGLU = 1
+// silu(gate) * up of x = [gate | up] (M, 2K). f32; K % 4 == 0; x, w, g offsets multiples of 4
+// (the host checks). Workgroup (i, j) of 256 threads computes COLS output columns (rows of w) for
+// rows MR j .. MR j + MR - 1 of x: 256 / COLS lanes per column stream w as vec4 (coalesced), each
+// keeps MR row accumulators; lane partials are summed by a tree in workgroup memory. COLS = 4
+// (64 lanes: short K loops, many workgroups; the plain entry at batch 1) or 16 (qkv_append).
 // QKV = 1 (with NORM = 1): the fused q/k/v projection. w holds [wq; wk; wv] (nq + 2 nkv rows),
 // g holds two norm weights: q's at element 0, k's and v's at element g_kv; out holds
 // segment-major blocks [q (M, nq) | k (M, nkv) | v (M, nkv)].
@@ -20,8 +19,7 @@ override QKV: u32 = 0u;
 
 override COLS: u32 = 16u;
 const LANES: u32 = 256u / COLS;
-override MR: u32 = 4u; // 4 or 16
-const TPR: u32 = 256u / MR; // threads per row in row_rstd
+const MR: u32 = 4u;
 
 struct Params {
   o_off: u32,
@@ -52,8 +50,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read> w: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> g: array<vec4<f32>>;
 
-var<workgroup> red: array<f32, 4u * COLS * LANES>;
-var<workgroup> rstd_w: array<f32, MR>;
+var<workgroup> red: array<f32, MR * COLS * LANES>;
+var<workgroup> red_ss: array<f32, MR * COLS * LANES>;
 
 // Index in out of (row m, column col): row-major (M, N), or QKV's segment-major blocks.
 fn out_index(m: u32, col: u32) -> u32 {
@@ -78,85 +76,65 @@ fn x_at(m: u32, k: u32) -> vec4<f32> {
   return x[p.x_off / 4u + m * p.k4 + k];
 }
 
-// NORM: rstd_w[r] = rmsnorm's 1 / sqrt(mean(x^2) + eps) of row m0 + r (TPR threads per row, a
-// tree in workgroup memory). Call in uniform control flow (it has barriers).
-fn row_rstd(m0: u32, lid: u32) {
-  let r = lid / TPR;
-  let t = lid % TPR;
-  var ss = 0.0;
-  if (m0 + r < p.m) {
-    for (var k = t; k < p.k4; k += TPR) {
-      let xv = x_at(m0 + r, k);
-      ss += dot(xv, xv);
-    }
-  }
-  red[lid] = ss;
-  workgroupBarrier();
-  for (var st = TPR / 2u; st > 0u; st >>= 1u) {
-    if (t < st) {
-      red[lid] += red[lid + st];
-    }
-    workgroupBarrier();
-  }
-  if (t == 0u) {
-    rstd_w[r] = 1.0 / sqrt(red[lid] / f32(4u * p.k4) + p.eps);
-  }
-  workgroupBarrier();
-}
-
 // Output values of rows m0 .. m0 + MR - 1 for weight row `col` of this thread's column slot c:
 // lane partials of x' . w summed through workgroup memory (with the norm's rstd applied). Thread
 // lid < MR * COLS gets the value of (row m0 + lid / COLS, column slot lid % COLS); others get 0.
 // Skips the products when !col_ok. Call in uniform control flow (it has barriers).
 fn block_sums(m0: u32, col: u32, col_ok: bool, lane: u32, c: u32, lid: u32) -> f32 {
-  if (NORM == 1u) {
-    row_rstd(m0, lid);
-  }
   let w0 = p.w_off / 4u + col * p.k4;
   // QKV: k's and v's columns take the second norm weight row
   let g0 = p.g_off / 4u + select(0u, p.g_kv / 4u, QKV == 1u && col >= p.nq);
   var acc: array<f32, MR>;
+  var ss: array<f32, MR>;
   for (var r = 0u; r < MR; r++) {
     acc[r] = 0.0;
+    ss[r] = 0.0;
   }
   if (col_ok) {
     let rows = min(MR, p.m - m0);
     for (var k = lane; k < p.k4; k += LANES) {
-      var wv = w[w0 + k];
+      let wv = w[w0 + k];
+      var gv = vec4<f32>(1.0);
       if (NORM == 1u) {
-        wv *= g[g0 + k];
+        gv = g[g0 + k];
       }
       for (var r = 0u; r < MR; r++) {
         if (r < rows) {
-          acc[r] += dot(wv, x_at(m0 + r, k));
+          let xv = x_at(m0 + r, k);
+          if (NORM == 1u) {
+            ss[r] += dot(xv, xv);
+          }
+          acc[r] += dot(wv, xv * gv);
         }
       }
     }
   }
-  var s = 0.0;
-  for (var r0 = 0u; r0 < MR; r0 += 4u) {
-    for (var r = 0u; r < 4u; r++) {
-      red[(r * COLS + c) * LANES + lane] = acc[r0 + r];
+  for (var r = 0u; r < MR; r++) {
+    red[(r * COLS + c) * LANES + lane] = acc[r];
+    red_ss[(r * COLS + c) * LANES + lane] = ss[r];
+  }
+  workgroupBarrier();
+  for (var st = LANES / 2u; st > 0u; st >>= 1u) {
+    if (lane < st) {
+      for (var r = 0u; r < MR; r++) {
+        let i = (r * COLS + c) * LANES + lane;
+        red[i] += red[i + st];
+        if (NORM == 1u) {
+          red_ss[i] += red_ss[i + st];
+        }
+      }
     }
     workgroupBarrier();
-    for (var st = LANES / 2u; st > 0u; st >>= 1u) {
-      if (lane < st) {
-        for (var r = 0u; r < 4u; r++) {
-          let i = (r * COLS + c) * LANES + lane;
-          red[i] += red[i + st];
-        }
-      }
-      workgroupBarrier();
-    }
-    let e = lid - r0 * COLS; // this thread's (row, column slot) within the 4 rows
-    if (lid >= r0 * COLS && e < 4u * COLS) {
-      s = red[e * LANES];
-    }
-    workgroupBarrier(); // red is reused by the next rows or block
   }
-  if (NORM == 1u && lid < MR * COLS) {
-    s *= rstd_w[lid / COLS];
+  var s = 0.0;
+  if (lid < MR * COLS) {
+    s = red[lid * LANES];
+    let q = red_ss[lid * LANES];
+    if (NORM == 1u) {
+      s *= 1.0 / sqrt(q / f32(4u * p.k4) + p.eps);
+    }
   }
+  workgroupBarrier(); // red is reused by the next block
   return s;
 }
 

@@ -186,18 +186,19 @@ export const decodeTuning = {
    */
   gemvCols: "auto" as "auto" | 4 | 16,
   /**
-   * Rows of x per decode-linear workgroup (w is read once per block): "auto" = 4 up to 32 rows,
-   * 16 above.
+   * Largest M of the tiled decode linear (paged_mm.wgsl) that takes over above GEMV_MAX_ROWS;
+   * larger M: the caller's plain ops (rmsnorm/swiglu, then matmul). 32: the tiled kernel off.
    */
-  gemvRows: "auto" as "auto" | 4 | 16,
-  /** Largest M the decode linear kernels take (above: the caller's rmsnorm/swiglu + matmul). */
-  gemvMaxRows: 256,
+  tileMaxRows: 256,
 };
 
+/** Largest M the decode linear kernel takes (it re-reads w once per 4 rows of x). */
+export const GEMV_MAX_ROWS = 32;
+/** The tiled decode linear's output block (paged_mm.wgsl BN x BM). */
+const TILE_COLS = 32;
+const TILE_ROWS = 16;
 /** Rows of x per decode-linear workgroup (paged_gemv.wgsl MR). */
-function gemvRowBlock(m: number): 4 | 16 {
-  return decodeTuning.gemvRows === "auto" ? (m <= 32 ? 4 : 16) : decodeTuning.gemvRows;
-}
+const GEMV_ROW_BLOCK = 4;
 
 /** What the decode linear kernel applies to x before the product (see paged_gemv.wgsl). */
 export interface DecodeLinearOptions {
@@ -217,9 +218,10 @@ export interface DecodeLinearOptions {
 
 /**
  * out (M, N) = x' (M, K) @ w (N, K)^T (+ out when `accumulate`), all f32, through
- * kernels/paged_gemv.wgsl (x' = x, rmsnorm(x) * g or silu(gate) * up). Returns false (nothing
- * recorded) when the shapes, dtypes or offsets do not suit it (M > gemvMaxRows, K % 4,
- * unaligned views): the caller then runs the plain ops.
+ * kernels/paged_gemv.wgsl up to GEMV_MAX_ROWS rows, the tiled paged_mm.wgsl up to
+ * decodeTuning.tileMaxRows (x' = x, rmsnorm(x) * g or silu(gate) * up). Returns false (nothing
+ * recorded) when the shapes, dtypes or offsets do not suit it (M above those, K % 4, unaligned
+ * views): the caller then runs the plain ops.
  */
 export function encodeDecodeLinear(
   rt: Runtime,
@@ -237,37 +239,44 @@ export function encodeDecodeLinear(
   const gKv = qkv?.gKv ?? k;
   if (g && (numel(g.shape) !== (qkv ? gKv + k : k) || opts.swiglu || gKv % 4 !== 0)) return false;
   if (qkv && (!g || opts.accumulate || qkv.nq < 1 || qkv.nkv < 1 || qkv.nq + 2 * qkv.nkv !== n)) return false;
-  if (
-    m > decodeTuning.gemvMaxRows ||
-    k % 4 !== 0 ||
-    [x, w, ...(g ? [g] : [])].some((t) => t.offset % 4 !== 0)
-  ) {
-    return false;
-  }
+  const tiled = m > GEMV_MAX_ROWS;
+  if (m > (tiled ? decodeTuning.tileMaxRows : GEMV_MAX_ROWS)) return false;
+  if (k % 4 !== 0 || [x, w, ...(g ? [g] : [])].some((t) => t.offset % 4 !== 0)) return false;
   rt.beginOp();
   for (const t of views) rt.check(t, "decode linear");
   if (m * n === 0) return true;
+  const switches = {
+    ACCUM: opts.accumulate ? 1 : 0,
+    NORM: g ? 1 : 0,
+    SWIGLU: opts.swiglu ? 1 : 0,
+    QKV: qkv ? 1 : 0,
+  };
+  const params = packParams([
+    ...[0, 0, 0, 0, m, n, k / 4, f32(opts.norm?.eps ?? 0), qkv?.nq ?? 0, qkv?.nkv ?? 0],
+    ...[0, 0, 0, 0, 0, 0, 0, gKv],
+  ]);
+  if (tiled) {
+    rt.dispatch({
+      ...kernelWith("paged_gemv", ["paged_mm"]),
+      entry: "tile",
+      constants: switches,
+      bindings: [out, x, w, g ?? w],
+      params,
+      offsetWords: [0, 1, 2, 3],
+      workgroups: [Math.ceil(n / TILE_COLS), Math.ceil(m / TILE_ROWS), 1],
+    });
+    return true;
+  }
   const cols = decodeTuning.gemvCols === "auto" ? (m <= 16 ? 4 : 16) : decodeTuning.gemvCols;
-  const mr = gemvRowBlock(m);
   const maxWg = rt.limits.maxComputeWorkgroupsPerDimension ?? 65535;
   if (Math.ceil(n / cols) > maxWg) return false;
   rt.dispatch({
     ...kernel("paged_gemv"),
-    constants: {
-      ACCUM: opts.accumulate ? 1 : 0,
-      NORM: g ? 1 : 0,
-      SWIGLU: opts.swiglu ? 1 : 0,
-      QKV: qkv ? 1 : 0,
-      COLS: cols,
-      MR: mr,
-    },
+    constants: { ...switches, COLS: cols },
     bindings: [out, x, w, g ?? w],
-    params: packParams([
-      ...[0, 0, 0, 0, m, n, k / 4, f32(opts.norm?.eps ?? 0), qkv?.nq ?? 0, qkv?.nkv ?? 0],
-      ...[0, 0, 0, 0, 0, 0, 0, gKv],
-    ]),
+    params,
     offsetWords: [0, 1, 2, 3],
-    workgroups: [Math.ceil(n / cols), Math.ceil(m / mr), 1],
+    workgroups: [Math.ceil(n / cols), Math.ceil(m / GEMV_ROW_BLOCK), 1],
   });
   return true;
 }
@@ -306,7 +315,7 @@ export function encodeQkvAppend(
     nq % 16 === 0 &&
     d % 16 === 0 &&
     k % 4 === 0 &&
-    m <= decodeTuning.gemvMaxRows &&
+    m <= GEMV_MAX_ROWS &&
     [x, w, g].every((t) => t.offset % 4 === 0) &&
     (kPool.dtype === "f32" || (kPool.offset % 2 === 0 && vPool.offset % 2 === 0));
   if (!ok) return false;
@@ -317,14 +326,14 @@ export function encodeQkvAppend(
   rt.dispatch({
     ...kernelWith("paged_gemv", ["paged_rope", "paged_pool_store", "paged_qkv_append"]),
     entry: "qkv_append",
-    constants: { ACCUM: 0, NORM: 1, SWIGLU: 0, QKV: 1, DT_POOL: dtypeCode(kPool.dtype), MR: gemvRowBlock(m) },
+    constants: { ACCUM: 0, NORM: 1, SWIGLU: 0, QKV: 1, DT_POOL: dtypeCode(kPool.dtype) },
     bindings: [out, x, w, g, kPool, vPool, ps, ropeTab(rt, opts.ropeBase, d)],
     params: packParams([
       ...[0, 0, 0, 0, m, nq + 2 * nkv, k / 4, f32(opts.eps), nq, nkv],
       ...[0, 0, 0, 0, hkv, d, numBlocks * blockSize, gKv],
     ]),
     offsetWords: [0, 1, 2, 3, 10, 11, 12, 13],
-    workgroups: [nq / 16 + (2 * nkv) / 16, Math.ceil(m / gemvRowBlock(m)), 1],
+    workgroups: [nq / 16 + (2 * nkv) / 16, Math.ceil(m / GEMV_ROW_BLOCK), 1],
   });
   return true;
 }

@@ -1,0 +1,169 @@
+// Not a kernel by itself: the entry point `tile`, appended to paged_gemv.wgsl (its params,
+// bindings, out_index and switches ACCUM, NORM, SWIGLU, QKV), for the decode-path linear layer at
+// 33..256 rows (a batched engine step), where paged_gemv's per-column re-reads of x cost too much:
+// out (M, N) = x' (M, K) @ w' (N, K)^T (+ out). x' = x, or silu(gate) * up (SWIGLU); w' = w, or
+// with NORM w * g (g per column segment with QKV) and each output row scaled by its rmsnorm rstd,
+// the sum of squares taken from the same loads of x. No split-K pass, no separate norm dispatch.
+// Workgroup (i, j): rows BM j .. + BM, columns BN i .. + BN. 256 threads = KS k-groups of 32; group
+// s walks K chunks s, s + KS, ... of BK elements: x' and w' tiles in its own part of workgroup
+// memory, k-major so thread (tm, tn) reads 4 rows and 4 columns as one vec4 each, the next chunk
+// already loading into registers while this one is used; thread (tm, tn) keeps a 4 x 4 block of
+// partial sums. At the end the KS groups' blocks (and the sums of squares) are added through
+// workgroup memory, two outputs per thread.
+
+const BM: u32 = 16u;
+const BN: u32 = 32u;
+const BK: u32 = 16u;
+const KS: u32 = 8u;
+const GT: u32 = 32u; // threads per k-group
+const KV: u32 = BK / 4u; // vec4 per row per chunk
+
+// [group][k][row / 4] and [group][k][column / 4]; ws also holds the final partials (KS * BM * BN).
+var<workgroup> xs: array<vec4<f32>, KS * BK * BM / 4u>;
+var<workgroup> ws: array<vec4<f32>, KS * BK * BN / 4u>;
+var<workgroup> sq: array<f32, KS * GT * 2u>;
+var<workgroup> rs: array<f32, BM>;
+
+// The next chunk in flight: x (gate) and up for 2 vec4 of x', w and g for 4 vec4 of w'.
+var<private> xr: array<vec4<f32>, 2>;
+var<private> ur: array<vec4<f32>, 2>;
+var<private> wr: array<vec4<f32>, 4>;
+var<private> gr: array<vec4<f32>, 4>;
+
+fn load_chunk(c: u32, m0: u32, n0: u32, t: u32) {
+  for (var i = 0u; i < 2u; i++) {
+    let e = t + i * GT;
+    let m = m0 + e / KV;
+    let k = c * KV + e % KV;
+    var a = vec4<f32>(0.0);
+    var u = vec4<f32>(0.0);
+    if (m < p.m && k < p.k4) {
+      if (SWIGLU == 1u) {
+        let base = p.x_off / 4u + m * 2u * p.k4 + k;
+        a = x[base];
+        u = x[base + p.k4];
+      } else {
+        a = x[p.x_off / 4u + m * p.k4 + k];
+      }
+    }
+    xr[i] = a;
+    ur[i] = u;
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let e = t + i * GT;
+    let col = n0 + e / KV;
+    let k = c * KV + e % KV;
+    var b = vec4<f32>(0.0);
+    var gv = vec4<f32>(1.0);
+    if (col < p.n && k < p.k4) {
+      b = w[p.w_off / 4u + col * p.k4 + k];
+      if (NORM == 1u) {
+        gv = g[p.g_off / 4u + select(0u, p.g_kv / 4u, QKV == 1u && col >= p.nq) + k];
+      }
+    }
+    wr[i] = b;
+    gr[i] = gv;
+  }
+}
+
+// The registers' chunk into group s's tiles (k-major), x' and w' formed on the way.
+fn store_chunk(s: u32, t: u32, ss: ptr<function, vec2<f32>>) {
+  for (var i = 0u; i < 2u; i++) {
+    let e = t + i * GT;
+    let row = e / KV;
+    var a = xr[i];
+    if (SWIGLU == 1u) {
+      a = a / (1.0 + exp(-a)) * ur[i];
+    }
+    if (NORM == 1u) {
+      (*ss)[i] += dot(a, a);
+    }
+    for (var c = 0u; c < 4u; c++) {
+      let kk = (e % KV) * 4u + c;
+      xs[(s * BK + kk) * (BM / 4u) + row / 4u][row % 4u] = a[c];
+    }
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let e = t + i * GT;
+    let col = e / KV;
+    let b = wr[i] * gr[i];
+    for (var c = 0u; c < 4u; c++) {
+      let kk = (e % KV) * 4u + c;
+      ws[(s * BK + kk) * (BN / 4u) + col / 4u][col % 4u] = b[c];
+    }
+  }
+}
+
+@compute @workgroup_size(256)
+fn tile(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let n0 = wid.x * BN;
+  let m0 = wid.y * BM;
+  if (n0 >= p.n || m0 >= p.m) {
+    return;
+  }
+  let s = lid / GT; // k-group
+  let t = lid % GT;
+  let tm = t / (BN / 4u); // rows 4 tm .. 4 tm + 3
+  let tn = t % (BN / 4u); // columns 4 tn .. 4 tn + 3
+  var acc: array<vec4<f32>, 4>; // acc[r]: row 4 tm + r, columns 4 tn .. + 3
+  for (var r = 0u; r < 4u; r++) {
+    acc[r] = vec4<f32>(0.0);
+  }
+  var ss = vec2<f32>(0.0); // NORM: sums of squares of rows t / KV and t / KV + 8
+  let chunks = (p.k4 + KV - 1u) / KV;
+  let iters = (chunks + KS - 1u) / KS;
+  load_chunk(s, m0, n0, t);
+  for (var it = 0u; it < iters; it++) {
+    store_chunk(s, t, &ss);
+    if (it + 1u < iters) {
+      load_chunk((it + 1u) * KS + s, m0, n0, t);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < BK; kk++) {
+      let a = xs[(s * BK + kk) * (BM / 4u) + tm];
+      let b = ws[(s * BK + kk) * (BN / 4u) + tn];
+      for (var r = 0u; r < 4u; r++) {
+        acc[r] += a[r] * b;
+      }
+    }
+    workgroupBarrier();
+  }
+  // the groups' partial blocks (ws reused) and sums of squares, then two outputs per thread
+  for (var r = 0u; r < 4u; r++) {
+    ws[(s * BM + 4u * tm + r) * (BN / 4u) + tn] = acc[r];
+  }
+  sq[s * GT * 2u + t] = ss.x;
+  sq[s * GT * 2u + GT + t] = ss.y;
+  workgroupBarrier();
+  if (NORM == 1u && lid < BM) {
+    // row lid's squares: half lid / 8, the KV threads 4 (lid % 8) .. of every group
+    var q = 0.0;
+    for (var g2 = 0u; g2 < KS; g2++) {
+      for (var j = 0u; j < KV; j++) {
+        q += sq[g2 * GT * 2u + (lid / 8u) * GT + (lid % 8u) * KV + j];
+      }
+    }
+    rs[lid] = 1.0 / sqrt(q / f32(4u * p.k4) + p.eps);
+  }
+  workgroupBarrier();
+  for (var h = 0u; h < 2u; h++) {
+    let o = lid + h * 256u; // output (row o / BN, column o % BN) of the tile
+    let row = o / BN;
+    let col = o % BN;
+    var v = 0.0;
+    for (var g2 = 0u; g2 < KS; g2++) {
+      v += ws[(g2 * BM + row) * (BN / 4u) + col / 4u][col % 4u];
+    }
+    if (NORM == 1u) {
+      v *= rs[row];
+    }
+    if (m0 + row < p.m && n0 + col < p.n) {
+      let i = out_index(m0 + row, n0 + col);
+      if (ACCUM == 1u) {
+        out[i] = v + out[i];
+      } else {
+        out[i] = v;
+      }
+    }
+  }
+}
