@@ -57,17 +57,22 @@ test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and i
       const want = put(oracle, [M, N], init);
       stepKernels(oracle).linear(want, put(oracle, [M, K], xs, off), put(oracle, [N, K], ws), accumulate);
       // both column widths of the GEMV (4: 64 lanes per column; 16: 16 lanes); above 32 rows the
-      // tiled kernel (either setting), above 256 the plain matmul
-      const widths = [4, 16] as const;
-      for (const cols of widths) {
+      // tiled kernel (32 and 64 columns per block), above 256 the plain matmul
+      const widths = [
+        [4, 32],
+        [16, 64],
+      ] as const;
+      for (const [cols, tileCols] of widths) {
         decodeTuning.gemvCols = cols;
+        decodeTuning.tileCols = tileCols;
         const out = put(gpu, [M, N], init);
         stepKernels(gpu).linear(out, put(gpu, [M, K], xs, off), put(gpu, [N, K], ws), accumulate);
         got.push((await gpu.read(out)) as Float32Array);
       }
       decodeTuning.gemvCols = "auto";
+      decodeTuning.tileCols = "auto";
       const w = (await oracle.read(want)) as Float64Array;
-      for (const [i, cols] of widths.entries()) {
+      for (const [i, [cols]] of widths.entries()) {
         assertClose(`M${M} K${K} N${N} acc=${accumulate} cols=${cols}`, got[i]!, w, TOL.reduce);
       }
     }
@@ -93,6 +98,8 @@ test("fused rmsnorm + linear and swiglu + linear equal the unfused f64 ops (webg
     const gs = uniform(rng, K);
     const init = uniform(rng, M * N);
     const got: (Float32Array | Float64Array)[][] = [];
+    // the tiled kernel with 64-column blocks for odd cases, 32 for even ones
+    decodeTuning.tileCols = M % 2 === 1 ? 64 : 32;
     for (const be of [gpu, oracle]) {
       const k = stepKernels(be);
       const s = { xs: put(be, [M, K], new Float32Array(M * K)), rstd: put(be, [M], new Float32Array(M)) };
@@ -114,6 +121,7 @@ test("fused rmsnorm + linear and swiglu + linear equal the unfused f64 ops (webg
       );
       got.push([(await be.read(a)) as Float32Array, (await be.read(b)) as Float32Array]);
     }
+    decodeTuning.tileCols = "auto";
     assertClose(`norm M${M} K${K} N${N}`, got[0]![0]!, got[1]![0]!, TOL.reduce);
     assertClose(`swiglu M${M} K${K} N${N}`, got[0]![1]!, got[1]![1]!, TOL.reduce);
   }

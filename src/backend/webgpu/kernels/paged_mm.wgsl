@@ -4,34 +4,37 @@
 // out (M, N) = x' (M, K) @ w' (N, K)^T (+ out). x' = x, or silu(gate) * up (SWIGLU); w' = w, or
 // with NORM w * g (g per column segment with QKV) and each output row scaled by its rmsnorm rstd,
 // the sum of squares taken from the same loads of x. No split-K pass, no separate norm dispatch.
-// Workgroup (i, j): rows BM j .. + BM, columns BN i .. + BN. 256 threads = KS k-groups of 32; group
+// Workgroup (i, j): rows BM j .. + BM, columns BN i .. + BN. 256 threads = KS k-groups of GT; group
 // s walks K chunks s, s + KS, ... of BK elements: x' and w' tiles in its own part of workgroup
 // memory, k-major so thread (tm, tn) reads 4 rows and 4 columns as one vec4 each, the next chunk
 // already loading into registers while this one is used; thread (tm, tn) keeps a 4 x 4 block of
 // partial sums. At the end the KS groups' blocks (and the sums of squares) are added through
 // workgroup memory, two outputs per thread.
 
+override BN: u32 = 32u; // 32 or 64
 const BM: u32 = 16u;
-const BN: u32 = 32u;
 const BK: u32 = 16u;
-const KS: u32 = 8u;
-const GT: u32 = 32u; // threads per k-group
+const GT: u32 = (BM / 4u) * (BN / 4u); // threads per k-group (a 4 x 4 block each)
+const KS: u32 = 256u / GT; // k-groups
 const KV: u32 = BK / 4u; // vec4 per row per chunk
+const XL: u32 = BM * KV / GT; // x vec4 per thread per chunk
+const WL: u32 = BN * KV / GT; // w vec4 per thread per chunk
 
 // [group][k][row / 4] and [group][k][column / 4]; ws also holds the final partials (KS * BM * BN).
 var<workgroup> xs: array<vec4<f32>, KS * BK * BM / 4u>;
 var<workgroup> ws: array<vec4<f32>, KS * BK * BN / 4u>;
-var<workgroup> sq: array<f32, KS * GT * 2u>;
+var<workgroup> sq: array<f32, KS * GT * XL>;
 var<workgroup> rs: array<f32, BM>;
 
 // The next chunk in flight: x (gate) and up for 2 vec4 of x', w and g for 4 vec4 of w'.
-var<private> xr: array<vec4<f32>, 2>;
-var<private> ur: array<vec4<f32>, 2>;
-var<private> wr: array<vec4<f32>, 4>;
-var<private> gr: array<vec4<f32>, 4>;
+var<private> xr: array<vec4<f32>, XL>;
+var<private> ur: array<vec4<f32>, XL>;
+var<private> wr: array<vec4<f32>, WL>;
+var<private> gr: array<vec4<f32>, WL>;
+var<private> ss: array<f32, XL>; // NORM: sums of squares of rows (t + i GT) / KV
 
 fn load_chunk(c: u32, m0: u32, n0: u32, t: u32) {
-  for (var i = 0u; i < 2u; i++) {
+  for (var i = 0u; i < XL; i++) {
     let e = t + i * GT;
     let m = m0 + e / KV;
     let k = c * KV + e % KV;
@@ -49,7 +52,7 @@ fn load_chunk(c: u32, m0: u32, n0: u32, t: u32) {
     xr[i] = a;
     ur[i] = u;
   }
-  for (var i = 0u; i < 4u; i++) {
+  for (var i = 0u; i < WL; i++) {
     let e = t + i * GT;
     let col = n0 + e / KV;
     let k = c * KV + e % KV;
@@ -67,8 +70,8 @@ fn load_chunk(c: u32, m0: u32, n0: u32, t: u32) {
 }
 
 // The registers' chunk into group s's tiles (k-major), x' and w' formed on the way.
-fn store_chunk(s: u32, t: u32, ss: ptr<function, vec2<f32>>) {
-  for (var i = 0u; i < 2u; i++) {
+fn store_chunk(s: u32, t: u32) {
+  for (var i = 0u; i < XL; i++) {
     let e = t + i * GT;
     let row = e / KV;
     var a = xr[i];
@@ -76,14 +79,14 @@ fn store_chunk(s: u32, t: u32, ss: ptr<function, vec2<f32>>) {
       a = a / (1.0 + exp(-a)) * ur[i];
     }
     if (NORM == 1u) {
-      (*ss)[i] += dot(a, a);
+      ss[i] += dot(a, a);
     }
     for (var c = 0u; c < 4u; c++) {
       let kk = (e % KV) * 4u + c;
       xs[(s * BK + kk) * (BM / 4u) + row / 4u][row % 4u] = a[c];
     }
   }
-  for (var i = 0u; i < 4u; i++) {
+  for (var i = 0u; i < WL; i++) {
     let e = t + i * GT;
     let col = e / KV;
     let b = wr[i] * gr[i];
@@ -109,12 +112,14 @@ fn tile(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   for (var r = 0u; r < 4u; r++) {
     acc[r] = vec4<f32>(0.0);
   }
-  var ss = vec2<f32>(0.0); // NORM: sums of squares of rows t / KV and t / KV + 8
+  for (var i = 0u; i < XL; i++) {
+    ss[i] = 0.0;
+  }
   let chunks = (p.k4 + KV - 1u) / KV;
   let iters = (chunks + KS - 1u) / KS;
   load_chunk(s, m0, n0, t);
   for (var it = 0u; it < iters; it++) {
-    store_chunk(s, t, &ss);
+    store_chunk(s, t);
     if (it + 1u < iters) {
       load_chunk((it + 1u) * KS + s, m0, n0, t);
     }
@@ -132,21 +137,24 @@ fn tile(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   for (var r = 0u; r < 4u; r++) {
     ws[(s * BM + 4u * tm + r) * (BN / 4u) + tn] = acc[r];
   }
-  sq[s * GT * 2u + t] = ss.x;
-  sq[s * GT * 2u + GT + t] = ss.y;
+  for (var i = 0u; i < XL; i++) {
+    sq[(s * XL + i) * GT + t] = ss[i];
+  }
   workgroupBarrier();
   if (NORM == 1u && lid < BM) {
-    // row lid's squares: half lid / 8, the KV threads 4 (lid % 8) .. of every group
+    // row lid's squares: load slot lid / (GT / KV), the KV threads KV (lid % (GT / KV)) .. of
+    // every group
+    let rpl = GT / KV; // rows per load slot
     var q = 0.0;
     for (var g2 = 0u; g2 < KS; g2++) {
       for (var j = 0u; j < KV; j++) {
-        q += sq[g2 * GT * 2u + (lid / 8u) * GT + (lid % 8u) * KV + j];
+        q += sq[(g2 * XL + lid / rpl) * GT + (lid % rpl) * KV + j];
       }
     }
     rs[lid] = 1.0 / sqrt(q / f32(4u * p.k4) + p.eps);
   }
   workgroupBarrier();
-  for (var h = 0u; h < 2u; h++) {
+  for (var h = 0u; h < BM * BN / 256u; h++) {
     let o = lid + h * 256u; // output (row o / BN, column o % BN) of the tile
     let row = o / BN;
     let col = o % BN;
