@@ -127,6 +127,18 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   let inf = workgroupUniformLoad(&info);
   let b = inf.x;
   let k_end = inf.z;
+  let stride = HD + 2u;
+  let p_base = p.part_off + ((row * p.h + kvh * GQ) * p.n_split + sp) * stride;
+  if (sp * p.keys_per_split >= k_end) {
+    // a split past the row's keys (tables padded beyond the longest sequence): the empty partials
+    // (m = -1e30, l = 0, acc = 0) without the queries' load or the merge
+    for (var e = lid; e < GQ * stride; e += WG) {
+      let g = e / stride;
+      let c = e - g * stride;
+      part[p_base + g * p.n_split * stride + c] = select(0.0, NEG, c == 0u);
+    }
+    return;
+  }
   let q_base = p.q_off + (row * p.h + kvh * GQ) * HD;
   for (var e = lid; e < GQ * HD / 4u; e += WG) {
     let o = q_base + 4u * e;
@@ -247,8 +259,6 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
   }
-  let stride = HD + 2u;
-  let p_base = p.part_off + ((row * p.h + kvh * GQ) * p.n_split + sp) * stride;
   for (var e = lid; e < GQ * HD; e += WG) {
     let g = e / HD;
     let d = e - g * HD;
