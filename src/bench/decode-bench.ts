@@ -56,6 +56,8 @@ export interface DecodeBenchOptions {
   pipeline?: boolean;
   /** Also decode through the whole engine (engine-decode rows; see engine-decode.ts). */
   engine?: boolean;
+  /** The engine rows' greedy steps in flight beyond the one being read (default: the engine's). */
+  runAhead?: number;
   /** After each decode row, time its steps' kernels on the GPU (decode-profile rows; webgpu). */
   profile?: boolean;
   onRow?: (row: BenchRow) => void;
@@ -353,6 +355,7 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
                   steps,
                   kvDtype: o.kvDtype,
                   blockSize: o.blockSize,
+                  ...(o.runAhead !== undefined ? { runAhead: o.runAhead } : {}),
                 }),
               );
             }

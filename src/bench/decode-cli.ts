@@ -19,6 +19,16 @@ function list(flag: string, v: string | undefined, fallback: number[]): number[]
   return xs;
 }
 
+function runAhead(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 8) {
+    throw new ConfigError(
+      `--run-ahead "${v}" must be an integer from 0 to 8 (steps in flight beyond the one read)`,
+    );
+  }
+  return n;
+}
+
 interface DecodeFlags {
   backend: string;
   configs?: string;
@@ -34,6 +44,7 @@ interface DecodeFlags {
   replay: boolean;
   pipeline?: boolean;
   engine?: boolean;
+  runAhead?: string;
   profile?: boolean;
 }
 
@@ -60,6 +71,10 @@ export function registerDecodeBench(bench: Command): void {
     .option("--submit-every <n>", "webgpu: submit every n dispatches within a step (default: runtime's)")
     .option("--no-replay", "webgpu: run every decode step's ops instead of replaying the recorded step")
     .option("--engine", "also decode through the whole engine (LocalEngine.generate, greedy requests)")
+    .option(
+      "--run-ahead <n>",
+      "with --engine: greedy steps the engine submits beyond the one it reads (0 = none; default: the engine's, 2)",
+    )
     .option(
       "--profile",
       "webgpu: after each row, time its steps' kernels on the GPU (timestamp queries) and print GPU time per kernel",
@@ -90,6 +105,7 @@ export function registerDecodeBench(bench: Command): void {
         replay: f.replay,
         pipeline: f.pipeline ?? false,
         engine: f.engine ?? false,
+        ...(f.runAhead !== undefined ? { runAhead: runAhead(f.runAhead) } : {}),
         profile: f.profile ?? false,
         ...(f.submitEvery ? { submitEvery: list("submit-every", f.submitEvery, [])[0]! } : {}),
         onRow: (row) => {
