@@ -4,9 +4,9 @@
 // Per tile of TK = 128 keys: (A) thread t scores key t for all GQ query heads of the group (K row
 //   read once as HD / KW vec4<u32> loads, the pre-scaled queries from workgroup memory);
 //   (B1) thread (key group kg, lane) keeps the online softmax of head `lane` (+ LANES...) over the
-//   group's KPG keys; (B2) thread (kg, lane) accumulates 4 output dims of every head over its
-//   group's keys (V read as 4 contiguous elements per lane, a row shared by LANES lanes; VB rows'
-//   loads issued before their use).
+//   group's KPG keys, writing the weights key-major (pt); (B2) thread (kg, lane) accumulates 4
+//   output dims of every head over its group's keys (V read as 4 contiguous elements per lane, a
+//   row shared by LANES lanes; VB rows' loads issued before their use; a key's weights as vec4s).
 //   3 barriers per tile. The KG key groups are merged once at the end (rescaled to a common max).
 // Needs: HD % KW == 0, 128 % (HD / 4) == 0, both pools' offsets multiples of KW (host checks).
 // ROPE = 1 (the engine step): q arrives before rope; each row's position (seqLens[b] - qLen_b + i)
@@ -62,10 +62,14 @@ struct Params {
 
 // The group's queries times the scale; after the last tile, the merge buffer of the output.
 var<workgroup> qv: array<vec4<f32>, GQ * HD / 4u>;
-// Scores (then weights) of head g at sc[g * SCS + key]: the padded stride puts (B1)'s heads on
+// Scores of head g at sc[g * SCS + key]: the padded stride puts (B1)'s heads on
 // distinct memory banks (a stride of TK put all 8 on one: -10% partials time measured on an H100).
 const SCS: u32 = TK + 4u;
 var<workgroup> sc: array<f32, GQ * SCS>;
+// (B1)'s weights key-major, 4 heads per vec4: (B2) reads key j's weights as GQ4 vectors, not GQ
+// scalars (-7% partials time on an H100)
+const GQ4: u32 = (GQ + 3u) / 4u;
+var<workgroup> pt: array<vec4<f32>, TK * GQ4>;
 var<workgroup> rows: array<u32, TK>;
 var<workgroup> m_g: array<f32, KG * GQ>;
 var<workgroup> l_g: array<f32, KG * GQ>;
@@ -209,7 +213,7 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
       var sum = 0.0;
       for (var j = j0; j < j1; j++) {
         let e = exp(sc[g * SCS + j] - mn);
-        sc[g * SCS + j] = e;
+        pt[j * GQ4 + g / 4u][g % 4u] = e;
         sum += e;
       }
       let a = exp(mo - mn);
@@ -232,8 +236,13 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
       }
       for (var u = 0u; u < VB; u++) {
         if (jb + u < j1) {
-          for (var g = 0u; g < GQ; g++) {
-            acc[g] += sc[g * SCS + jb + u] * vx[u];
+          for (var c = 0u; c < GQ4; c++) {
+            let w4 = pt[(jb + u) * GQ4 + c];
+            for (var q4 = 0u; q4 < 4u; q4++) {
+              if (4u * c + q4 < GQ) {
+                acc[4u * c + q4] += w4[q4] * vx[u];
+              }
+            }
           }
         }
       }
