@@ -85,7 +85,7 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   let b = inf.x;
   let k_end = inf.z;
   var acc: array<f32, ACC>;
-  for (var t0 = sp * p.keys_per_split; t0 < k_end; t0 += TK) {
+  for (var t0 = inf.y; t0 < k_end; t0 += TK) {
     let cnt = min(TK, k_end - t0);
     workgroupBarrier();
     for (var e = lid; e < cnt * HD; e += WG) {

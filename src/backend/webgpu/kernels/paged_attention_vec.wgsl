@@ -133,8 +133,8 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   let k_end = inf.z;
   let stride = HD + 2u;
   let p_base = p.part_off + ((row * p.h + kvh * GQ) * p.n_split + sp) * stride;
-  if (sp * p.keys_per_split >= k_end) {
-    // a split past the row's keys (tables padded beyond the longest sequence): the empty partials
+  if (inf.y >= k_end) {
+    // a split past the row's keys (a short row, or 1-key granularity): the empty partials
     // (m = -1e30, l = 0, acc = 0) without the queries' load or the merge
     for (var e = lid; e < GQ * stride; e += WG) {
       let g = e / stride;
@@ -167,7 +167,7 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   for (var g = 0u; g < GQ; g++) {
     acc[g] = vec4<f32>(0.0);
   }
-  for (var t0 = sp * p.keys_per_split; t0 < k_end; t0 += TK) {
+  for (var t0 = inf.y; t0 < k_end; t0 += TK) {
     // (A) scores of key t0 + lid for the GQ heads
     let key = t0 + lid;
     var s: array<f32, GQ>;
