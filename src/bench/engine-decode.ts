@@ -32,6 +32,13 @@ export interface EngineDecodeRow extends DecodeRowBase {
   chainedPerStep: number;
   /** Wall time until every request had its first token (prefill included), seconds. */
   prefillSeconds: number;
+  /**
+   * Mean tokens per sequence when timing starts. Above `context`: the requests that finished their
+   * prefill first decoded while the others prefilled (at batch 128, context 4096 the sequences
+   * then hold 4096..5265 tokens, mean ~4708), so a timed step reads more K/V than a chained step
+   * at `context` does; compare the two at equal keys.
+   */
+  meanContext: number;
 }
 
 /** Tokens an early request may generate while the others prefill (one per engine step). */
@@ -83,6 +90,7 @@ export async function engineDecodeRow(
     let end = 0;
     let chained0 = 0;
     let chained1 = 0;
+    let meanContext = 0;
     await Promise.all(
       Array.from({ length: B }, async (_, b) => {
         const promptTokens = Array.from({ length: S }, rand);
@@ -99,6 +107,7 @@ export async function engineDecodeRow(
               if (++started === B) {
                 start = performance.now();
                 chained0 = eng.stats().chainedSteps;
+                for (let r = 0; r < B; r++) meanContext += eng.cache.length(`r${r}`) / B;
               }
             } else if (start > 0 && counted < steps && ++counted === steps && ++done === B) {
               end = performance.now();
@@ -124,6 +133,7 @@ export async function engineDecodeRow(
       tokensPerSecond: (tokens * 1e3) / Math.max(1e-9, end - start),
       chainedPerStep: (chained1 - chained0) / steps,
       prefillSeconds: (start - t0) / 1e3,
+      meanContext,
     };
   } finally {
     eng.dispose();

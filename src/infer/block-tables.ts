@@ -25,12 +25,28 @@ interface Seq {
   blocks: number[];
   /** Tokens whose K/V are written (or being written this step). */
   length: number;
+  /** Changes (to a value never used before, by any sequence) whenever `blocks` changes. */
+  version: number;
 }
+
+/**
+ * A sequence's block table as it is now (a live view: it changes with the sequence). `version`
+ * identifies the contents: two reads with the same version hold the same blocks, whatever the id.
+ */
+export interface TableView {
+  readonly blocks: readonly number[];
+  readonly version: number;
+}
+
+/** What blocksNeeded sees for a sequence not started yet (never mutated). */
+const EMPTY: Readonly<Seq> = Object.freeze({ blocks: [], length: 0, version: 0 });
 
 export class BlockTables {
   readonly pool: BlockPool;
   readonly blockSize: number;
   private readonly seqs = new Map<string, Seq>();
+  /** Next table version: global, so a version names one sequence's blocks at one time. */
+  private nextVersion = 1;
 
   constructor(pool: BlockPool, blockSize: number) {
     if (!Number.isInteger(blockSize) || blockSize < 1) {
@@ -57,6 +73,11 @@ export class BlockTables {
     return this.get(seqId).blocks;
   }
 
+  /** The sequence's blocks and their version (see TableView); lets a step re-pack only what changed. */
+  table(seqId: string): TableView {
+    return this.get(seqId);
+  }
+
   /** Blocks needed to hold a sequence of `totalTokens` tokens. */
   blocksFor(totalTokens: number): number {
     return Math.ceil(totalTokens / this.blockSize);
@@ -65,7 +86,7 @@ export class BlockTables {
   /** New blocks `allocateFor(seqId, nNewTokens)` would take now (including copy-on-write). */
   blocksNeeded(seqId: string, nNewTokens: number): number {
     checkCount(nNewTokens);
-    const s = this.seqs.get(seqId) ?? { blocks: [], length: 0 };
+    const s = this.seqs.get(seqId) ?? EMPTY;
     const grow = Math.max(0, this.blocksFor(s.length + nNewTokens) - s.blocks.length);
     return grow + (nNewTokens > 0 && this.sharedPartialTail(s) >= 0 ? 1 : 0);
   }
@@ -76,15 +97,23 @@ export class BlockTables {
    * into is shared, it is replaced by a private copy, listed in `copies`.
    */
   allocateFor(seqId: string, nNewTokens: number): AllocResult {
-    const needed = this.blocksNeeded(seqId, nNewTokens);
-    const s = this.seqs.get(seqId) ?? { blocks: [], length: 0 };
+    checkCount(nNewTokens);
+    const old = this.seqs.get(seqId);
+    const s = old ?? { blocks: [], length: 0, version: this.nextVersion++ };
+    // (blocksNeeded, with one lookup: a decode step calls this for every sequence)
+    const tail = nNewTokens > 0 ? this.sharedPartialTail(s) : -1;
     const totalNeeded = this.blocksFor(s.length + nNewTokens);
+    const grow = Math.max(0, totalNeeded - s.blocks.length);
+    const needed = grow + (tail >= 0 ? 1 : 0);
+    if (needed === 0) {
+      if (old === undefined) this.seqs.set(seqId, s);
+      return { kind: "ok", newBlocks: 0, copies: [] };
+    }
     if (totalNeeded > this.pool.numBlocks)
       return { kind: "never", needed: totalNeeded, total: this.pool.numBlocks };
     const fresh = this.pool.allocate(needed);
     if (fresh === null) return { kind: "wait", needed, free: this.pool.numFree() };
     const copies: BlockCopy[] = [];
-    const tail = nNewTokens > 0 ? this.sharedPartialTail(s) : -1;
     if (tail >= 0) {
       const dst = fresh.pop()!;
       const src = s.blocks[tail]!;
@@ -93,6 +122,7 @@ export class BlockTables {
       this.pool.release([src]);
     }
     s.blocks.push(...fresh);
+    s.version = this.nextVersion++;
     this.seqs.set(seqId, s);
     return { kind: "ok", newBlocks: needed, copies };
   }
@@ -140,7 +170,7 @@ export class BlockTables {
     const p = this.get(parentId);
     if (this.seqs.has(childId)) throw new KvCacheError(`cannot fork into "${childId}": it already exists`);
     const used = p.blocks.slice(0, this.blocksFor(p.length));
-    this.seqs.set(childId, { blocks: this.pool.share(used), length: p.length });
+    this.seqs.set(childId, { blocks: this.pool.share(used), length: p.length, version: this.nextVersion++ });
   }
 
   /** Returns every block of the sequence to the pool at once; unknown ids are ignored. */

@@ -3,8 +3,9 @@
 // their new K/V into their pools (Backend.kvWrite); every layer attends through the block tables
 // (Backend.pagedAttention), a sharing layer over its producer's pools: no K/V is copied or gathered.
 // The math is model/forward.ts's (layerQkv, layerOutFfn), laid out for one submit per step: the
-// step's i32 metadata goes up in ONE write, rope and the residual adds are out of place / fused
-// into accumulating linears (no aliasing copies), and the host reads back once (logits or argmax).
+// step's i32 metadata is packed into one array (step-meta.ts; only what changed since the last step
+// is uploaded), rope and the residual adds are out of place / fused into accumulating linears (no
+// aliasing copies), and the host reads back once (logits or argmax).
 import type { Backend } from "../backend/backend.js";
 import { reshape, type Tensor, view } from "../backend/tensor.js";
 import type { ModelConfig } from "../model/config-types.js";
@@ -12,6 +13,7 @@ import type { Model } from "../model/model.js";
 import { bindWeights, type ModelWeights } from "../model/weights.js";
 import { stepKernels, type StepKernels } from "./device-kernels.js";
 import type { KvCache } from "./kv-cache.js";
+import { MetaPacker, metaSections, type StepMeta } from "./step-meta.js";
 import { Workspace } from "./workspace.js";
 
 /** One sequence's part of a step (the scheduler's StepItem, minus bookkeeping). */
@@ -24,31 +26,6 @@ export interface ForwardItem {
   slots: Int32Array;
   /** Return logits of this item's last row. */
   sample: boolean;
-}
-
-/**
- * Host-side metadata of one step, packed into one i32 array (one upload):
- * ids (N) | positions (N) | slots (N) | block tables (B, maxBlocks) | seqLens (B) |
- * queryStarts (B + 1) | sampleRows (M).
- */
-interface StepMeta {
-  n: number;
-  b: number;
-  m: number;
-  maxBlocks: number;
-  packed: Int32Array;
-}
-
-/** Element offsets of the sections of StepMeta.packed. */
-function sections(n: number, b: number, maxBlocks: number) {
-  const ids = 0;
-  const positions = n;
-  const slots = 2 * n;
-  const tables = 3 * n;
-  const seqLens = tables + b * maxBlocks;
-  const queryStarts = seqLens + b;
-  const sampleRows = queryStarts + b + 1;
-  return { ids, positions, slots, tables, seqLens, queryStarts, sampleRows };
 }
 
 /** Rows returned by a step: logits, or (greedy) the argmax token of each sampled row. */
@@ -66,6 +43,8 @@ export class CachedForward {
   private readonly w: ModelWeights;
   private readonly ws: Workspace;
   private readonly k: StepKernels;
+  /** Packs each step's metadata, keeping what repeats (block tables) from the step before. */
+  readonly packer: MetaPacker;
   private lastLogits: Tensor | null = null;
   /** Rows of the last step whose argmax stayed on the device (0: none). */
   private lastArgmaxRows = 0;
@@ -79,40 +58,12 @@ export class CachedForward {
     this.w = bindWeights(model.layout, this.cfg.nLayers, model.paramsFlat().buffer);
     this.ws = new Workspace(this.be);
     this.k = stepKernels(this.be);
+    this.packer = new MetaPacker(cache.tables);
   }
 
   /** True when greedy rows can be picked on the device (runGreedy reads 4 bytes per row). */
   get deviceArgmax(): boolean {
     return this.k.argmax !== null;
-  }
-
-  private meta(items: readonly ForwardItem[]): StepMeta {
-    const tables = items.map((it) => this.cache.tables.blockTable(it.id));
-    // Padded to a power of two (>= 8) so the tensors' shapes, the cached bind groups and the recorded
-    // decode step (keyed on the width) change only log2(context) times in a sequence's life: a
-    // multiple of 8 re-recorded every 128 tokens at block size 16 (~1.5-2 ms of host work each).
-    const longest = Math.max(1, ...tables.map((t) => t.length));
-    const maxBlocks = Math.max(8, 2 ** Math.ceil(Math.log2(longest)));
-    const b = items.length;
-    const n = items.reduce((s, it) => s + it.tokens.length, 0);
-    const m = items.reduce((s, it) => s + (it.sample ? 1 : 0), 0);
-    const at = sections(n, b, maxBlocks);
-    // unused block-table entries stay 0: a valid block, never read
-    const packed = new Int32Array(at.sampleRows + m);
-    let r = 0;
-    let k = 0;
-    items.forEach((it, i) => {
-      packed.set(tables[i]!, at.tables + i * maxBlocks);
-      packed[at.seqLens + i] = it.start + it.tokens.length;
-      packed[at.queryStarts + i] = r;
-      packed.set(it.tokens, at.ids + r);
-      packed.set(it.slots, at.slots + r);
-      for (let j = 0; j < it.tokens.length; j++) packed[at.positions + r + j] = it.start + j;
-      r += it.tokens.length;
-      if (it.sample) packed[at.sampleRows + k++] = r - 1;
-    });
-    packed[at.queryStarts + b] = r;
-    return { n, b, m, maxBlocks, packed };
   }
 
   /**
@@ -127,14 +78,14 @@ export class CachedForward {
     chained = false,
   ): { logits: Tensor | null; tokens: Tensor | null } {
     const { be, ws } = this;
-    const m = this.meta(items);
+    const m = this.packer.pack(items);
     if (chained && (this.lastArgmaxRows !== items.length || m.n !== m.b || m.m !== m.b)) {
       throw new Error(
         `a chained step needs one sampled token per item for the ${this.lastArgmaxRows} rows of the last greedy step; got ${items.length} items, ${m.n} tokens`,
       );
     }
     const metaT = ws.get("meta", [m.packed.length], "i32");
-    be.write(metaT, m.packed);
+    this.packer.upload(be, metaT, m);
     const encode = () => {
       const ids = chained ? ws.get("argmax", [m.n], "i32") : undefined;
       const logits = this.encode(m, metaT, ids);
@@ -155,7 +106,7 @@ export class CachedForward {
     const { be, cfg, ws, w, k } = this;
     const { dModel: C, nHeads: H, nKvHeads: Hkv, headDim: D, ffnDim: F, vocabSize: V, normEps: eps } = cfg;
     const { n: N, b: B, m: M, maxBlocks } = sm;
-    const at = sections(N, B, maxBlocks);
+    const at = metaSections(N, B, M, maxBlocks);
     const part = (off: number, shape: number[]) => view(metaT.buffer, shape, off);
     const ids = idsIn ?? part(at.ids, [N]);
     const positions = part(at.positions, [N]);

@@ -1,8 +1,9 @@
 // The engine step's device helpers and its one-submit structure: the decode linear kernel equals
 // the f64 matmul (plain and accumulating, aligned and fallback shapes); device argmax equals the
 // host Sampler's greedy pick (ties to the lowest id) and flags NaN/+Inf/all -Inf rows with -1;
-// a decode step on webgpu is one write, one submit, one read and no aliasing copies; greedy steps
-// give the host's tokens; on the cpu backend the step equals the per-layer model/forward.ts path.
+// a decode step on webgpu is one write (plus the block-table rows that changed), one submit, one
+// read and no aliasing copies; greedy steps give the host's tokens; on the cpu backend the step
+// equals the per-layer model/forward.ts path.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Backend } from "../../src/backend/backend.js";
@@ -419,6 +420,7 @@ async function greedyDecode(be: Backend, device: boolean, steps: number) {
       return { id, start, tokens, slots: cache.append(id, tokens.length), sample: true };
     });
     const before = rt ? { ...rt.stats } : {};
+    const packed0 = { ...fwd.packer.counts };
     let picked: number[];
     if (device) {
       const r = await fwd.runGreedy(items);
@@ -430,7 +432,12 @@ async function greedyDecode(be: Backend, device: boolean, steps: number) {
       const V = CFG.vocabSize;
       picked = items.map((_, m) => g.sample(logits.subarray(m * V, (m + 1) * V)));
     }
-    if (rt) counts.push(Object.fromEntries(Object.entries(rt.stats).map(([k, v]) => [k, v - before[k]!])));
+    if (rt) {
+      const c = Object.fromEntries(Object.entries(rt.stats).map(([k, v]) => [k, v - before[k]!]));
+      c.metaWrites = fwd.packer.counts.writes - packed0.writes;
+      c.rowsPacked = fwd.packer.counts.rowsPacked - packed0.rowsPacked;
+      counts.push(c);
+    }
     next = items.map((it, m) => {
       seqs[it.id]!.push(picked[m]!);
       return { id: it.id, start: it.start + it.tokens.length, tokens: [picked[m]!] };
@@ -442,13 +449,16 @@ async function greedyDecode(be: Backend, device: boolean, steps: number) {
   return { seqs, counts };
 }
 
-test("webgpu decode step: one write, one submit, one read, no aliasing copies; greedy = host argmax", async (t) => {
+test("webgpu decode step: one write (+ changed table rows), one submit, one read, no aliasing copies; greedy = host argmax", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const host = await greedyDecode(gpu, false, 4);
   const dev = await greedyDecode(gpu, true, 4);
   assert.deepEqual(dev.seqs, host.seqs, "device argmax picks the host's tokens");
   for (const c of [...host.counts.slice(2), ...dev.counts.slice(2)]) {
-    assert.equal(c.writes, 1, "one metadata upload per step");
+    // the metadata: one write, plus the block-table rows that changed since the step before
+    assert.equal(c.writes, c.metaWrites, "host writes are the metadata's only");
+    if (c.rowsPacked === 0) assert.equal(c.writes, 1, "one metadata upload per step");
+    else assert.ok(c.writes! <= 1 + c.rowsPacked!, "table rows uploaded only where they changed");
     assert.equal(c.submits, 1, "one submit per step");
     assert.equal(c.reads, 1, "one host read per step");
     assert.equal(c.shadowCopies, 0, "no aliasing copies");
