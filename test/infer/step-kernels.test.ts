@@ -1,5 +1,6 @@
-// The engine step's device helpers and its one-submit structure: the decode linear kernel equals
-// the f64 matmul (plain and accumulating, aligned and fallback shapes); device argmax equals the
+// The engine step's device helpers and its one-submit structure (the decode linears themselves:
+// decode-linear.test.ts): the q/k/v projection with the K/V append fused in, the fused K/V append
+// and rope-on-load attention against the unfused f64 ops; device argmax equals the
 // host Sampler's greedy pick (ties to the lowest id) and flags NaN/+Inf/all -Inf rows with -1;
 // a decode step on webgpu is one write (plus the block-table rows that changed), one submit, one
 // read and no aliasing copies; greedy steps give the host's tokens; on the cpu backend the step
@@ -8,7 +9,6 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Backend } from "../../src/backend/backend.js";
 import { numel, reshape, type Tensor, view } from "../../src/backend/tensor.js";
-import { decodeTuning } from "../../src/backend/webgpu/ops/paged.js";
 import { CachedForward, type ForwardItem } from "../../src/infer/cached-forward.js";
 import { LocalEngine } from "../../src/infer/engine.js";
 import { stepKernels } from "../../src/infer/device-kernels.js";
@@ -34,168 +34,6 @@ function put(be: Backend, shape: number[], data: Float32Array | Int32Array, offs
   be.write(t, data);
   return t;
 }
-
-test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and its fallbacks)", async (t) => {
-  if (!gpu) return t.skip("webgpu unavailable");
-  const rng = makeRng(11);
-  // [M, K, N, x offset]: aligned (GEMV up to 32 rows; 40 and 100: the tiled kernel, a K that
-  // leaves chunks empty and partial, a K of 5 chunks per k-group), M > 256 and an odd offset (matmul fallback)
-  for (const [M, K, N, off] of [
-    [1, 16, 5, 0],
-    [3, 20, 33, 0],
-    [6, 64, 17, 4],
-    [40, 8, 9, 0],
-    [100, 36, 21, 0],
-    [40, 520, 19, 0],
-    [257, 8, 5, 0],
-    [2, 12, 7, 1],
-  ] as const) {
-    const xs = uniform(rng, M * K);
-    const ws = uniform(rng, N * K);
-    const init = uniform(rng, M * N);
-    for (const accumulate of [false, true]) {
-      const got: (Float32Array | Float64Array)[] = [];
-      const want = put(oracle, [M, N], init);
-      stepKernels(oracle).linear(want, put(oracle, [M, K], xs, off), put(oracle, [N, K], ws), accumulate);
-      // both column widths of the GEMV (4: 64 lanes per column; 16: 16 lanes); above 32 rows the
-      // tiled kernel (32 and 64 columns per block), above 256 the plain matmul
-      const widths = [
-        [4, 32],
-        [16, 64],
-      ] as const;
-      for (const [cols, tileCols] of widths) {
-        decodeTuning.gemvCols = cols;
-        decodeTuning.tileCols = tileCols;
-        const out = put(gpu, [M, N], init);
-        stepKernels(gpu).linear(out, put(gpu, [M, K], xs, off), put(gpu, [N, K], ws), accumulate);
-        got.push((await gpu.read(out)) as Float32Array);
-      }
-      decodeTuning.gemvCols = "auto";
-      decodeTuning.tileCols = "auto";
-      const w = (await oracle.read(want)) as Float64Array;
-      for (const [i, [cols]] of widths.entries()) {
-        assertClose(`M${M} K${K} N${N} acc=${accumulate} cols=${cols}`, got[i]!, w, TOL.reduce);
-      }
-    }
-  }
-});
-
-test("fused rmsnorm + linear and swiglu + linear equal the unfused f64 ops (webgpu kernel, fallbacks)", async (t) => {
-  if (!gpu) return t.skip("webgpu unavailable");
-  const rng = makeRng(12);
-  // [M, K, N, x offset]: the GEMV, the tiled kernel (40 and 70 rows), then M > 256 and an odd
-  // offset (unfused fallbacks)
-  for (const [M, K, N, off] of [
-    [1, 64, 9, 0],
-    [5, 24, 40, 0],
-    [40, 8, 6, 0],
-    [70, 24, 33, 0],
-    [35, 264, 9, 0],
-    [257, 8, 6, 0],
-    [2, 12, 7, 1],
-  ] as const) {
-    const xs = uniform(rng, M * 2 * K, 2);
-    const ws = uniform(rng, N * K);
-    const gs = uniform(rng, K);
-    const init = uniform(rng, M * N);
-    const got: (Float32Array | Float64Array)[][] = [];
-    // the tiled kernel with 64-column blocks for odd cases, 32 for even ones
-    decodeTuning.tileCols = M % 2 === 1 ? 64 : 32;
-    for (const be of [gpu, oracle]) {
-      const k = stepKernels(be);
-      const s = { xs: put(be, [M, K], new Float32Array(M * K)), rstd: put(be, [M], new Float32Array(M)) };
-      const a = put(be, [M, N], init);
-      k.normLinear(
-        {
-          out: a,
-          x: put(be, [M, K], xs.subarray(0, M * K), off),
-          w: put(be, [N, K], ws),
-          weight: put(be, [K], gs),
-          eps: 1e-5,
-        },
-        s,
-      );
-      const b = put(be, [M, N], init);
-      k.swigluLinear(
-        { out: b, gu: put(be, [M, 2 * K], xs, off), w: put(be, [N, K], ws), accumulate: true },
-        s,
-      );
-      got.push([(await be.read(a)) as Float32Array, (await be.read(b)) as Float32Array]);
-    }
-    decodeTuning.tileCols = "auto";
-    assertClose(`norm M${M} K${K} N${N}`, got[0]![0]!, got[1]![0]!, TOL.reduce);
-    assertClose(`swiglu M${M} K${K} N${N}`, got[0]![1]!, got[1]![1]!, TOL.reduce);
-  }
-});
-
-test("fused q/k/v projection equals three f64 rmsnorm + linears; non-adjacent weights or M > 256 fall back", async (t) => {
-  if (!gpu) return t.skip("webgpu unavailable");
-  const rng = makeRng(14);
-  for (const [M, K, nq, nkv] of [
-    [1, 16, 24, 8],
-    [3, 20, 40, 4],
-    [33, 8, 8, 8],
-    [257, 8, 8, 8],
-  ] as const) {
-    const xs = uniform(rng, M * K, 2);
-    const wAll = uniform(rng, (nq + 2 * nkv) * K);
-    const gAll = uniform(rng, 2 * K, 1.5);
-    // weights as the model layout places them: [wq; wk; wv] then [qNorm; kvNorm], one buffer
-    const flat = new Float32Array(wAll.length + gAll.length);
-    flat.set(wAll);
-    flat.set(gAll, wAll.length);
-    const fb = put(gpu, [flat.length], flat).buffer;
-    const wq = view(fb, [nq, K], 0);
-    const wk = view(fb, [nkv, K], nq * K);
-    const wv = view(fb, [nkv, K], (nq + nkv) * K);
-    const qNorm = view(fb, [K], wAll.length);
-    const kvNorm = view(fb, [K], wAll.length + K);
-    const x = put(gpu, [M, K], xs);
-    const out = put(gpu, [M * (nq + 2 * nkv)], new Float32Array(M * (nq + 2 * nkv)).fill(Number.NaN));
-    const k = stepKernels(gpu);
-    const fused = k.qkvLinear({ out, x, wq, wk, wv, qNorm, kvNorm, eps: 1e-5 });
-    if (M > 256) {
-      assert.equal(fused, null, "M > 256: the fused kernel declines");
-      continue;
-    }
-    assert.ok(fused, `M${M}: fused`);
-    // f64 reference: rmsnorm(x) * g @ w^T per segment
-    const ref = async (w: Float32Array, g: Float32Array, n: number) => {
-      const o = put(oracle, [M, n], new Float32Array(M * n));
-      const s = {
-        xs: put(oracle, [M, K], new Float32Array(M * K)),
-        rstd: put(oracle, [M], new Float32Array(M)),
-      };
-      stepKernels(oracle).normLinear(
-        {
-          out: o,
-          x: put(oracle, [M, K], xs),
-          w: put(oracle, [n, K], w),
-          weight: put(oracle, [K], g),
-          eps: 1e-5,
-        },
-        s,
-      );
-      return (await oracle.read(o)) as Float64Array;
-    };
-    const segs = [
-      [fused.q, wAll.subarray(0, nq * K), gAll.subarray(0, K), nq],
-      [fused.k, wAll.subarray(nq * K, (nq + nkv) * K), gAll.subarray(K), nkv],
-      [fused.v, wAll.subarray((nq + nkv) * K), gAll.subarray(K), nkv],
-    ] as const;
-    for (const [i, [got, w, g, n]] of segs.entries()) {
-      assertClose(
-        `qkv M${M} segment ${"qkv"[i]}`,
-        (await gpu.read(got!)) as Float32Array,
-        await ref(w, g, n),
-        TOL.reduce,
-      );
-    }
-    // wk not right after wq: no fusion, nothing recorded
-    const apart = stepKernels(gpu).qkvLinear({ out, x, wq, wk: wv, wv: wk, qNorm, kvNorm, eps: 1e-5 });
-    assert.equal(apart, null);
-  }
-});
 
 test("q/k/v projection with the K/V append fused in equals the projection then the append", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
