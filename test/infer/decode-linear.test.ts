@@ -1,5 +1,5 @@
 // The decode-path linear layers of the engine step (infer/device-kernels.ts stepKernels over the
-// webgpu DecodeKernels): the GEMV up to 32 rows (both column widths), the tiled kernel at 33..256
+// webgpu DecodeKernels): the GEMV up to 16 rows (both column widths), the tiled kernel at 17..256
 // rows (both block widths, K of several chunks per k-group), rmsnorm / SwiGLU fused before the
 // product, the fused q/k/v projection, and the plain-op fallbacks (M > 256, unaligned views), each
 // against the f64 reference. WebGPU only (the cpu backend has no DecodeKernels).
@@ -26,12 +26,13 @@ function put(be: Backend, shape: number[], data: Float32Array | Int32Array, offs
 test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and its fallbacks)", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const rng = makeRng(11);
-  // [M, K, N, x offset]: aligned (GEMV up to 32 rows; 40 and 100: the tiled kernel, a K that
+  // [M, K, N, x offset]: aligned (GEMV up to 16 rows; 40 and 100: the tiled kernel, a K that
   // leaves chunks empty and partial, a K of 5 chunks per k-group), M > 256 and an odd offset (matmul fallback)
   for (const [M, K, N, off] of [
     [1, 16, 5, 0],
     [3, 20, 33, 0],
     [6, 64, 17, 4],
+    [20, 12, 13, 0],
     [40, 8, 9, 0],
     [100, 36, 21, 0],
     [40, 520, 19, 0],
@@ -45,7 +46,7 @@ test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and i
       const got: (Float32Array | Float64Array)[] = [];
       const want = put(oracle, [M, N], init);
       stepKernels(oracle).linear(want, put(oracle, [M, K], xs, off), put(oracle, [N, K], ws), accumulate);
-      // both column widths of the GEMV (4: 64 lanes per column; 16: 16 lanes); above 32 rows the
+      // both column widths of the GEMV (4: 64 lanes per column; 16: 16 lanes); above 16 rows the
       // tiled kernel (32 and 64 columns per block), above 256 the plain matmul
       const widths = [
         [4, 32],

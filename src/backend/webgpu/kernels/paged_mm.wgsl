@@ -1,6 +1,6 @@
 // Not a kernel by itself: the entry point `tile`, appended to paged_gemv.wgsl (its params,
 // bindings, out_index and switches ACCUM, NORM, SWIGLU, QKV), for the decode-path linear layer at
-// 33..256 rows (a batched engine step), where paged_gemv's per-column re-reads of x cost too much:
+// 17..256 rows (a batched engine step), where paged_gemv's per-column re-reads of x cost too much:
 // out (M, N) = x' (M, K) @ w' (N, K)^T (+ out). x' = x, or silu(gate) * up (SWIGLU); w' = w, or
 // with NORM w * g (g per column segment with QKV) and each output row scaled by its rmsnorm rstd,
 // the sum of squares taken from the same loads of x. No split-K pass, no separate norm dispatch.
