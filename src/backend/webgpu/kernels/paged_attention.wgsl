@@ -6,7 +6,7 @@
 //   Workgroup index w = (row * Hkv + kvh) * n_split + split, linear over a 2-D grid.
 // paged_combine.wgsl then merges the splits (rescaling by exp(m_s - max m)) into out and lse.
 // Bindings: 0 params; 1 part (rw); 2 q f32; 3 kPool u32; 4 vPool u32; 5 block tables i32;
-//   6 seqLens i32; 7 queryStarts i32. (the combine step is paged_combine.wgsl).
+//   6 seqLens i32; 7 queryStarts i32 (params and bindings other than 3, 4: paged_rows.wgsl).
 // Constants: DT_KV (0 f32, 1 f16, 2 bf16 packed), HD head dim, GQ = H / Hkv, TK keys per tile.
 
 override DT_KV: u32 = 0u;
@@ -18,34 +18,8 @@ const WG: u32 = 128u;
 const ACC: u32 = (GQ * HD + WG - 1u) / WG;
 const NEG: f32 = -1e30;
 
-struct Params {
-  part_off: u32,
-  q_off: u32,
-  k_off: u32,
-  v_off: u32,
-  t_off: u32,
-  s_off: u32,
-  qs_off: u32,
-  n: u32,
-  h: u32,
-  hkv: u32,
-  bs: u32,
-  mb: u32,
-  b: u32,
-  n_split: u32,
-  keys_per_split: u32,
-  scale: f32,
-  causal: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> part: array<f32>;
-@group(0) @binding(2) var<storage, read> q: array<f32>;
 @group(0) @binding(3) var<storage, read> kpool: array<u32>;
 @group(0) @binding(4) var<storage, read> vpool: array<u32>;
-@group(0) @binding(5) var<storage, read> tables: array<i32>;
-@group(0) @binding(6) var<storage, read> seq_lens: array<i32>;
-@group(0) @binding(7) var<storage, read> q_starts: array<i32>;
 
 var<workgroup> kt: array<f32, TK * HD>;
 var<workgroup> vt: array<f32, TK * HD>;
@@ -53,7 +27,7 @@ var<workgroup> sc: array<f32, GQ * TK>;
 var<workgroup> m_run: array<f32, GQ>;
 var<workgroup> l_run: array<f32, GQ>;
 var<workgroup> alpha: array<f32, GQ>;
-// x: sequence index b, y: keys this row sees (causal limit), z: split end
+// x: sequence index b, y..z: the split's keys (paged_rows.wgsl row_info)
 var<workgroup> info: vec3u;
 
 fn kv_elem(pool_is_v: bool, i: u32) -> f32 {

@@ -29,35 +29,8 @@ const KPG: u32 = TK / KG;
 override VB: u32 = 8u; // V rows loaded together in (B2)
 const NEG: f32 = -1e30;
 
-struct Params {
-  part_off: u32,
-  q_off: u32,
-  k_off: u32,
-  v_off: u32,
-  t_off: u32,
-  s_off: u32,
-  qs_off: u32,
-  n: u32,
-  h: u32,
-  hkv: u32,
-  bs: u32,
-  mb: u32,
-  b: u32,
-  n_split: u32,
-  keys_per_split: u32,
-  scale: f32,
-  causal: u32,
-  tab_off: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> part: array<f32>;
-@group(0) @binding(2) var<storage, read> q: array<f32>;
 @group(0) @binding(3) var<storage, read> kpool: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read> vpool: array<u32>;
-@group(0) @binding(5) var<storage, read> tables: array<i32>;
-@group(0) @binding(6) var<storage, read> seq_lens: array<i32>;
-@group(0) @binding(7) var<storage, read> q_starts: array<i32>;
 @group(0) @binding(8) var<storage, read> tab: array<f32>;
 
 // The group's queries times the scale; after the last tile, the merge buffer of the output.
@@ -74,7 +47,7 @@ var<workgroup> rows: array<u32, TK>;
 var<workgroup> m_g: array<f32, KG * GQ>;
 var<workgroup> l_g: array<f32, KG * GQ>;
 var<workgroup> a_g: array<f32, KG * GQ>;
-// x: sequence index b, y: keys this row sees (causal limit), z: split end, w: the row's position
+// x: sequence index b, y..z: the split's keys, w: the row's position (paged_rows.wgsl row_info)
 var<workgroup> info: vec4u;
 
 // Elements 4c..4c+3 of a packed vec4<u32> (c = 0, 1; f32 pools have only c = 0).

@@ -1,6 +1,35 @@
-// Not a kernel: the row bookkeeping appended to the pagedAttention partials kernels
-// (paged_attention.wgsl, paged_attention_vec.wgsl), which declare `p` (b, qs_off, s_off, causal,
-// n_split, keys_per_split), `q_starts` and `seq_lens`.
+// Not a kernel: the parameters, shared bindings and row bookkeeping appended to the pagedAttention
+// partials kernels (paged_attention.wgsl, paged_attention_vec.wgsl).
+
+// The partials kernels' parameters and shared bindings (the pools' bindings 3 and 4 are the
+// kernels' own: u32 words or vec4<u32>). tab_off: the rope table (paged_attention_vec.wgsl).
+struct Params {
+  part_off: u32,
+  q_off: u32,
+  k_off: u32,
+  v_off: u32,
+  t_off: u32,
+  s_off: u32,
+  qs_off: u32,
+  n: u32,
+  h: u32,
+  hkv: u32,
+  bs: u32,
+  mb: u32,
+  b: u32,
+  n_split: u32,
+  keys_per_split: u32,
+  scale: f32,
+  causal: u32,
+  tab_off: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> part: array<f32>;
+@group(0) @binding(2) var<storage, read> q: array<f32>;
+@group(0) @binding(5) var<storage, read> tables: array<i32>;
+@group(0) @binding(6) var<storage, read> seq_lens: array<i32>;
+@group(0) @binding(7) var<storage, read> q_starts: array<i32>;
 
 // For query row `row` and key split `sp`: x the row's sequence (the largest b with
 // q_starts[b] <= row, so empty sequences are skipped), y..z the split's keys [y, z), w the row's
