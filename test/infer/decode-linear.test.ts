@@ -5,23 +5,16 @@
 // against the f64 reference. WebGPU only (the cpu backend has no DecodeKernels).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Backend } from "../../src/backend/backend.js";
-import { type Tensor, view } from "../../src/backend/tensor.js";
+import { view } from "../../src/backend/tensor.js";
 import { decodeTuning } from "../../src/backend/webgpu/ops/paged.js";
 import { stepKernels } from "../../src/infer/device-kernels.js";
 import { referenceBackend, testBackends } from "../helpers/backends.js";
 import { assertClose, TOL } from "../helpers/compare.js";
 import { makeRng, uniform } from "../helpers/random.js";
+import { put } from "../helpers/tensors.js";
 
 const gpu = (await testBackends()).find((b) => b.name === "webgpu");
 const oracle = await referenceBackend();
-
-function put(be: Backend, shape: number[], data: Float32Array | Int32Array, offset = 0): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const t = view(be.createBuffer(n + offset, data instanceof Int32Array ? "i32" : "f32", "t"), shape, offset);
-  be.write(t, data);
-  return t;
-}
 
 test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and its fallbacks)", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");

@@ -21,19 +21,13 @@ import { bindWeights } from "../../src/model/weights.js";
 import { referenceBackend, testBackends } from "../helpers/backends.js";
 import { assertClose, TOL } from "../helpers/compare.js";
 import { makeRng, uniform } from "../helpers/random.js";
+import { put } from "../helpers/tensors.js";
 import { newTestCache, tinyConfig } from "./model-configs.js";
 
 const backends = await testBackends();
 const gpu = backends.find((b) => b.name === "webgpu");
 const cpu = backends[0]!;
 const oracle = await referenceBackend();
-
-function put(be: Backend, shape: number[], data: Float32Array | Int32Array, offset = 0): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const t = view(be.createBuffer(n + offset, data instanceof Int32Array ? "i32" : "f32", "t"), shape, offset);
-  be.write(t, data);
-  return t;
-}
 
 test("q/k/v projection with the K/V append fused in equals the projection then the append", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
