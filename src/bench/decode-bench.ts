@@ -27,6 +27,8 @@ import {
   engineMaxBatchTokens,
 } from "./engine-decode.js";
 
+/** Decode steps an engine row times at least: a shorter window is dominated by its first steps. */
+const ENGINE_MIN_STEPS = 64;
 export interface DecodeBenchOptions {
   backend: BackendName;
   configs: string[];
@@ -316,7 +318,11 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
       ...(o.engine
         ? o.contexts.flatMap((c) =>
             o.batches.map(
-              (b) => c + Math.max(o.steps, 16) + 1 + engineExtraTokens(b, c, engineMaxBatchTokens(b)),
+              (b) =>
+                c +
+                Math.max(o.steps, ENGINE_MIN_STEPS) +
+                1 +
+                engineExtraTokens(b, c, engineMaxBatchTokens(b)),
             ),
           )
         : []),
@@ -347,7 +353,7 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
             emit(row);
             if (profile) emit(profile);
             if (o.engine) {
-              const steps = Math.max(o.steps, 16);
+              const steps = Math.max(o.steps, ENGINE_MIN_STEPS);
               emit(
                 await engineDecodeRow(be, model, {
                   batch,
