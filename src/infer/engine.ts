@@ -5,6 +5,7 @@
 import type { Model } from "../model/model.js";
 import { producerMap } from "../model/sharing.js";
 import { CachedForward, type ForwardItem, type StepOutput } from "./cached-forward.js";
+import { Detokenizer } from "./detokenize.js";
 import { RequestError, SamplingError } from "./errors.js";
 import { blocksForBudget, KvCache } from "./kv-cache.js";
 import type { KvDType, KvLayout } from "./kv-layout.js";
@@ -54,7 +55,8 @@ interface Live {
   sampler: Sampler;
   stop: StopChecker;
   generated: number[];
-  text: string;
+  /** Streams the generated text (null without a TextCodec). */
+  detok: Detokenizer | null;
   chunks: GenerationChunk[];
   error: unknown;
   done: boolean;
@@ -141,7 +143,7 @@ export class LocalEngine implements Engine {
       sampler: new Sampler(req.sampling, req.seed),
       stop: new StopChecker({ maxTokens: req.maxTokens, stop: req.stop, stopTokenIds }),
       generated: [],
-      text: "",
+      detok: this.codec ? new Detokenizer(this.codec) : null,
       chunks: [],
       error: null,
       done: false,
@@ -340,15 +342,6 @@ export class LocalEngine implements Engine {
 
   /** New text since the last token; waits while the tail is an incomplete UTF-8 sequence. */
   private textDelta(live: Live): string {
-    if (this.codec === undefined) return "";
-    const full = this.codec.decode(live.generated);
-    if (full.endsWith("\uFFFD")) return "";
-    // Decoding is normally prefix-stable; if an earlier piece changed, emit only what follows the
-    // common prefix (text already streamed cannot be taken back).
-    let k = 0;
-    while (k < live.text.length && k < full.length && live.text[k] === full[k]) k++;
-    const delta = full.slice(Math.max(k, live.text.length));
-    live.text = full;
-    return delta;
+    return live.detok?.next(live.generated) ?? "";
   }
 }
