@@ -282,8 +282,8 @@ export class LocalEngine implements Engine {
         this.chainedSteps++;
       }
       // with steps queued on the GPU: let consumers read the last tokens (and cancel) and new
-      // requests arrive before the next step's tokens are handed out
-      await new Promise((res) => setImmediate(res));
+      // requests arrive before the next step's tokens are handed out (a lone step: loop() yields)
+      if (queue.length > 1) await new Promise((res) => setImmediate(res));
       const head = queue.shift()!;
       const out = await head.out;
       const picked = head.lives;

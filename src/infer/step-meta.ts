@@ -164,9 +164,4 @@ export class MetaPacker {
     this.device = metaT.buffer;
     this.uploaded = true;
   }
-
-  /** Forget what the device holds (the next upload writes everything). */
-  invalidate(): void {
-    this.device = null;
-  }
 }
