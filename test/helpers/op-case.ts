@@ -26,19 +26,21 @@ export interface OpCase {
   /** Outputs; `data` here is the initial content (default: NaN poison). */
   outputs: Record<string, OutputSpec>;
   run(be: Backend, t: Record<string, Tensor>): void;
+  /** Elements before and after every tensor (default 3: offsets not a multiple of 2 or 4). */
+  guard?: number;
 }
 
-const GUARD = 3; // elements before and after every tensor
+const GUARD = 3;
 
-/** Places a tensor at offset GUARD inside a buffer of numel + 2 * GUARD elements. */
-export function placeTensor(be: Backend, spec: TensorSpec, label: string): Tensor {
+/** Places a tensor at offset `guard` inside a buffer of numel + 2 * guard elements. */
+export function placeTensor(be: Backend, spec: TensorSpec, label: string, guard = GUARD): Tensor {
   const n = numel(spec.shape);
   const dtype = spec.dtype ?? "f32";
-  const buf = be.createBuffer(n + 2 * GUARD, dtype, label);
-  const whole = view(buf, [n + 2 * GUARD]);
+  const buf = be.createBuffer(n + 2 * guard, dtype, label);
+  const whole = view(buf, [n + 2 * guard]);
   if (dtype === "i32") be.fill(whole, -7);
   else be.fill(whole, Number.NaN);
-  const t = view(buf, spec.shape, GUARD);
+  const t = view(buf, spec.shape, guard);
   if (spec.data) be.write(t, spec.data);
   return t;
 }
@@ -48,17 +50,18 @@ async function runOn(
   c: OpCase,
 ): Promise<Record<string, Float32Array | Float64Array | Int32Array>> {
   const t: Record<string, Tensor> = {};
-  for (const [k, s] of Object.entries({ ...c.inputs, ...c.outputs })) t[k] = placeTensor(be, s, k);
+  const guard = c.guard ?? GUARD;
+  for (const [k, s] of Object.entries({ ...c.inputs, ...c.outputs })) t[k] = placeTensor(be, s, k, guard);
   c.run(be, t);
   const got: Record<string, Float32Array | Float64Array | Int32Array> = {};
   for (const k of Object.keys(c.outputs)) {
     const out = t[k]!;
     const whole = await be.read(view(out.buffer, [out.buffer.size]));
     const n = numel(out.shape);
-    for (const g of [...whole.subarray(0, GUARD), ...whole.subarray(GUARD + n)]) {
+    for (const g of [...whole.subarray(0, guard), ...whole.subarray(guard + n)]) {
       assert.ok(Number.isNaN(g), `${c.name}: ${be.name} wrote outside output "${k}" (guard = ${g})`);
     }
-    got[k] = whole.slice(GUARD, GUARD + n);
+    got[k] = whole.slice(guard, guard + n);
   }
   for (const x of Object.values(t)) be.destroyBuffer(x.buffer);
   return got;

@@ -1,13 +1,24 @@
 // Tensor-core matmul through chromium_experimental_subgroup_matrix (f16 x f16 -> f32, 16x16x16):
 // out(batch; M, N) = alpha * op(a) @ op(b) (+ out). Operands are rounded to f16 when staged, so
 // this is an opt-in lower-precision path (like TF32), used only when the device has shader-f16 and
-// the subgroup-matrix feature (ops/matmul.ts). Prepended: TRANS_A TRANS_B CHECK, `b` + loadB.
-// Workgroup 256 invocations = 8 subgroups of 32 (NVIDIA) over a 128 x 128 block; subgroup w owns
-// rows 64 * (w / 4) .. +64 and columns 32 * (w % 4) .. +32 (4 x 2 result tiles of 16 x 16).
-// The `enable f16; enable chromium_experimental_subgroup_matrix;
-// enable chromium_disable_uniformity_analysis;` lines are prepended too (they must open the module).
-// The last one (needs Dawn's allow_unsafe_apis) because WGSL cannot see that t / 32 is uniform
-// within a subgroup. Measured on an H100: 19 / 46 / 50 / 53 TFLOP/s at n = 1024..8192.
+// the subgroup-matrix feature (ops/matmul.ts).
+// Prepended by ops/matmul.ts: the `enable` lines; consts BM (128) BN (256) BK (32) TRANS_A TRANS_B
+// CHECK VA VB; bindings `a` (1) and `b` (2) with `fn loadA(i) -> vec4<f32>` / `loadB`, which return
+// the VA / VB (4 or 1, the rest zero) elements from element i on along the operand's contiguous
+// dimension (k or m for a, n or k for b; VA = 4 only when that dimension and the offsets are
+// multiples of 4, so a chunk of 4 is wholly inside or outside the matrix).
+// Workgroup: 8 subgroups of 32 (NVIDIA) over a BM x BN block; subgroup w owns a 64 x 64 region
+// (4 x 4 result matrices): row group w / 4, column group w % 4. K walks in BK slices staged once
+// in workgroup memory, the next slice held in registers meanwhile.
+// Dawn's robustness transform wraps every subgroupMatrixLoad/Store in a bounds test unless array,
+// offset and stride are all constants (measured on an H100: 114 TFLOP/s with the tests, 206 without
+// at n = 4096). So the tiles are arrays per 64-row (A) / 64-column (B) group: the dynamic part of a
+// matrix's position is the group index (one clamp), offsets and strides are constants, and the two
+// 16-deep k steps of a slice are written out. Rows are padded by 8 halves (16 bytes) so the 8 rows
+// of one matrix-load phase hit different banks; odd half-subgroups store their 4 halves in rotated
+// order so the two halves of a subgroup use different banks (+13%).
+// `chromium_disable_uniformity_analysis` (needs Dawn's allow_unsafe_apis): WGSL cannot see that
+// t / 32 is uniform within a subgroup.
 
 struct Params {
   M: u32,
@@ -25,33 +36,38 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-// BM = BN = 128, BK = 32 come from the prepended header (ops/matmul.ts SUBGROUP_TILE).
 const NT: u32 = 256u;
-const LA: u32 = BM * BK / NT;
-const LB: u32 = BN * BK / NT;
+// the main loop writes out the two 16-deep k steps of a slice
+const_assert BK == 32u;
+// Row strides (halves) of the A groups (64 x BK) and B groups (BK x 64).
+const AST: u32 = BK + 8u;
+const GST: u32 = 72u;
+// Chunks of VA (VB) elements: along each line of the contiguous dimension, and per thread.
+const AC: u32 = select(BK, BM, TRANS_A) / VA;
+const BC: u32 = select(BN, BK, TRANS_B) / VB;
+const LA: u32 = BM * BK / VA / NT;
+const LB: u32 = BK * BN / VB / NT;
 
-var<workgroup> As: array<f16, 2u * BM * BK>;
-var<workgroup> Bs: array<f16, 2u * BK * BN>;
-var<workgroup> Cs: array<f32, 8u * 256u>;
-var<private> ra: array<f32, LA>;
-var<private> rb: array<f32, LB>;
+// A (m, k) at As[m / 64][(m % 64) * AST + k]; B (k, n) at Bs[n / 64][k * GST + n % 64].
+var<workgroup> As: array<array<f16, 64u * AST>, BM / 64u>;
+var<workgroup> Bs: array<array<f16, BK * GST>, BN / 64u>;
+var<workgroup> Cs: array<array<f32, 256>, 8>;
+var<private> ra: array<vec4<f32>, LA>;
+var<private> rb: array<vec4<f32>, LB>;
 
-// Element e of the thread's share: A tile (m, k) stored As[m * BK + k]; B tile (k, n) Bs[k * BN + n].
-fn aCoord(e: u32) -> vec2<u32> {
-  if (TRANS_A) {
-    return vec2<u32>(e % BM, e / BM);
-  }
-  return vec2<u32>(e / BK, e % BK);
+// Tile position (m, k) / (k, n) of chunk e's first element.
+fn aChunk(e: u32) -> vec2<u32> {
+  let line = e / AC;
+  let c = (e % AC) * VA;
+  return select(vec2<u32>(line, c), vec2<u32>(c, line), TRANS_A);
 }
 
-fn bCoord(e: u32) -> vec2<u32> {
-  if (TRANS_B) {
-    return vec2<u32>(e / BK, e % BK);
-  }
-  return vec2<u32>(e % BN, e / BN);
+fn bChunk(e: u32) -> vec2<u32> {
+  let line = e / BC;
+  let c = (e % BC) * VB;
+  return select(vec2<u32>(line, c), vec2<u32>(c, line), TRANS_B);
 }
 
 fn loadSlice(aBase: u32, bBase: u32, m0: u32, n0: u32, k0: u32, t: u32) {
@@ -59,60 +75,102 @@ fn loadSlice(aBase: u32, bBase: u32, m0: u32, n0: u32, k0: u32, t: u32) {
   let N = p.N;
   let K = p.K;
   for (var l = 0u; l < LA; l++) {
-    let c = aCoord(t + l * NT);
+    let c = aChunk(t + l * NT);
     let m = m0 + c.x;
     let k = k0 + c.y;
-    var idx: u32;
-    if (TRANS_A) { idx = aBase + k * M + m; } else { idx = aBase + m * K + k; }
+    let idx = select(aBase + m * K + k, aBase + k * M + m, TRANS_A);
     if (CHECK) {
-      ra[l] = select(0.0, a[idx], m < M && k < K);
+      ra[l] = select(vec4<f32>(0.0), loadA(idx), m < M && k < K);
     } else {
-      ra[l] = a[idx];
+      ra[l] = loadA(idx);
     }
   }
   for (var l = 0u; l < LB; l++) {
-    let c = bCoord(t + l * NT);
-    let n = n0 + c.x;
-    let k = k0 + c.y;
-    var idx: u32;
-    if (TRANS_B) { idx = bBase + n * K + k; } else { idx = bBase + k * N + n; }
+    let c = bChunk(t + l * NT);
+    let k = k0 + c.x;
+    let n = n0 + c.y;
+    let idx = select(bBase + k * N + n, bBase + n * K + k, TRANS_B);
     if (CHECK) {
-      rb[l] = select(0.0, loadB(idx), n < N && k < K);
+      rb[l] = select(vec4<f32>(0.0), loadB(idx), n < N && k < K);
     } else {
       rb[l] = loadB(idx);
     }
   }
 }
 
-fn storeSlice(buf: u32, t: u32) {
+fn putA(c: vec2<u32>, j: u32, x: f16) {
+  let m = c.x + select(0u, j, TRANS_A);
+  let k = c.y + select(j, 0u, TRANS_A);
+  As[m / 64u][(m % 64u) * AST + k] = x;
+}
+
+fn putB(c: vec2<u32>, j: u32, x: f16) {
+  let k = c.x + select(0u, j, TRANS_B);
+  let n = c.y + select(j, 0u, TRANS_B);
+  Bs[n / 64u][k * GST + n % 64u] = x;
+}
+
+// Registers -> workgroup tiles. A chunk of 4 is stored as two pairs, the pair at +2 first in odd
+// half-subgroups (bank spread, see the header); no dynamic vector indexing (it compiled to ~2.5x
+// slower code).
+fn storeSlice(t: u32) {
+  let odd = (t & 16u) != 0u;
+  let j0 = select(0u, 2u, odd);
+  let j1 = 2u - j0;
   for (var l = 0u; l < LA; l++) {
-    let c = aCoord(t + l * NT);
-    As[buf * BM * BK + c.x * BK + c.y] = f16(ra[l]);
+    let c = aChunk(t + l * NT);
+    let v = vec4<f16>(ra[l]);
+    if (VA == 1u) {
+      putA(c, 0u, v.x);
+    } else {
+      let first = select(v.xy, v.zw, odd);
+      let second = select(v.zw, v.xy, odd);
+      putA(c, j0, first.x);
+      putA(c, j0 + 1u, first.y);
+      putA(c, j1, second.x);
+      putA(c, j1 + 1u, second.y);
+    }
   }
   for (var l = 0u; l < LB; l++) {
-    let c = bCoord(t + l * NT);
-    Bs[buf * BK * BN + c.y * BN + c.x] = f16(rb[l]);
+    let c = bChunk(t + l * NT);
+    let v = vec4<f16>(rb[l]);
+    if (VB == 1u) {
+      putB(c, 0u, v.x);
+    } else {
+      let first = select(v.xy, v.zw, odd);
+      let second = select(v.zw, v.xy, odd);
+      putB(c, j0, first.x);
+      putB(c, j0 + 1u, first.y);
+      putB(c, j1, second.x);
+      putB(c, j1 + 1u, second.y);
+    }
   }
 }
 
-// Subgroup w's result tile (i, j) -> Cs (its own 16 x 16 region) -> alpha, accumulate, bounds.
-fn epilogue(w: u32, lane: u32, row0: u32, col0: u32, oBase: u32) {
+// Result matrix c of this subgroup -> its 16 x 16 staging area -> out at (row0, col0), with alpha,
+// accumulate and bounds. Every subgroup calls it the same number of times (barriers).
+fn emit(c: subgroup_matrix_result<f32, 16, 16>, w: u32, lane: u32, row0: u32, col0: u32, oBase: u32) {
   let M = p.M;
   let N = p.N;
+  subgroupMatrixStore<row_major>(&Cs[w], 0u, c, 16u);
+  workgroupBarrier();
   for (var e = lane; e < 256u; e += 32u) {
     let m = row0 + e / 16u;
     let n = col0 + e % 16u;
     if (m < M && n < N) {
       let o = oBase + m * N + n;
-      var x = p.alpha * Cs[w * 256u + e];
+      var v = p.alpha * Cs[w][e];
       if (p.accumulate != 0u) {
-        x += out[o];
+        v += out[o];
       }
-      out[o] = x;
+      out[o] = v;
     }
   }
+  workgroupBarrier();
 }
 
+// The 16 accumulators are separate variables, every matrix a `let`: an array of subgroup matrices
+// (even indexed by constants) ran 4x slower on an H100, as if kept in memory.
 @compute @workgroup_size(256, 1, 1)
 fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let w = t / 32u;
@@ -122,83 +180,130 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
   let oBase = p.oOff + wid.z * p.oBatch;
   let m0 = wid.y * BM;
   let n0 = wid.x * BN;
-  let wm = (w / 4u) * 64u;
-  let wn = (w % 4u) * 32u;
+  // this subgroup's A row group and B column group
+  let ga = w / 4u;
+  let gb = w % 4u;
 
   var c00 = subgroup_matrix_result<f32, 16, 16>();
   var c01 = subgroup_matrix_result<f32, 16, 16>();
+  var c02 = subgroup_matrix_result<f32, 16, 16>();
+  var c03 = subgroup_matrix_result<f32, 16, 16>();
   var c10 = subgroup_matrix_result<f32, 16, 16>();
   var c11 = subgroup_matrix_result<f32, 16, 16>();
+  var c12 = subgroup_matrix_result<f32, 16, 16>();
+  var c13 = subgroup_matrix_result<f32, 16, 16>();
   var c20 = subgroup_matrix_result<f32, 16, 16>();
   var c21 = subgroup_matrix_result<f32, 16, 16>();
+  var c22 = subgroup_matrix_result<f32, 16, 16>();
+  var c23 = subgroup_matrix_result<f32, 16, 16>();
   var c30 = subgroup_matrix_result<f32, 16, 16>();
   var c31 = subgroup_matrix_result<f32, 16, 16>();
-
+  var c32 = subgroup_matrix_result<f32, 16, 16>();
+  var c33 = subgroup_matrix_result<f32, 16, 16>();
   let nTiles = (p.K + BK - 1u) / BK;
   loadSlice(aBase, bBase, m0, n0, 0u, t);
-  storeSlice(0u, t);
+  storeSlice(t);
   workgroupBarrier();
   for (var tile = 0u; tile < nTiles; tile++) {
-    let cur = tile & 1u;
     let more = tile + 1u < nTiles;
     if (more) {
       loadSlice(aBase, bBase, m0, n0, (tile + 1u) * BK, t);
     }
-    let ab = cur * BM * BK;
-    let bb = cur * BK * BN;
-    for (var kk = 0u; kk < BK; kk += 16u) {
-      let a0 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As, ab + (wm + 0u) * BK + kk, BK);
-      let a1 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As, ab + (wm + 16u) * BK + kk, BK);
-      let a2 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As, ab + (wm + 32u) * BK + kk, BK);
-      let a3 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As, ab + (wm + 48u) * BK + kk, BK);
-      let b0 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&Bs, bb + kk * BN + wn, BN);
-      let b1 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&Bs, bb + kk * BN + wn + 16u, BN);
-      c00 = subgroupMatrixMultiplyAccumulate(a0, b0, c00);
-      c01 = subgroupMatrixMultiplyAccumulate(a0, b1, c01);
-      c10 = subgroupMatrixMultiplyAccumulate(a1, b0, c10);
-      c11 = subgroupMatrixMultiplyAccumulate(a1, b1, c11);
-      c20 = subgroupMatrixMultiplyAccumulate(a2, b0, c20);
-      c21 = subgroupMatrixMultiplyAccumulate(a2, b1, c21);
-      c30 = subgroupMatrixMultiplyAccumulate(a3, b0, c30);
-      c31 = subgroupMatrixMultiplyAccumulate(a3, b1, c31);
-    }
+    // k 0 .. 15 of the slice
+    let a00 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As[ga], 0u * AST + 0u, AST);
+    let a01 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As[ga], 16u * AST + 0u, AST);
+    let a02 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As[ga], 32u * AST + 0u, AST);
+    let a03 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As[ga], 48u * AST + 0u, AST);
+    let b00 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&Bs[gb], 0u * GST + 0u, GST);
+    let b01 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&Bs[gb], 0u * GST + 16u, GST);
+    let b02 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&Bs[gb], 0u * GST + 32u, GST);
+    let b03 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&Bs[gb], 0u * GST + 48u, GST);
+    c00 = subgroupMatrixMultiplyAccumulate(a00, b00, c00);
+    c01 = subgroupMatrixMultiplyAccumulate(a00, b01, c01);
+    c02 = subgroupMatrixMultiplyAccumulate(a00, b02, c02);
+    c03 = subgroupMatrixMultiplyAccumulate(a00, b03, c03);
+    c10 = subgroupMatrixMultiplyAccumulate(a01, b00, c10);
+    c11 = subgroupMatrixMultiplyAccumulate(a01, b01, c11);
+    c12 = subgroupMatrixMultiplyAccumulate(a01, b02, c12);
+    c13 = subgroupMatrixMultiplyAccumulate(a01, b03, c13);
+    c20 = subgroupMatrixMultiplyAccumulate(a02, b00, c20);
+    c21 = subgroupMatrixMultiplyAccumulate(a02, b01, c21);
+    c22 = subgroupMatrixMultiplyAccumulate(a02, b02, c22);
+    c23 = subgroupMatrixMultiplyAccumulate(a02, b03, c23);
+    c30 = subgroupMatrixMultiplyAccumulate(a03, b00, c30);
+    c31 = subgroupMatrixMultiplyAccumulate(a03, b01, c31);
+    c32 = subgroupMatrixMultiplyAccumulate(a03, b02, c32);
+    c33 = subgroupMatrixMultiplyAccumulate(a03, b03, c33);
+    // k 16 .. 31 of the slice
+    let a10 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As[ga], 0u * AST + 16u, AST);
+    let a11 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As[ga], 16u * AST + 16u, AST);
+    let a12 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As[ga], 32u * AST + 16u, AST);
+    let a13 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As[ga], 48u * AST + 16u, AST);
+    let b10 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&Bs[gb], 16u * GST + 0u, GST);
+    let b11 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&Bs[gb], 16u * GST + 16u, GST);
+    let b12 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&Bs[gb], 16u * GST + 32u, GST);
+    let b13 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&Bs[gb], 16u * GST + 48u, GST);
+    c00 = subgroupMatrixMultiplyAccumulate(a10, b10, c00);
+    c01 = subgroupMatrixMultiplyAccumulate(a10, b11, c01);
+    c02 = subgroupMatrixMultiplyAccumulate(a10, b12, c02);
+    c03 = subgroupMatrixMultiplyAccumulate(a10, b13, c03);
+    c10 = subgroupMatrixMultiplyAccumulate(a11, b10, c10);
+    c11 = subgroupMatrixMultiplyAccumulate(a11, b11, c11);
+    c12 = subgroupMatrixMultiplyAccumulate(a11, b12, c12);
+    c13 = subgroupMatrixMultiplyAccumulate(a11, b13, c13);
+    c20 = subgroupMatrixMultiplyAccumulate(a12, b10, c20);
+    c21 = subgroupMatrixMultiplyAccumulate(a12, b11, c21);
+    c22 = subgroupMatrixMultiplyAccumulate(a12, b12, c22);
+    c23 = subgroupMatrixMultiplyAccumulate(a12, b13, c23);
+    c30 = subgroupMatrixMultiplyAccumulate(a13, b10, c30);
+    c31 = subgroupMatrixMultiplyAccumulate(a13, b11, c31);
+    c32 = subgroupMatrixMultiplyAccumulate(a13, b12, c32);
+    c33 = subgroupMatrixMultiplyAccumulate(a13, b13, c33);
+    workgroupBarrier();
     if (more) {
-      storeSlice(cur ^ 1u, t);
+      storeSlice(t);
     }
     workgroupBarrier();
   }
 
-  let r0 = m0 + wm;
-  let q0 = n0 + wn;
-  subgroupMatrixStore<row_major>(&Cs, w * 256u, c00, 16u);
-  workgroupBarrier();
-  epilogue(w, lane, r0, q0, oBase);
-  workgroupBarrier();
-  subgroupMatrixStore<row_major>(&Cs, w * 256u, c01, 16u);
-  workgroupBarrier();
-  epilogue(w, lane, r0, q0 + 16u, oBase);
-  workgroupBarrier();
-  subgroupMatrixStore<row_major>(&Cs, w * 256u, c10, 16u);
-  workgroupBarrier();
-  epilogue(w, lane, r0 + 16u, q0, oBase);
-  workgroupBarrier();
-  subgroupMatrixStore<row_major>(&Cs, w * 256u, c11, 16u);
-  workgroupBarrier();
-  epilogue(w, lane, r0 + 16u, q0 + 16u, oBase);
-  workgroupBarrier();
-  subgroupMatrixStore<row_major>(&Cs, w * 256u, c20, 16u);
-  workgroupBarrier();
-  epilogue(w, lane, r0 + 32u, q0, oBase);
-  workgroupBarrier();
-  subgroupMatrixStore<row_major>(&Cs, w * 256u, c21, 16u);
-  workgroupBarrier();
-  epilogue(w, lane, r0 + 32u, q0 + 16u, oBase);
-  workgroupBarrier();
-  subgroupMatrixStore<row_major>(&Cs, w * 256u, c30, 16u);
-  workgroupBarrier();
-  epilogue(w, lane, r0 + 48u, q0, oBase);
-  workgroupBarrier();
-  subgroupMatrixStore<row_major>(&Cs, w * 256u, c31, 16u);
-  workgroupBarrier();
-  epilogue(w, lane, r0 + 48u, q0 + 16u, oBase);
+  let N = p.N;
+  let r0 = m0 + ga * 64u;
+  let q0 = n0 + gb * 64u;
+  if (!CHECK && p.alpha == 1.0 && p.accumulate == 0u) {
+    let o = oBase + r0 * N + q0;
+    let o16 = 16u * N;
+    subgroupMatrixStore<row_major>(&out, o, c00, N);
+    subgroupMatrixStore<row_major>(&out, o + 16u, c01, N);
+    subgroupMatrixStore<row_major>(&out, o + 32u, c02, N);
+    subgroupMatrixStore<row_major>(&out, o + 48u, c03, N);
+    subgroupMatrixStore<row_major>(&out, o + o16, c10, N);
+    subgroupMatrixStore<row_major>(&out, o + o16 + 16u, c11, N);
+    subgroupMatrixStore<row_major>(&out, o + o16 + 32u, c12, N);
+    subgroupMatrixStore<row_major>(&out, o + o16 + 48u, c13, N);
+    subgroupMatrixStore<row_major>(&out, o + 2u * o16, c20, N);
+    subgroupMatrixStore<row_major>(&out, o + 2u * o16 + 16u, c21, N);
+    subgroupMatrixStore<row_major>(&out, o + 2u * o16 + 32u, c22, N);
+    subgroupMatrixStore<row_major>(&out, o + 2u * o16 + 48u, c23, N);
+    subgroupMatrixStore<row_major>(&out, o + 3u * o16, c30, N);
+    subgroupMatrixStore<row_major>(&out, o + 3u * o16 + 16u, c31, N);
+    subgroupMatrixStore<row_major>(&out, o + 3u * o16 + 32u, c32, N);
+    subgroupMatrixStore<row_major>(&out, o + 3u * o16 + 48u, c33, N);
+    return;
+  }
+  emit(c00, w, lane, r0, q0, oBase);
+  emit(c01, w, lane, r0, q0 + 16u, oBase);
+  emit(c02, w, lane, r0, q0 + 32u, oBase);
+  emit(c03, w, lane, r0, q0 + 48u, oBase);
+  emit(c10, w, lane, r0 + 16u, q0, oBase);
+  emit(c11, w, lane, r0 + 16u, q0 + 16u, oBase);
+  emit(c12, w, lane, r0 + 16u, q0 + 32u, oBase);
+  emit(c13, w, lane, r0 + 16u, q0 + 48u, oBase);
+  emit(c20, w, lane, r0 + 32u, q0, oBase);
+  emit(c21, w, lane, r0 + 32u, q0 + 16u, oBase);
+  emit(c22, w, lane, r0 + 32u, q0 + 32u, oBase);
+  emit(c23, w, lane, r0 + 32u, q0 + 48u, oBase);
+  emit(c30, w, lane, r0 + 48u, q0, oBase);
+  emit(c31, w, lane, r0 + 48u, q0 + 16u, oBase);
+  emit(c32, w, lane, r0 + 48u, q0 + 32u, oBase);
+  emit(c33, w, lane, r0 + 48u, q0 + 48u, oBase);
 }

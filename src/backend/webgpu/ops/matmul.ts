@@ -104,8 +104,9 @@ fn ${fnName}(i: u32) -> f32 { return ${name}[i]; }\n`;
 /** Features the f16 tensor-core path needs (Dawn on NVIDIA with vulkan_enable_f16_on_nvidia). */
 export const TENSOR_CORE_FEATURES = ["shader-f16", "chromium-experimental-subgroup-matrix"] as const;
 
-/** The tensor-core kernel's fixed block (kernels/matmul_subgroup.wgsl): 256 invocations, 40 KiB. */
-export const SUBGROUP_TILE: MatmulTile = { bm: 128, bn: 128, bk: 32, tm: 8, tn: 8 };
+/** The tensor-core kernel's fixed block (kernels/matmul_subgroup.wgsl): 256 invocations (8
+ *  subgroups of 64 x 64), 128 x 256 outputs, K slices of 32; ~37 KiB of workgroup memory. */
+export const SUBGROUP_TILE: MatmulTile = { bm: 128, bn: 256, bk: 32, tm: 64, tn: 64 };
 
 let tensorCores = false;
 
@@ -137,16 +138,22 @@ export interface MatmulVariant {
   /** Bounds tests; false only when the shape is a multiple of the tile. */
   check: boolean;
   bDtype: DType;
+  /** Tensor-core kernel: elements per load of a / b (4 when aligned, see vectorWidth). */
+  va?: 1 | 4;
+  vb?: 1 | 4;
 }
 
 export function matmulKey(v: MatmulVariant): string {
   const t = v.tile;
-  if (v.kind === "subgroup") return `matmul_subgroup:${+v.transA}${+v.transB}${+v.check}:${v.bDtype}`;
+  if (v.kind === "subgroup") {
+    return `matmul_subgroup:${+v.transA}${+v.transB}${+v.check}:${v.va ?? 1}${v.vb ?? 1}:${v.bDtype}`;
+  }
   return `matmul_tiled:${t.bm}x${t.bn}x${t.bk}:${t.tm}x${t.tn}:${+v.transA}${+v.transB}${+v.check}:${v.bDtype}`;
 }
 
 export function matmulSource(v: MatmulVariant): string {
   const t = v.tile;
+  if (v.kind === "subgroup") return subgroupSource(v);
   const head = [
     `const BM: u32 = ${t.bm}u;`,
     `const BN: u32 = ${t.bn}u;`,
@@ -157,15 +164,72 @@ export function matmulSource(v: MatmulVariant): string {
     `const TRANS_B: bool = ${v.transB};`,
     `const CHECK: bool = ${v.check};`,
   ].join("\n");
-  const sub = v.kind === "subgroup";
-  const body = sub ? WGSL.matmul_subgroup : WGSL.matmul_tiled;
+  const body = WGSL.matmul_tiled;
+  if (!body) throw new ShapeError("matmul kernels are not embedded: run `node scripts/build-assets.mjs`");
+  return `${head}\n${storageLoadWgsl("b", 2, v.bDtype, "loadB")}\n${body}`;
+}
+
+function subgroupSource(v: MatmulVariant): string {
+  const t = v.tile;
+  const body = WGSL.matmul_subgroup;
   if (!body) throw new ShapeError("matmul kernels are not embedded: run `node scripts/build-assets.mjs`");
   // The subgroup index t / 32 is subgroup-uniform on NVIDIA (32 lanes, linear invocation order) but
   // not provably so to WGSL's uniformity analysis, and this Dawn has no diagnostic rule for it.
-  const enables = sub
-    ? "enable f16;\nenable chromium_experimental_subgroup_matrix;\nenable chromium_disable_uniformity_analysis;\n"
-    : "";
-  return `${enables}${head}\n${storageLoadWgsl("b", 2, v.bDtype, "loadB")}\n${body}`;
+  const enables =
+    "enable f16;\nenable chromium_experimental_subgroup_matrix;\nenable chromium_disable_uniformity_analysis;\n";
+  const head = [
+    `const BM: u32 = ${t.bm}u;`,
+    `const BN: u32 = ${t.bn}u;`,
+    `const BK: u32 = ${t.bk}u;`,
+    `const TRANS_A: bool = ${v.transA};`,
+    `const TRANS_B: bool = ${v.transB};`,
+    `const CHECK: bool = ${v.check};`,
+    `const VA: u32 = ${v.va ?? 1}u;`,
+    `const VB: u32 = ${v.vb ?? 1}u;`,
+  ].join("\n");
+  const loaders = `${storageLoad4Wgsl("a", 1, "f32", "loadA", v.va ?? 1)}${storageLoad4Wgsl("b", 2, v.bDtype, "loadB", v.vb ?? 1)}`;
+  return `${enables}${head}\n${loaders}\n${body}`;
+}
+
+/**
+ * WGSL declaring storage binding `binding` as `name` and `fn fnName(i) -> vec4<f32>`: the `width`
+ * (4 or 1) elements from element i on (i a multiple of 4 when width is 4; the rest zero when 1).
+ */
+export function storageLoad4Wgsl(
+  name: string,
+  binding: number,
+  dtype: DType,
+  fnName: string,
+  width: 1 | 4,
+): string {
+  if (width === 1) {
+    return `${storageLoadWgsl(name, binding, dtype, `${fnName}1`)}fn ${fnName}(i: u32) -> vec4<f32> { return vec4<f32>(${fnName}1(i), 0.0, 0.0, 0.0); }\n`;
+  }
+  const decl = (ty: string) => `@group(0) @binding(${binding}) var<storage, read> ${name}: array<${ty}>;\n`;
+  if (dtype === "f32")
+    return `${decl("vec4<f32>")}fn ${fnName}(i: u32) -> vec4<f32> { return ${name}[i >> 2u]; }\n`;
+  if (dtype === "f16") {
+    return `${decl("vec2<u32>")}fn ${fnName}(i: u32) -> vec4<f32> {
+  let w = ${name}[i >> 2u];
+  return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+}\n`;
+  }
+  if (dtype === "bf16") {
+    return `${decl("vec2<u32>")}fn ${fnName}(i: u32) -> vec4<f32> {
+  let w = ${name}[i >> 2u];
+  return bitcast<vec4<f32>>(vec4<u32>(w.x << 16u, w.x & 0xffff0000u, w.y << 16u, w.y & 0xffff0000u));
+}\n`;
+  }
+  throw new ShapeError(`${name} must be f32, f16 or bf16 storage, got ${dtype}`);
+}
+
+/**
+ * Elements per load the tensor-core kernel may use for an operand: 4 when the operand's
+ * contiguous dimension and its element offset are multiples of 4 (every chunk of 4 then lies
+ * wholly inside one row and the binding, see bind-ranges.ts), else 1.
+ */
+export function vectorWidth(contiguous: number, offset: number): 1 | 4 {
+  return contiguous % 4 === 0 && offset % 4 === 0 ? 4 : 1;
 }
 
 /** Everything needed to dispatch one matmul: bindings are 0 params, 1 a, 2 b, 3 out. */
@@ -244,6 +308,12 @@ export function planMatmul(
     transB: !!opts.transB,
     check,
     bDtype: b.dtype,
+    ...(sub
+      ? {
+          va: vectorWidth(opts.transA ? s.m : s.k, a.offset),
+          vb: vectorWidth(opts.transB ? s.k : s.n, b.offset),
+        }
+      : {}),
   };
   const wg: [number, number, number] = [Math.ceil(s.n / t.bn), Math.ceil(s.m / t.bm), s.batch];
   const maxWg = limits.maxComputeWorkgroupsPerDimension;
