@@ -12,7 +12,6 @@ import {
   type MatmulTile,
   SUBGROUP_TILE,
   setMatmulTileOverride,
-  setTensorCoreMatmul,
   tileFits,
 } from "../../src/backend/webgpu/ops/matmul.js";
 import { timeOp } from "../../src/bench/timing.js";
@@ -113,10 +112,12 @@ function emit(rows: Row[], r: Row): void {
 }
 
 async function tensorCoreChild(): Promise<void> {
-  const be = await createBackend("webgpu");
-  const on = setTensorCoreMatmul(true, be.info().features);
-  if (!on) {
-    console.log(JSON.stringify({ bench: "matmul", kernel: "f16 subgroup-matrix", note: "unavailable" }));
+  let be: Backend;
+  try {
+    be = await createBackend("webgpu", { tensorCores: true });
+  } catch (e) {
+    const note = `unavailable: ${(e as Error).message}`;
+    console.log(JSON.stringify({ bench: "matmul", kernel: "f16 subgroup-matrix", note }));
     return;
   }
   setMatmulTileOverride(SUBGROUP_TILE);

@@ -8,19 +8,31 @@ export interface BackendOptions {
   precision?: "f32" | "f64";
   /** CPU only: worker threads for the hot kernels (default: available cores). */
   threads?: number;
+  /** WebGPU only: f16 tensor-core matmuls (see webgpu/webgpu-backend.ts WebGpuOptions). */
+  tensorCores?: boolean;
 }
+
+/** Help text of the `--tensor-cores` flag (train, bench ops / train). */
+export const TENSOR_CORES_FLAG_HELP =
+  "webgpu: f16 tensor-core matmuls for large shapes (operands rounded to f16, f32 accumulation, " +
+  "~3e-4 relative error); needs shader-f16 and subgroup matrices (e.g. NVIDIA through Vulkan)";
 
 export const BACKEND_NAMES: readonly BackendName[] = ["cpu", "webgpu"];
 
 export async function createBackend(name: BackendName, opts: BackendOptions = {}): Promise<Backend> {
   switch (name) {
     case "cpu": {
+      if (opts.tensorCores) {
+        throw new BackendError(
+          "tensor cores are a WebGPU option: drop --tensor-cores or use --backend webgpu",
+        );
+      }
       const { createCpuBackend } = await import("./cpu/index.js");
       return createCpuBackend(opts);
     }
     case "webgpu": {
       const { createWebGpuBackend } = await import("./webgpu/index.js");
-      return createWebGpuBackend();
+      return createWebGpuBackend(opts.tensorCores ? { tensorCores: true } : {});
     }
     default:
       throw new BackendError(`unknown backend "${String(name)}": use one of ${BACKEND_NAMES.join(", ")}`);
@@ -44,8 +56,10 @@ export async function probeBackends(): Promise<{
   return { ok, failed };
 }
 
-/** The best backend here: WebGPU on a real GPU, else the CPU. */
-export async function createDefaultBackend(): Promise<Backend> {
+/** The best backend here: WebGPU on a real GPU, else the CPU. With `tensorCores` (a GPU-only
+ *  option) WebGPU or a BackendError that says what is missing. */
+export async function createDefaultBackend(opts: BackendOptions = {}): Promise<Backend> {
+  if (opts.tensorCores) return createBackend("webgpu", opts);
   try {
     const gpu = await createBackend("webgpu");
     if (!/llvmpipe|swiftshader|software/i.test(gpu.info().device + gpu.info().detail)) return gpu;

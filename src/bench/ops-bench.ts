@@ -27,6 +27,8 @@ export interface BenchRow {
 export interface OpsBenchOptions {
   backend: BackendName;
   quick?: boolean;
+  /** WebGPU only: matmuls on f16 tensor cores (rows named "matmul-f16tc"). */
+  tensorCores?: boolean;
   /** CPU only: kernel threads (default: available cores). */
   threads?: number;
   /** CPU only: time onnxruntime-node's MatMul beside ours (default true). */
@@ -89,7 +91,10 @@ export async function runOpsBench(opts: OpsBenchOptions): Promise<OpsBenchResult
   const quick = opts.quick ?? false;
   const idleBefore = await idleFraction();
   const timing: TimingOptions = quick ? QUICK_TIMING : DEFAULT_TIMING;
-  const backend = await createBackend(opts.backend, opts.threads ? { threads: opts.threads } : {});
+  const backend = await createBackend(opts.backend, {
+    ...(opts.threads ? { threads: opts.threads } : {}),
+    ...(opts.tensorCores ? { tensorCores: true } : {}),
+  });
   const info = backend.info();
   const notes: string[] = [];
   const rows: BenchRow[] = [];
@@ -117,7 +122,8 @@ export async function runOpsBench(opts: OpsBenchOptions): Promise<OpsBenchResult
       const c = view(backend.createBuffer(n * n, "f32"), [n, n]);
       const seconds = await timeOp(() => backend.matmul(c, a, b), sync, timing);
       const flops = 2 * n ** 3;
-      emit({ op: "matmul", backend: opts.backend, shape: [n, n, n], seconds, gflops: flops / seconds / 1e9 });
+      const op = opts.tensorCores ? "matmul-f16tc" : "matmul";
+      emit({ op, backend: opts.backend, shape: [n, n, n], seconds, gflops: flops / seconds / 1e9 });
       for (const t of [a, b, c]) backend.destroyBuffer(t.buffer);
       if (peer) {
         const mm = await peer.prepare(n, n, n);

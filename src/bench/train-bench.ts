@@ -29,6 +29,8 @@ export interface TrainBenchOptions {
   warmup?: number;
   /** CPU only: kernel threads (default: available cores). */
   threads?: number;
+  /** WebGPU only: f16 tensor-core matmuls (registry BackendOptions.tensorCores). */
+  tensorCores?: boolean;
   seed?: number;
   /** Called after each step (1-based, of warmup + steps) with its wall seconds (progress only). */
   onStep?: (step: number, total: number, seconds: number) => void;
@@ -37,7 +39,7 @@ export interface TrainBenchOptions {
 /** webgpu: the issue's ~30M MQA model (C 512, L 8, V 8192, T 512, B 32); cpu: the ~2M tiny MQA. */
 export const TRAIN_BENCH_DEFAULTS: Record<
   BackendName,
-  Required<Omit<TrainBenchOptions, "backend" | "threads" | "onStep">>
+  Required<Omit<TrainBenchOptions, "backend" | "threads" | "tensorCores" | "onStep">>
 > = {
   webgpu: { config: "small-H64-MQA", batch: 32, seq: 512, steps: 10, warmup: 3, seed: 1 },
   cpu: { config: "tiny-H16-MQA", batch: 4, seq: 256, steps: 8, warmup: 2, seed: 1 },
@@ -53,6 +55,8 @@ export interface TrainBenchRow {
   seq: number;
   steps: number;
   warmup: number;
+  /** Matmuls on f16 tensor cores (--tensor-cores). */
+  tensorCores: boolean;
   /** The first step (allocation, pipeline/JIT warm-up included). */
   firstStepSeconds: number;
   medianStepSeconds: number;
@@ -97,7 +101,10 @@ export async function runTrainBench(opts: TrainBenchOptions): Promise<TrainBench
   const total = warmup + steps;
 
   const root = mkdtempSync(join(tmpdir(), "crosslayer-bench-train-"));
-  const backend = await createBackend(opts.backend, opts.threads ? { threads: opts.threads } : {});
+  const backend = await createBackend(opts.backend, {
+    ...(opts.threads ? { threads: opts.threads } : {}),
+    ...(opts.tensorCores ? { tensorCores: true } : {}),
+  });
   try {
     const info = backend.info();
     const threads = opts.threads ?? info.limits.maxThreads ?? 1;
@@ -147,6 +154,7 @@ export async function runTrainBench(opts: TrainBenchOptions): Promise<TrainBench
       seq,
       steps,
       warmup,
+      tensorCores: opts.tensorCores ?? false,
       firstStepSeconds: secs[0]!,
       medianStepSeconds: med,
       minStepSeconds: Math.min(...timed),

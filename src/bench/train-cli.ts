@@ -3,7 +3,7 @@
 // Measurement lives in train-bench.ts; this file only parses flags and prints.
 import type { Command } from "commander";
 import type { BackendName } from "../backend/backend.js";
-import { BACKEND_NAMES } from "../backend/registry.js";
+import { BACKEND_NAMES, TENSOR_CORES_FLAG_HELP } from "../backend/registry.js";
 import { ConfigError } from "../errors.js";
 import { TRAIN_BENCH_DEFAULTS, type TrainBenchRow, runTrainBench } from "./train-bench.js";
 
@@ -15,6 +15,7 @@ interface TrainFlags {
   steps?: string;
   warmup?: string;
   threads?: string;
+  tensorCores?: boolean;
   json?: boolean;
 }
 
@@ -76,6 +77,7 @@ export function registerTrainBench(bench: Command): void {
     .option("--steps <n>", `timed steps (default: ${d.webgpu.steps} webgpu, ${d.cpu.steps} cpu)`)
     .option("--warmup <n>", `untimed steps first (default: ${d.webgpu.warmup} webgpu, ${d.cpu.warmup} cpu)`)
     .option("--threads <n>", "cpu: kernel threads (default: all cores)")
+    .option("--tensor-cores", TENSOR_CORES_FLAG_HELP)
     .option("--json", "one JSON object per line")
     .action(async (f: TrainFlags) => {
       if (!BACKEND_NAMES.includes(f.backend as BackendName)) {
@@ -93,6 +95,7 @@ export function registerTrainBench(bench: Command): void {
         ...opt("steps", f.steps),
         ...opt("warmup", f.warmup),
         ...opt("threads", f.threads),
+        ...(f.tensorCores ? { tensorCores: true } : {}),
         onStep: (step, total, seconds) =>
           process.stderr.write(`bench train: step ${step}/${total} ${(seconds * 1e3).toFixed(0)} ms\n`),
       });

@@ -1,15 +1,17 @@
 // The --backend flag shared by commands that compute: "auto" picks WebGPU on a real GPU and the
 // CPU otherwise; "cpu" / "webgpu" force one (a clear error if it cannot start here).
 import type { Backend } from "../backend/backend.js";
-import { createBackend, createDefaultBackend } from "../backend/registry.js";
+import { type BackendOptions, createBackend, createDefaultBackend } from "../backend/registry.js";
 import { ConfigError } from "../errors.js";
 
 export const BACKEND_FLAG_HELP = "compute backend: auto (GPU if present, else CPU), cpu, webgpu";
 
-export async function backendFromFlag(flag: string | undefined): Promise<Backend> {
+export { TENSOR_CORES_FLAG_HELP } from "../backend/registry.js";
+
+export async function backendFromFlag(flag: string | undefined, opts: BackendOptions = {}): Promise<Backend> {
   const v = (flag ?? "auto").toLowerCase();
-  if (v === "auto") return createDefaultBackend();
-  if (v === "cpu" || v === "webgpu") return createBackend(v);
+  if (v === "auto") return createDefaultBackend(opts);
+  if (v === "cpu" || v === "webgpu") return createBackend(v, opts);
   throw new ConfigError(`--backend ${flag} is not one of auto, cpu, webgpu`);
 }
 

@@ -1,29 +1,76 @@
-// The f16 tensor-core matmul (kernels/matmul_subgroup.wgsl) vs the f64 reference, on devices with
-// shader-f16 and subgroup matrices (an H100 through Dawn/Vulkan; skipped on llvmpipe, which has
-// neither). Cases cover the kernel's variants: vector loads (4-aligned offsets and contiguous
-// dimensions) and scalar loads (offsets of 3), the unchecked 128 x 256 x 32 multiple with its direct
-// store, bounds-checked edges, transposes, batches with broadcast b, alpha/accumulate through the
-// staging epilogue, f16/bf16 b. Operands are rounded to f16, hence the looser bound.
+// The opt-in f16 tensor-core matmul (kernels/matmul_subgroup.wgsl, `--tensor-cores`).
+// - Everywhere (CI too): which shapes a backend with tensor cores sends to the kernel, its vector
+//   widths, and the clear error of a device without the features (llvmpipe has neither).
+// - On devices with shader-f16 and subgroup matrices (an H100 through Dawn/Vulkan), against the
+//   f64 reference: vector loads (4-aligned offsets and contiguous dimensions) and scalar loads
+//   (offsets of 3), the unchecked 128 x 256 x 32 multiple with its direct store, bounds-checked
+//   edges, transposes, batches with broadcast b, alpha/accumulate through the staging epilogue,
+//   f16/bf16 b. Operands are rounded to f16, hence the looser bound.
+import assert from "node:assert/strict";
 import { after, test } from "node:test";
+import type { Backend } from "../../src/backend/backend.js";
+import type { Tensor } from "../../src/backend/tensor.js";
 import { createWebGpuBackend } from "../../src/backend/webgpu/index.js";
 import {
+  missingTensorCoreFeatures,
   SUBGROUP_TILE,
   setMatmulTileOverride,
-  setTensorCoreMatmul,
-  TENSOR_CORE_FEATURES,
 } from "../../src/backend/webgpu/ops/matmul.js";
+import { scheduleMatmul } from "../../src/backend/webgpu/ops/matmul-schedule.js";
+import { BackendError } from "../../src/errors.js";
 import { referenceBackend } from "../helpers/backends.js";
 import { checkOp } from "../helpers/op-case.js";
 import { type MatmulCase, matmulCase } from "./matmul-case.js";
 
-const be = await createWebGpuBackend();
-const ref = await referenceBackend();
-const features = be.info().features;
-const missing = TENSOR_CORE_FEATURES.filter((f) => !features.includes(f));
+const plain = await createWebGpuBackend();
+const missing = missingTensorCoreFeatures(plain.info().features);
+const limits = plain.info().limits as unknown as Parameters<typeof scheduleMatmul>[4];
+let tc: Backend | undefined;
 after(() => {
   setMatmulTileOverride(undefined);
-  setTensorCoreMatmul(false, []);
-  be.dispose();
+  tc?.dispose();
+  plain.dispose();
+});
+
+function fake(shape: number[], offset = 0): Tensor {
+  const size = shape.reduce((x, y) => x * y, 1) + offset;
+  return { buffer: { id: 1, size, dtype: "f32", label: "fake" }, offset, shape, dtype: "f32" };
+}
+
+test("tensor cores take large shapes only, with vector loads when aligned", () => {
+  const sched = (m: number, n: number, k: number, on: boolean, aOff = 0) =>
+    scheduleMatmul(fake([m, n]), fake([m, k], aOff), fake([k, n]), {}, limits, on);
+  const big = sched(4096, 4096, 512, true);
+  assert.equal(big.gemms.length, 1);
+  assert.match(big.gemms[0]!.key, /^matmul_subgroup:000:44:f32$/);
+  assert.equal(big.tile, SUBGROUP_TILE);
+  assert.deepEqual(big.gemms[0]!.workgroups, [16, 32, 1]);
+  // misaligned a: scalar loads of a, vector loads of b; unaligned M: bounds checks
+  assert.match(sched(4100, 4096, 512, true, 3).gemms[0]!.key, /^matmul_subgroup:001:14:f32$/);
+  assert.match(sched(4096, 4096, 512, false).gemms[0]!.key, /^matmul_tiled:/, "off: f32 kernel");
+  const exact = scheduleMatmul(
+    fake([4096, 4096]),
+    fake([4096, 512]),
+    fake([512, 4096]),
+    { exact: true },
+    limits,
+    true,
+  );
+  assert.match(exact.gemms[0]!.key, /^matmul_tiled:/, "exact (backward pass): f32 kernel");
+  assert.match(sched(16384, 64, 512, true).gemms[0]!.key, /^matmul_tiled:/, "N = 64 wastes a 256-wide block");
+  assert.match(sched(64, 64, 64, true).gemms[0]!.key, /^matmul_tiled:/, "small: f32 kernel");
+});
+
+test("tensor cores on a device without them: a clear error", {
+  skip: missing.length === 0 && "this device has them",
+}, async () => {
+  await assert.rejects(
+    createWebGpuBackend({ tensorCores: true }),
+    (e: unknown) =>
+      e instanceof BackendError &&
+      /shader-f16|subgroup-matrix/.test(e.message) &&
+      /--tensor-cores/.test(e.message),
+  );
 });
 
 /** f16 operands: ~2^-11 relative per product; the bound is max-abs error over max |reference|. */
@@ -45,13 +92,14 @@ const cases: (MatmulCase & { guard: number })[] = [
 test("webgpu tensor-core matmul vs f64", {
   skip: missing.length > 0 && `this device lacks ${missing.join(", ")}`,
 }, async () => {
-  setTensorCoreMatmul(true, features);
-  setMatmulTileOverride(SUBGROUP_TILE);
+  tc = await createWebGpuBackend({ tensorCores: true });
+  const ref = await referenceBackend();
+  setMatmulTileOverride(SUBGROUP_TILE); // every case on the kernel, small ones included
   let seed = 101;
   for (const c of cases) {
     const oc = matmulCase(c, seed++);
     oc.guard = c.guard;
     for (const o of Object.values(oc.outputs)) o.tol = TOL_F16_OPERANDS;
-    await checkOp(be, ref, oc);
+    await checkOp(tc, ref, oc);
   }
 });

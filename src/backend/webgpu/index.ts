@@ -3,11 +3,17 @@
 // ops in ops/*.ts; kernels in kernels/*.wgsl. Throws BackendError when no adapter exists.
 import type { Backend } from "../backend.js";
 import { acquireGpu } from "./device.js";
-import { WebGpuBackend } from "./webgpu-backend.js";
+import { WebGpuBackend, type WebGpuOptions } from "./webgpu-backend.js";
 
 export { Runtime } from "./runtime.js";
-export { WebGpuBackend } from "./webgpu-backend.js";
+export { WebGpuBackend, type WebGpuOptions } from "./webgpu-backend.js";
 
-export async function createWebGpuBackend(): Promise<Backend> {
-  return new WebGpuBackend(await acquireGpu());
+export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Backend> {
+  const ctx = await acquireGpu();
+  try {
+    return new WebGpuBackend(ctx, opts);
+  } catch (e) {
+    ctx.device.destroy();
+    throw e;
+  }
 }

@@ -30,11 +30,18 @@ import {
 } from "./ops/paged.js";
 import { encodeRope } from "./ops/rope.js";
 import { encodeSwiglu, encodeSwigluBackward } from "./ops/swiglu.js";
+import { missingTensorCoreFeatures } from "./ops/matmul.js";
 import { encodeMatmul } from "./ops/matmul-schedule.js";
 import { DispatchProfiler } from "./profiler.js";
 import { Runtime } from "./runtime.js";
 import { ReplayCache } from "./tape.js";
 import { readTensor, writeTensor } from "./transfer.js";
+
+export interface WebGpuOptions {
+  /** f16 tensor-core matmuls for large shapes (operands rounded to f16, f32 accumulation); needs
+   *  shader-f16 and subgroup matrices, else the constructor throws. Default false (f32). */
+  tensorCores?: boolean;
+}
 
 export class WebGpuBackend implements Backend {
   readonly name = "webgpu" as const;
@@ -43,7 +50,22 @@ export class WebGpuBackend implements Backend {
   /** Set between startProfiling() and stopProfiling(). */
   private profiler: DispatchProfiler | null = null;
 
-  constructor(private readonly ctx: GpuContext) {
+  /** The opt-in f16 tensor-core matmul (WebGpuOptions.tensorCores). */
+  readonly tensorCores: boolean;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    opts: WebGpuOptions = {},
+  ) {
+    this.tensorCores = opts.tensorCores ?? false;
+    if (this.tensorCores) {
+      const missing = missingTensorCoreFeatures(ctx.features);
+      if (missing.length > 0) {
+        throw new BackendError(
+          `tensor cores need ${missing.join(" and ")}, which ${ctx.deviceName} (${ctx.detail}) does not expose: drop --tensor-cores (f32 matmuls), or use a GPU that has them (e.g. NVIDIA through Vulkan)`,
+        );
+      }
+    }
     this.rt = new Runtime(ctx);
     this.tapes = new ReplayCache(this.rt);
   }
@@ -124,7 +146,7 @@ export class WebGpuBackend implements Backend {
 
   matmul(out: Tensor, a: Tensor, b: Tensor, opts: MatmulOptions = {}): void {
     this.rt.beginOp();
-    encodeMatmul(this.rt, out, a, b, opts);
+    encodeMatmul(this.rt, out, a, b, opts, this.tensorCores);
   }
 
   embedding(out: Tensor, table: Tensor, ids: Tensor): void {

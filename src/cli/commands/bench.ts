@@ -2,7 +2,7 @@
 // ops; other subcommands (train, decode) register here: add one import and one SUBCOMMANDS entry.
 // Speed is measured here, never in tests. `--json` prints one object per line.
 import type { Command } from "commander";
-import { BACKEND_NAMES } from "../../backend/registry.js";
+import { BACKEND_NAMES, TENSOR_CORES_FLAG_HELP } from "../../backend/registry.js";
 import type { BackendName } from "../../backend/backend.js";
 import { ConfigError } from "../../errors.js";
 import { type BenchRow, runOpsBench } from "../../bench/ops-bench.js";
@@ -17,6 +17,7 @@ interface OpsFlags {
   quick?: boolean;
   threads?: string;
   peer: boolean;
+  tensorCores?: boolean;
 }
 
 function registerOps(bench: Command): void {
@@ -30,9 +31,13 @@ function registerOps(bench: Command): void {
     .option("--quick", "fewer sizes and repetitions")
     .option("--threads <n>", "cpu: kernel threads (default: all cores)")
     .option("--no-peer", "cpu: skip the onnxruntime-node peer")
+    .option("--tensor-cores", TENSOR_CORES_FLAG_HELP)
     .action(async (f: OpsFlags) => {
       if (!BACKEND_NAMES.includes(f.backend as BackendName)) {
         throw new ConfigError(`unknown backend "${f.backend}": use ${BACKEND_NAMES.join(" or ")}`);
+      }
+      if (f.tensorCores && f.backend !== "webgpu") {
+        throw new ConfigError(`--tensor-cores is a WebGPU option: use --backend webgpu (got ${f.backend})`);
       }
       const threads = f.threads === undefined ? undefined : Number(f.threads);
       if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
@@ -46,6 +51,7 @@ function registerOps(bench: Command): void {
         quick: f.quick ?? false,
         peer: f.peer,
         ...(threads ? { threads } : {}),
+        ...(f.tensorCores ? { tensorCores: true } : {}),
         onRow: (row) => {
           if (f.json) out(jsonLine(row));
           else out(tableLine(row, row.peer ? last : undefined));

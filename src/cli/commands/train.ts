@@ -4,7 +4,13 @@ import type { Command } from "commander";
 import { loadModelConfig } from "../../model/config.js";
 import { trainRun } from "../../train/trainer.js";
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from "../../train/types.js";
-import { BACKEND_FLAG_HELP, backendFromFlag, intFlag, numFlag } from "../backend-option.js";
+import {
+  BACKEND_FLAG_HELP,
+  backendFromFlag,
+  intFlag,
+  numFlag,
+  TENSOR_CORES_FLAG_HELP,
+} from "../backend-option.js";
 
 interface TrainFlags {
   config: string;
@@ -25,6 +31,7 @@ interface TrainFlags {
   seed?: string;
   resume?: boolean;
   json?: boolean;
+  tensorCores?: boolean;
 }
 
 export function trainOptionsFromFlags(
@@ -62,6 +69,7 @@ export function registerTrain(program: Command): void {
     .requiredOption("-d, --data <dir>", "a shard folder written by `crosslayer data`")
     .option("-o, --out <dir>", "run folder (default runs/<config name>)")
     .option("--backend <name>", BACKEND_FLAG_HELP, "auto")
+    .option("--tensor-cores", TENSOR_CORES_FLAG_HELP)
     .option("--steps <n>", "optimizer steps", String(d.steps))
     .option("--batch <n>", "sequences per micro-batch", String(d.batchSize))
     .option("--seq <n>", "tokens per sequence", String(d.seqLen))
@@ -89,7 +97,7 @@ export function registerTrain(program: Command): void {
     )
     .action(async (f: TrainFlags) => {
       const config = loadModelConfig(f.config);
-      const backend = await backendFromFlag(f.backend);
+      const backend = await backendFromFlag(f.backend, f.tensorCores ? { tensorCores: true } : {});
       // Ctrl-C: finish the step in flight, write a checkpoint, exit; --resume continues exactly.
       const stop = new AbortController();
       const onSigint = () => {

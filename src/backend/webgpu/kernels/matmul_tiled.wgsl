@@ -41,12 +41,8 @@ const LB: u32 = BN * BK / NT;
 const AS: u32 = BM / 4u + 1u;
 const BS: u32 = BN / 4u + 1u;
 
-// [buffer][k][m or n / 4]: one index per dimension, so Dawn's robustness clamps (one per index) on
-// the inner loop's loads are min(k, BK - 1) (folded once k is unrolled) and min(i * TY + ty, AS - 1)
-// (loop-invariant, hoisted) rather than a clamp of one flat index per load, which also costs the
-// load its immediate address offset (~20% of the kernel on an H100, bench/gpu/NOTES.md).
-var<workgroup> As: array<array<array<vec4<f32>, AS>, BK>, 2>;
-var<workgroup> Bs: array<array<array<vec4<f32>, BS>, BK>, 2>;
+var<workgroup> As: array<vec4<f32>, 2u * BK * AS>;
+var<workgroup> Bs: array<vec4<f32>, 2u * BK * BS>;
 
 // Element e of this thread's share of the A tile at k0: (m, k) within the tile.
 fn aCoord(e: u32) -> vec2<u32> {
@@ -102,11 +98,11 @@ fn loadSlice(aBase: u32, bBase: u32, m0: u32, n0: u32, k0: u32, kEnd: u32, t: u3
 fn storeSlice(buf: u32, t: u32) {
   for (var l = 0u; l < LA; l++) {
     let c = aCoord(t + l * NT);
-    As[buf][c.y][c.x / 4u][c.x % 4u] = ra[l];
+    As[buf * BK * AS + c.y * AS + c.x / 4u][c.x % 4u] = ra[l];
   }
   for (var l = 0u; l < LB; l++) {
     let c = bCoord(t + l * NT);
-    Bs[buf][c.y][c.x / 4u][c.x % 4u] = rb[l];
+    Bs[buf * BK * BS + c.y * BS + c.x / 4u][c.x % 4u] = rb[l];
   }
 }
 
@@ -142,14 +138,16 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       loadSlice(aBase, bBase, m0, n0, kBegin + (tile + 1u) * BK, kEnd, t);
     }
 
+    let aTile = cur * BK * AS;
+    let bTile = cur * BK * BS;
     for (var k = 0u; k < BK; k++) {
       var af: array<vec4<f32>, TM / 4u>;
       var bf: array<vec4<f32>, TN / 4u>;
       for (var i = 0u; i < TM / 4u; i++) {
-        af[i] = As[cur][k][i * TY + ty];
+        af[i] = As[aTile + k * AS + i * TY + ty];
       }
       for (var j = 0u; j < TN / 4u; j++) {
-        bf[j] = Bs[cur][k][j * TX + tx];
+        bf[j] = Bs[bTile + k * BS + j * TX + tx];
       }
       for (var i = 0u; i < TM / 4u; i++) {
         for (var r = 0u; r < 4u; r++) {

@@ -24,7 +24,7 @@ import {
   matmulTileOverride,
   planMatmul,
   SUBGROUP_TILE,
-  tensorCoreMatmul,
+  tensorCoreShape,
   tileFits,
 } from "./matmul.js";
 
@@ -153,11 +153,12 @@ export function scheduleMatmul(
   b: Tensor,
   opts: MatmulOptions,
   limits: KernelLimits & { maxStorageBufferBindingSize?: number },
+  tensorCores = false,
 ): MatmulSchedule {
   const s = matmulShape(out, a, b, opts);
   const flops = 2 * s.m * s.n * s.k * s.batch;
   const forced = matmulTileOverride();
-  const sub = forced ? forced === SUBGROUP_TILE : tensorCoreMatmul() && s.m * s.n * s.batch >= 128 * 128 * 64;
+  const sub = forced ? forced === SUBGROUP_TILE : tensorCores && !opts.exact && tensorCoreShape(s);
   if (sub || (strategy.edges === "whole" && strategy.splitK === 1)) {
     // One dispatch exactly as before schedules existed (tensor cores; benchmarks' baseline).
     const tile = sub ? SUBGROUP_TILE : (forced ?? chooseTile(limits, s.m, s.n, s.batch));
@@ -225,10 +226,18 @@ export function scheduleMatmul(
   return sched;
 }
 
-/** Records one matmul on the runtime (bindings: a, b, out or the partial buffer). */
-export function encodeMatmul(rt: Runtime, out: Tensor, a: Tensor, b: Tensor, opts: MatmulOptions): void {
+/** Records one matmul on the runtime (bindings: a, b, out or the partial buffer); `tensorCores`:
+ *  the backend's opt-in f16 tensor-core path (matmul.ts missingTensorCoreFeatures). */
+export function encodeMatmul(
+  rt: Runtime,
+  out: Tensor,
+  a: Tensor,
+  b: Tensor,
+  opts: MatmulOptions,
+  tensorCores = false,
+): void {
   const limits = rt.limits as unknown as KernelLimits & { maxStorageBufferBindingSize?: number };
-  const sched = scheduleMatmul(out, a, b, opts, limits);
+  const sched = scheduleMatmul(out, a, b, opts, limits, tensorCores);
   const part = sched.partialNumel ? rt.scratch(sched.partialNumel, "f32", "matmul partials") : undefined;
   for (const g of sched.gemms) {
     rt.dispatch({

@@ -108,25 +108,22 @@ export const TENSOR_CORE_FEATURES = ["shader-f16", "chromium-experimental-subgro
  *  subgroups of 64 x 64), 128 x 256 outputs, K slices of 32; ~37 KiB of workgroup memory. */
 export const SUBGROUP_TILE: MatmulTile = { bm: 128, bn: 256, bk: 32, tm: 64, tn: 64 };
 
-let tensorCores = false;
-
 /**
- * Opt-in f16 tensor-core matmul (operands rounded to f16, f32 accumulation: ~3e-4 relative error
- * instead of ~1e-6 at n = 4096). Off by default; turned on only when `features` has
- * TENSOR_CORE_FEATURES, and it needs a Dawn device created with allow_unsafe_apis (Node; the
- * runtime does this) for `chromium_disable_uniformity_analysis`.
- * Returns whether it is on. Callers should probe it in a child process first (it has crashed
- * Dawn before): see bench/gpu/matmul-bench.ts.
+ * Features the device lacks for the f16 tensor-core matmul (empty when it can run it). The path is
+ * opt-in per backend (`createWebGpuBackend({ tensorCores: true })`, `--tensor-cores`): operands
+ * rounded to f16 with f32 accumulation, ~3e-4 relative error instead of ~1e-6 at n = 4096. It also
+ * needs a Dawn device created with allow_unsafe_apis (the Node runtime does this) for
+ * `chromium_disable_uniformity_analysis`.
  */
-export function setTensorCoreMatmul(on: boolean, features: Iterable<string>): boolean {
+export function missingTensorCoreFeatures(features: Iterable<string>): string[] {
   const have = new Set(features);
-  tensorCores = on && TENSOR_CORE_FEATURES.every((f) => have.has(f));
-  return tensorCores;
+  return TENSOR_CORE_FEATURES.filter((f) => !have.has(f));
 }
 
-/** Whether the tensor-core path is on (setTensorCoreMatmul). */
-export function tensorCoreMatmul(): boolean {
-  return tensorCores;
+/** Whether a matmul of this shape goes to the tensor-core kernel when the backend has it on: a
+ *  128 x 256 block must be mostly used and the grid at least ~half a wave of an H100. */
+export function tensorCoreShape(s: MatmulShape): boolean {
+  return s.m >= 128 && s.n >= 256 && s.m * s.n * s.batch >= 128 * 128 * 64;
 }
 
 export interface MatmulVariant {
@@ -294,11 +291,11 @@ export function planMatmul(
   opts: MatmulOptions,
   limits: KernelLimits,
   tile?: MatmulTile,
+  tensorCores = false,
 ): MatmulPlan {
   const s = matmulShape(out, a, b, opts);
   tile ??= tileOverride;
-  const sub =
-    tile === undefined ? tensorCores && s.m * s.n * s.batch >= 128 * 128 * 64 : tile === SUBGROUP_TILE;
+  const sub = tile === undefined ? tensorCores && tensorCoreShape(s) : tile === SUBGROUP_TILE;
   const t = sub ? SUBGROUP_TILE : (tile ?? chooseTile(limits, s.m, s.n, s.batch));
   const check = s.m % t.bm !== 0 || s.n % t.bn !== 0 || s.k % t.bk !== 0;
   const v: MatmulVariant = {
