@@ -3,7 +3,8 @@
 // (compilation messages shown), then checks and times the real kernel size by size, one JSON line
 // each (a crash at some size leaves the earlier lines). Run it in its own process.
 //   node dist/bench/gpu/tc-probe.js [--sizes 1024,2048,4096,8192]
-import { matmulSource, planMatmul, SUBGROUP_TILE } from "../../src/backend/webgpu/ops/matmul.js";
+import { planMatmul, SUBGROUP_TILE } from "../../src/backend/webgpu/ops/matmul.js";
+import { matmulSource } from "../../src/backend/webgpu/ops/matmul-source.js";
 import { createHarness } from "./dawn-harness.js";
 
 const argv = process.argv.slice(2);

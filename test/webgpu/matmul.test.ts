@@ -1,7 +1,8 @@
 // WebGPU matmul kernels, one tile configuration at a time (the backend otherwise picks one by shape
 // and limits), vs the f64 reference backend: odd sizes (bounds-checked variant), tile-multiple sizes
 // (unchecked variant), aligned K with odd M/N (interior + edge strips), transposes, batch with
-// broadcast b, alpha/accumulate, f16/bf16 b.
+// broadcast b, alpha/accumulate, f16/bf16 b; for matmul_unrolled tiles also at 4-aligned offsets
+// (its vector loads).
 // Small shapes: CI runs this on llvmpipe. Speed lives in bench/gpu/matmul-bench.ts.
 import { after, test } from "node:test";
 import { createWebGpuBackend } from "../../src/backend/webgpu/index.js";
@@ -46,6 +47,10 @@ for (const tile of MATMUL_TILES) {
     try {
       let seed = 11;
       for (const c of casesFor(tile)) await checkOp(be, ref, matmulCase(c, seed++));
+      if (tile.unrolled) {
+        // offsets of 4: the vector-load variants (VA / VB = 4 wherever the dimensions allow)
+        for (const c of casesFor(tile)) await checkOp(be, ref, { ...matmulCase(c, seed++), guard: 4 });
+      }
     } finally {
       setMatmulTileOverride(undefined);
     }

@@ -18,15 +18,14 @@ import {
   MATMUL_TILES,
   type MatmulShape,
   type MatmulTile,
-  matmulKey,
   matmulShape,
-  matmulSource,
   matmulTileOverride,
   planMatmul,
   SUBGROUP_TILE,
   tensorCoreShape,
   tileFits,
 } from "./matmul.js";
+import { type MatmulVariant, matmulKey, matmulSource, vectorWidth } from "./matmul-source.js";
 
 /** How unaligned shapes and long K are handled (tests and benchmarks may force a strategy). */
 export interface MatmulStrategy {
@@ -183,13 +182,19 @@ export function scheduleMatmul(
   ) => {
     if (grid[0] === 0 || grid[1] === 0) return;
     const check = region !== "interior";
-    const v = {
-      kind: "tiled" as const,
+    const v: MatmulVariant = {
+      kind: t.unrolled ? "unrolled" : "tiled",
       tile: t,
       transA: !!opts.transA,
       transB: !!opts.transB,
       check,
       bDtype: b.dtype,
+      ...(t.unrolled
+        ? {
+            va: vectorWidth(opts.transA ? s.m : s.k, a.offset),
+            vb: vectorWidth(opts.transB ? s.k : s.n, b.offset),
+          }
+        : {}),
     };
     const wg: [number, number, number] = [grid[0], grid[1], z];
     const max = limits.maxComputeWorkgroupsPerDimension;

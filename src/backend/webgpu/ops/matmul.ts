@@ -1,13 +1,13 @@
-// WebGPU matmul building blocks: shape checks, tile configs and their fit to device limits, WGSL
-// source generation, the kernel's uniform params, and the single-dispatch plan (planMatmul) for
-// kernels/matmul_tiled.wgsl / matmul_subgroup.wgsl.
+// WebGPU matmul building blocks: shape checks, tile configs and their fit to device limits, the
+// kernels' uniform params, and the single-dispatch plan (planMatmul) for kernels/matmul_tiled.wgsl,
+// matmul_unrolled.wgsl and matmul_subgroup.wgsl (their WGSL source: matmul-source.ts).
 // out (.., M, N) = alpha * op(a) @ op(b) (+ out); a f32, b f32/f16/bf16 (packed 2 per u32), out f32.
 // Multi-dispatch schedules (aligned interior + checked strips, split-K) live in matmul-schedule.ts.
 import type { MatmulOptions } from "../../backend.js";
 import type { DType, Tensor } from "../../tensor.js";
 import { matmulDims } from "../../op-shapes.js";
 import { ShapeError } from "../../../errors.js";
-import { WGSL } from "../kernels/wgsl.generated.js";
+import { type MatmulVariant, matmulKey, matmulSource, vectorWidth } from "./matmul-source.js";
 
 /** Block tile BM x BN, K slice BK, per-thread TM x TN (multiples of 4). */
 export interface MatmulTile {
@@ -16,6 +16,8 @@ export interface MatmulTile {
   bk: number;
   tm: number;
   tn: number;
+  /** Runs matmul_unrolled.wgsl (k loop written out, one buffer) instead of matmul_tiled.wgsl. */
+  unrolled?: boolean;
 }
 
 /** The limits that decide which tile fits. */
@@ -27,6 +29,7 @@ export interface KernelLimits {
 
 /** Candidate tiles in order of preference (chooseTile takes the first that fits and fills). */
 export const MATMUL_TILES: readonly MatmulTile[] = [
+  { bm: 64, bn: 128, bk: 16, tm: 8, tn: 8, unrolled: true },
   { bm: 128, bn: 128, bk: 4, tm: 8, tn: 8 },
   { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
   { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
@@ -58,8 +61,14 @@ export function checkSafe(t: MatmulTile): boolean {
   return t.tm * t.tn <= 16;
 }
 
-/** Workgroup bytes of a tile: two buffers of A and B slices, rows padded by one vec4. */
+/** Workgroup bytes of a tile: matmul_tiled keeps two buffers of A and B slices, rows padded by one
+ *  vec4; matmul_unrolled one buffer, one vec4 of padding per thread row / column. */
 export function tileWorkgroupBytes(t: MatmulTile): number {
+  if (t.unrolled) {
+    const tx = t.bn / t.tn;
+    const ty = t.bm / t.tm;
+    return (ty * ((t.bk * t.tm) / 4 + 1) + tx * ((t.bk * t.tn) / 4 + 1)) * 16;
+  }
   return 2 * t.bk * (t.bm + 4 + t.bn + 4) * 4;
 }
 
@@ -80,25 +89,6 @@ export function chooseTile(limits: KernelLimits, m: number, n: number, batch: nu
     if (groups >= 256) return t;
   }
   return last;
-}
-
-/** WGSL declaring storage binding `binding` as `name` and `fn fnName(i) -> f32` reading element i. */
-export function storageLoadWgsl(name: string, binding: number, dtype: DType, fnName: string): string {
-  if (dtype === "f32") {
-    return `@group(0) @binding(${binding}) var<storage, read> ${name}: array<f32>;
-fn ${fnName}(i: u32) -> f32 { return ${name}[i]; }\n`;
-  }
-  const decl = `@group(0) @binding(${binding}) var<storage, read> ${name}: array<u32>;\n`;
-  if (dtype === "f16") {
-    return `${decl}fn ${fnName}(i: u32) -> f32 { return unpack2x16float(${name}[i >> 1u])[i & 1u]; }\n`;
-  }
-  if (dtype === "bf16") {
-    return `${decl}fn ${fnName}(i: u32) -> f32 {
-  let w = ${name}[i >> 1u];
-  return bitcast<f32>(select(w << 16u, w & 0xffff0000u, (i & 1u) == 1u));
-}\n`;
-  }
-  throw new ShapeError(`${name} must be f32, f16 or bf16 storage, got ${dtype}`);
 }
 
 /** Features the f16 tensor-core path needs (Dawn on NVIDIA with vulkan_enable_f16_on_nvidia). */
@@ -124,109 +114,6 @@ export function missingTensorCoreFeatures(features: Iterable<string>): string[] 
  *  128 x 256 block must be mostly used and the grid at least ~half a wave of an H100. */
 export function tensorCoreShape(s: MatmulShape): boolean {
   return s.m >= 128 && s.n >= 256 && s.m * s.n * s.batch >= 128 * 128 * 64;
-}
-
-export interface MatmulVariant {
-  /** "subgroup": the tensor-core kernel (tile fixed at SUBGROUP_TILE). */
-  kind?: "tiled" | "subgroup";
-  tile: MatmulTile;
-  transA: boolean;
-  transB: boolean;
-  /** Bounds tests; false only when the shape is a multiple of the tile. */
-  check: boolean;
-  bDtype: DType;
-  /** Tensor-core kernel: elements per load of a / b (4 when aligned, see vectorWidth). */
-  va?: 1 | 4;
-  vb?: 1 | 4;
-}
-
-export function matmulKey(v: MatmulVariant): string {
-  const t = v.tile;
-  if (v.kind === "subgroup") {
-    return `matmul_subgroup:${+v.transA}${+v.transB}${+v.check}:${v.va ?? 1}${v.vb ?? 1}:${v.bDtype}`;
-  }
-  return `matmul_tiled:${t.bm}x${t.bn}x${t.bk}:${t.tm}x${t.tn}:${+v.transA}${+v.transB}${+v.check}:${v.bDtype}`;
-}
-
-export function matmulSource(v: MatmulVariant): string {
-  const t = v.tile;
-  if (v.kind === "subgroup") return subgroupSource(v);
-  const head = [
-    `const BM: u32 = ${t.bm}u;`,
-    `const BN: u32 = ${t.bn}u;`,
-    `const BK: u32 = ${t.bk}u;`,
-    `const TM: u32 = ${t.tm}u;`,
-    `const TN: u32 = ${t.tn}u;`,
-    `const TRANS_A: bool = ${v.transA};`,
-    `const TRANS_B: bool = ${v.transB};`,
-    `const CHECK: bool = ${v.check};`,
-  ].join("\n");
-  const body = WGSL.matmul_tiled;
-  if (!body) throw new ShapeError("matmul kernels are not embedded: run `node scripts/build-assets.mjs`");
-  return `${head}\n${storageLoadWgsl("b", 2, v.bDtype, "loadB")}\n${body}`;
-}
-
-function subgroupSource(v: MatmulVariant): string {
-  const t = v.tile;
-  const body = WGSL.matmul_subgroup;
-  if (!body) throw new ShapeError("matmul kernels are not embedded: run `node scripts/build-assets.mjs`");
-  // The subgroup index t / 32 is subgroup-uniform on NVIDIA (32 lanes, linear invocation order) but
-  // not provably so to WGSL's uniformity analysis, and this Dawn has no diagnostic rule for it.
-  const enables =
-    "enable f16;\nenable chromium_experimental_subgroup_matrix;\nenable chromium_disable_uniformity_analysis;\n";
-  const head = [
-    `const BM: u32 = ${t.bm}u;`,
-    `const BN: u32 = ${t.bn}u;`,
-    `const BK: u32 = ${t.bk}u;`,
-    `const TRANS_A: bool = ${v.transA};`,
-    `const TRANS_B: bool = ${v.transB};`,
-    `const CHECK: bool = ${v.check};`,
-    `const VA: u32 = ${v.va ?? 1}u;`,
-    `const VB: u32 = ${v.vb ?? 1}u;`,
-  ].join("\n");
-  const loaders = `${storageLoad4Wgsl("a", 1, "f32", "loadA", v.va ?? 1)}${storageLoad4Wgsl("b", 2, v.bDtype, "loadB", v.vb ?? 1)}`;
-  return `${enables}${head}\n${loaders}\n${body}`;
-}
-
-/**
- * WGSL declaring storage binding `binding` as `name` and `fn fnName(i) -> vec4<f32>`: the `width`
- * (4 or 1) elements from element i on (i a multiple of 4 when width is 4; the rest zero when 1).
- */
-export function storageLoad4Wgsl(
-  name: string,
-  binding: number,
-  dtype: DType,
-  fnName: string,
-  width: 1 | 4,
-): string {
-  if (width === 1) {
-    return `${storageLoadWgsl(name, binding, dtype, `${fnName}1`)}fn ${fnName}(i: u32) -> vec4<f32> { return vec4<f32>(${fnName}1(i), 0.0, 0.0, 0.0); }\n`;
-  }
-  const decl = (ty: string) => `@group(0) @binding(${binding}) var<storage, read> ${name}: array<${ty}>;\n`;
-  if (dtype === "f32")
-    return `${decl("vec4<f32>")}fn ${fnName}(i: u32) -> vec4<f32> { return ${name}[i >> 2u]; }\n`;
-  if (dtype === "f16") {
-    return `${decl("vec2<u32>")}fn ${fnName}(i: u32) -> vec4<f32> {
-  let w = ${name}[i >> 2u];
-  return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
-}\n`;
-  }
-  if (dtype === "bf16") {
-    return `${decl("vec2<u32>")}fn ${fnName}(i: u32) -> vec4<f32> {
-  let w = ${name}[i >> 2u];
-  return bitcast<vec4<f32>>(vec4<u32>(w.x << 16u, w.x & 0xffff0000u, w.y << 16u, w.y & 0xffff0000u));
-}\n`;
-  }
-  throw new ShapeError(`${name} must be f32, f16 or bf16 storage, got ${dtype}`);
-}
-
-/**
- * Elements per load the tensor-core kernel may use for an operand: 4 when the operand's
- * contiguous dimension and its element offset are multiples of 4 (every chunk of 4 then lies
- * wholly inside one row and the binding, see bind-ranges.ts), else 1.
- */
-export function vectorWidth(contiguous: number, offset: number): 1 | 4 {
-  return contiguous % 4 === 0 && offset % 4 === 0 ? 4 : 1;
 }
 
 /** Everything needed to dispatch one matmul: bindings are 0 params, 1 a, 2 b, 3 out. */
@@ -299,13 +186,13 @@ export function planMatmul(
   const t = sub ? SUBGROUP_TILE : (tile ?? chooseTile(limits, s.m, s.n, s.batch));
   const check = s.m % t.bm !== 0 || s.n % t.bn !== 0 || s.k % t.bk !== 0;
   const v: MatmulVariant = {
-    kind: sub ? "subgroup" : "tiled",
+    kind: sub ? "subgroup" : t.unrolled ? "unrolled" : "tiled",
     tile: t,
     transA: !!opts.transA,
     transB: !!opts.transB,
     check,
     bDtype: b.dtype,
-    ...(sub
+    ...(sub || t.unrolled
       ? {
           va: vectorWidth(opts.transA ? s.m : s.k, a.offset),
           vb: vectorWidth(opts.transB ? s.k : s.n, b.offset),
