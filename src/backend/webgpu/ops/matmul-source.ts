@@ -51,7 +51,6 @@ export function matmulKey(v: MatmulVariant): string {
 }
 
 export function matmulSource(v: MatmulVariant): string {
-  const t = v.tile;
   if (v.kind === "subgroup") return subgroupSource(v);
   if (v.kind === "unrolled") return unrolledSource(v);
   const body = WGSL.matmul_tiled;

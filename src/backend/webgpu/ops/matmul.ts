@@ -4,7 +4,7 @@
 // out (.., M, N) = alpha * op(a) @ op(b) (+ out); a f32, b f32/f16/bf16 (packed 2 per u32), out f32.
 // Multi-dispatch schedules (aligned interior + checked strips, split-K) live in matmul-schedule.ts.
 import type { MatmulOptions } from "../../backend.js";
-import type { DType, Tensor } from "../../tensor.js";
+import type { Tensor } from "../../tensor.js";
 import { matmulDims } from "../../op-shapes.js";
 import { ShapeError } from "../../../errors.js";
 import { type MatmulVariant, matmulKey, matmulSource, vectorWidth } from "./matmul-source.js";
