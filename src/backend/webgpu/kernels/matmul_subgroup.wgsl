@@ -2,11 +2,12 @@
 // out(batch; M, N) = alpha * op(a) @ op(b) (+ out). Operands are rounded to f16 when staged, so
 // this is an opt-in lower-precision path (like TF32), used only when the device has shader-f16 and
 // the subgroup-matrix feature (ops/matmul.ts).
-// Prepended by ops/matmul.ts: the `enable` lines; consts BM (128) BN (256) BK (32) TRANS_A TRANS_B
-// CHECK VA VB; bindings `a` (1) and `b` (2) with `fn loadA(i) -> vec4<f32>` / `loadB`, which return
-// the VA / VB (4 or 1, the rest zero) elements from element i on along the operand's contiguous
-// dimension (k or m for a, n or k for b; VA = 4 only when that dimension and the offsets are
-// multiples of 4, so a chunk of 4 is wholly inside or outside the matrix).
+// Prepended by ops/matmul-source.ts: the `enable` lines; consts BM (128) BN (256) BK (32) TRANS_A
+// TRANS_B CHECK VA VB; bindings `a` (1) and `b` (2) with `fn loadA(i) -> vec4<f32>` / `loadB`,
+// which return the VA / VB (4 or 1, the rest zero) elements from element i on along the operand's
+// contiguous dimension (k or m for a, n or k for b; VA = 4 only when that dimension and the offsets
+// are multiples of 4, so a chunk of 4 is wholly inside or outside the matrix); matmul_params.wgsl
+// and matmul_vec_loads.wgsl (loadSlice).
 // Workgroup: 8 subgroups of 32 (NVIDIA) over a BM x BN block; subgroup w owns a 64 x 64 region
 // (4 x 4 result matrices): row group w / 4, column group w % 4. K walks in BK slices staged once
 // in workgroup memory, the next slice held in registers meanwhile.
@@ -20,83 +21,17 @@
 // `chromium_disable_uniformity_analysis` (needs Dawn's allow_unsafe_apis): WGSL cannot see that
 // t / 32 is uniform within a subgroup.
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  aOff: u32,
-  bOff: u32,
-  oOff: u32,
-  aBatch: u32,
-  bBatch: u32,
-  oBatch: u32,
-  alpha: f32,
-  accumulate: u32,
-  pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-
 const NT: u32 = 256u;
 // the main loop writes out the two 16-deep k steps of a slice
 const_assert BK == 32u;
 // Row strides (halves) of the A groups (64 x BK) and B groups (BK x 64).
 const AST: u32 = BK + 8u;
 const GST: u32 = 72u;
-// Chunks of VA (VB) elements: along each line of the contiguous dimension, and per thread.
-const AC: u32 = select(BK, BM, TRANS_A) / VA;
-const BC: u32 = select(BN, BK, TRANS_B) / VB;
-const LA: u32 = BM * BK / VA / NT;
-const LB: u32 = BK * BN / VB / NT;
 
 // A (m, k) at As[m / 64][(m % 64) * AST + k]; B (k, n) at Bs[n / 64][k * GST + n % 64].
 var<workgroup> As: array<array<f16, 64u * AST>, BM / 64u>;
 var<workgroup> Bs: array<array<f16, BK * GST>, BN / 64u>;
 var<workgroup> Cs: array<array<f32, 256>, 8>;
-var<private> ra: array<vec4<f32>, LA>;
-var<private> rb: array<vec4<f32>, LB>;
-
-// Tile position (m, k) / (k, n) of chunk e's first element.
-fn aChunk(e: u32) -> vec2<u32> {
-  let line = e / AC;
-  let c = (e % AC) * VA;
-  return select(vec2<u32>(line, c), vec2<u32>(c, line), TRANS_A);
-}
-
-fn bChunk(e: u32) -> vec2<u32> {
-  let line = e / BC;
-  let c = (e % BC) * VB;
-  return select(vec2<u32>(line, c), vec2<u32>(c, line), TRANS_B);
-}
-
-fn loadSlice(aBase: u32, bBase: u32, m0: u32, n0: u32, k0: u32, t: u32) {
-  let M = p.M;
-  let N = p.N;
-  let K = p.K;
-  for (var l = 0u; l < LA; l++) {
-    let c = aChunk(t + l * NT);
-    let m = m0 + c.x;
-    let k = k0 + c.y;
-    let idx = select(aBase + m * K + k, aBase + k * M + m, TRANS_A);
-    if (CHECK) {
-      ra[l] = select(vec4<f32>(0.0), loadA(idx), m < M && k < K);
-    } else {
-      ra[l] = loadA(idx);
-    }
-  }
-  for (var l = 0u; l < LB; l++) {
-    let c = bChunk(t + l * NT);
-    let k = k0 + c.x;
-    let n = n0 + c.y;
-    let idx = select(bBase + k * N + n, bBase + n * K + k, TRANS_B);
-    if (CHECK) {
-      rb[l] = select(vec4<f32>(0.0), loadB(idx), n < N && k < K);
-    } else {
-      rb[l] = loadB(idx);
-    }
-  }
-}
 
 fn putA(c: vec2<u32>, j: u32, x: f16) {
   let m = c.x + select(0u, j, TRANS_A);
@@ -201,13 +136,13 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
   var c32 = subgroup_matrix_result<f32, 16, 16>();
   var c33 = subgroup_matrix_result<f32, 16, 16>();
   let nTiles = (p.K + BK - 1u) / BK;
-  loadSlice(aBase, bBase, m0, n0, 0u, t);
+  loadSlice(aBase, bBase, m0, n0, 0u, p.K, t);
   storeSlice(t);
   workgroupBarrier();
   for (var tile = 0u; tile < nTiles; tile++) {
     let more = tile + 1u < nTiles;
     if (more) {
-      loadSlice(aBase, bBase, m0, n0, (tile + 1u) * BK, t);
+      loadSlice(aBase, bBase, m0, n0, (tile + 1u) * BK, p.K, t);
     }
     // k 0 .. 15 of the slice
     let a00 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&As[ga], 0u * AST + 0u, AST);

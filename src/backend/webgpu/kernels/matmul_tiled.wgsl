@@ -1,6 +1,7 @@
 // Register-tiled f32 matmul: out(batch; M, N) = alpha * op(a) @ op(b) (+ out if accumulate).
-// Prepended by ops/matmul.ts: consts BM BN BK TM TN TRANS_A TRANS_B CHECK, the binding of `b`
-// (binding 2) and `fn loadB(i: u32) -> f32` for b's storage dtype (f32, packed f16 or bf16).
+// Prepended by ops/matmul-source.ts: consts BM BN BK TM TN TRANS_A TRANS_B CHECK, the binding of
+// `b` (binding 2), `fn loadB(i: u32) -> f32` for b's storage dtype (f32, packed f16 or bf16) and
+// matmul_params.wgsl (Params, `p`, `out`).
 // Each workgroup computes a BM x BN block, each thread TM x TN of it (in 4x4 sub-blocks spread by
 // 4*TY rows / 4*TX columns); K is walked in BK slices through double-buffered workgroup memory.
 // Regions: block (wid.x, wid.y) starts at (mOrigin + wid.y*BM, nOrigin + wid.x*BN); M, N, K are the
@@ -9,28 +10,7 @@
 // matmul_reduce.wgsl). CHECK = false only when the dispatched blocks lie inside M x N and every
 // K range is a multiple of BK: bounds tests sit in the global loads and the final store only.
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  aOff: u32,
-  bOff: u32,
-  oOff: u32,
-  aBatch: u32,
-  bBatch: u32,
-  oBatch: u32,
-  alpha: f32,
-  accumulate: u32,
-  splits: u32,
-  kChunk: u32,
-  mOrigin: u32,
-  nOrigin: u32,
-  pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 const TX: u32 = BN / TN;
 const TY: u32 = BM / TM;

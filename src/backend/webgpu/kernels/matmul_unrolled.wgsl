@@ -1,10 +1,10 @@
 // Register-tiled f32 matmul with its k loop written out: out(batch; M, N) = alpha * op(a) @ op(b)
-// (+ out if accumulate). Same params, regions and split-K as matmul_tiled.wgsl; ops/matmul.ts
+// (+ out if accumulate). Same params, regions and split-K as matmul_tiled.wgsl. ops/matmul-source.ts
 // prepends consts BM BN BK TM TN TRANS_A TRANS_B CHECK VA VB, bindings `a` (1) / `b` (2) with
 // `fn loadA(i) -> vec4<f32>` / `loadB` (VA / VB elements from element i on along the operand's
 // contiguous dimension, the rest zero; VA = 4 only when that dimension and the offset are
-// multiples of 4), and fills the three marked lines: the TM * TN / 4 accumulators c0.., the BK
-// unrolled steps of the inner loop, the epilogue.
+// multiples of 4), matmul_params.wgsl and matmul_vec_loads.wgsl (loadSlice), and fills the three
+// marked lines: the TM * TN / 4 accumulators c0.., the BK steps of the inner loop, the epilogue.
 // Why written out: every workgroup-memory read of the inner loop then has a constant inner index,
 // so Dawn's robustness transform clamps only the per-thread outer index (once) and the compiler
 // keeps 16 accumulators + fragments + the prefetched slice under the register budget of 4
@@ -14,85 +14,13 @@
 // Thread (tx, ty) of TX x TY owns rows 4 * (i * TY + ty) + r and columns 4 * (j * TX + tx) + c.
 // One workgroup buffer per operand, the next K slice prefetched into registers meanwhile.
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  aOff: u32,
-  bOff: u32,
-  oOff: u32,
-  aBatch: u32,
-  bBatch: u32,
-  oBatch: u32,
-  alpha: f32,
-  accumulate: u32,
-  splits: u32,
-  kChunk: u32,
-  mOrigin: u32,
-  nOrigin: u32,
-  pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-
 const TX: u32 = BN / TN;
 const TY: u32 = BM / TM;
 const NT: u32 = TX * TY;
-// Chunks of VA (VB) elements: along each line of the contiguous dimension, and per thread.
-const AC: u32 = select(BK, BM, TRANS_A) / VA;
-const BC: u32 = select(BN, BK, TRANS_B) / VB;
-const LA: u32 = BM * BK / VA / NT;
-const LB: u32 = BK * BN / VB / NT;
-
 // AT[ty][k * TM / 4 + i]: rows 4 * (i * TY + ty) .. + 3 at k; BT[tx][k * TN / 4 + j]: columns
 // 4 * (j * TX + tx) .. + 3 at k. One vec4 of padding per thread against bank conflicts.
 var<workgroup> AT: array<array<vec4<f32>, BK * TM / 4u + 1u>, TY>;
 var<workgroup> BT: array<array<vec4<f32>, BK * TN / 4u + 1u>, TX>;
-var<private> ra: array<vec4<f32>, LA>;
-var<private> rb: array<vec4<f32>, LB>;
-
-// Tile position (m, k) / (k, n) of chunk e's first element.
-fn aChunk(e: u32) -> vec2<u32> {
-  let line = e / AC;
-  let c = (e % AC) * VA;
-  return select(vec2<u32>(line, c), vec2<u32>(c, line), TRANS_A);
-}
-
-fn bChunk(e: u32) -> vec2<u32> {
-  let line = e / BC;
-  let c = (e % BC) * VB;
-  return select(vec2<u32>(line, c), vec2<u32>(c, line), TRANS_B);
-}
-
-// This thread's chunks of the K slice from k0 (kEnd: the end of this split's K range).
-fn loadSlice(aBase: u32, bBase: u32, m0: u32, n0: u32, k0: u32, kEnd: u32, t: u32) {
-  let M = p.M;
-  let N = p.N;
-  let K = p.K;
-  for (var l = 0u; l < LA; l++) {
-    let c = aChunk(t + l * NT);
-    let m = m0 + c.x;
-    let k = k0 + c.y;
-    let idx = select(aBase + m * K + k, aBase + k * M + m, TRANS_A);
-    if (CHECK) {
-      ra[l] = select(vec4<f32>(0.0), loadA(idx), m < M && k < kEnd);
-    } else {
-      ra[l] = loadA(idx);
-    }
-  }
-  for (var l = 0u; l < LB; l++) {
-    let c = bChunk(t + l * NT);
-    let k = k0 + c.x;
-    let n = n0 + c.y;
-    let idx = select(bBase + k * N + n, bBase + n * K + k, TRANS_B);
-    if (CHECK) {
-      rb[l] = select(vec4<f32>(0.0), loadB(idx), n < N && k < kEnd);
-    } else {
-      rb[l] = loadB(idx);
-    }
-  }
-}
 
 fn putA(m: u32, k: u32, x: f32) {
   AT[(m / 4u) % TY][k * (TM / 4u) + m / (4u * TY)][m % 4u] = x;

@@ -1,6 +1,7 @@
-// WGSL source of the matmul kernels for one variant: the constants and operand loaders prepended
-// to kernels/matmul_tiled.wgsl, matmul_unrolled.wgsl (whose k loop, accumulators and epilogue are
-// written out here) and matmul_subgroup.wgsl, and the pipeline cache key of each variant.
+// WGSL source of the matmul kernels for one variant: the constants, operand loaders and shared
+// fragments (kernels/matmul_params.wgsl; matmul_vec_loads.wgsl for the vector-loading kernels)
+// prepended to kernels/matmul_tiled.wgsl, matmul_unrolled.wgsl (whose k loop, accumulators and
+// epilogue are written out here) and matmul_subgroup.wgsl, and the pipeline cache key of each.
 import type { DType } from "../../tensor.js";
 import { ShapeError } from "../../../errors.js";
 import { WGSL } from "../kernels/wgsl.generated.js";
@@ -23,6 +24,14 @@ fn ${fnName}(i: u32) -> f32 { return ${name}[i]; }\n`;
 }\n`;
   }
   throw new ShapeError(`${name} must be f32, f16 or bf16 storage, got ${dtype}`);
+}
+
+/** An embedded kernel file's text (scripts/build-assets.mjs embeds kernels/*.wgsl). */
+function embedded(name: string): string {
+  const text = WGSL[name];
+  if (!text)
+    throw new ShapeError(`kernel ${name}.wgsl is not embedded: run \`node scripts/build-assets.mjs\``);
+  return text;
 }
 
 export interface MatmulVariant {
@@ -53,13 +62,15 @@ export function matmulKey(v: MatmulVariant): string {
 export function matmulSource(v: MatmulVariant): string {
   if (v.kind === "subgroup") return subgroupSource(v);
   if (v.kind === "unrolled") return unrolledSource(v);
-  const body = WGSL.matmul_tiled;
-  if (!body) throw new ShapeError("matmul kernels are not embedded: run `node scripts/build-assets.mjs`");
-  return `${tileHead(v, false)}\n${storageLoadWgsl("b", 2, v.bDtype, "loadB")}\n${body}`;
+  const b = storageLoadWgsl("b", 2, v.bDtype, "loadB");
+  return `${tileHead(v, false)}\n${b}\n${embedded("matmul_params")}\n${embedded("matmul_tiled")}`;
 }
 
-function loaders(v: MatmulVariant): string {
-  return `${storageLoad4Wgsl("a", 1, "f32", "loadA", v.va ?? 1)}${storageLoad4Wgsl("b", 2, v.bDtype, "loadB", v.vb ?? 1)}`;
+/** Operand loaders and the shared fragments of the vector-loading kernels. */
+function vectorPrelude(v: MatmulVariant): string {
+  const a = storageLoad4Wgsl("a", 1, "f32", "loadA", v.va ?? 1);
+  const b = storageLoad4Wgsl("b", 2, v.bDtype, "loadB", v.vb ?? 1);
+  return `${tileHead(v, true)}\n${a}${b}\n${embedded("matmul_params")}\n${embedded("matmul_vec_loads")}`;
 }
 
 /**
@@ -70,8 +81,7 @@ function loaders(v: MatmulVariant): string {
  */
 function unrolledSource(v: MatmulVariant): string {
   const t = v.tile;
-  const body = WGSL.matmul_unrolled;
-  if (!body) throw new ShapeError("matmul kernels are not embedded: run `node scripts/build-assets.mjs`");
+  const body = embedded("matmul_unrolled");
   const fi = t.tm / 4;
   const fj = t.tn / 4;
   const acc = (i: number, r: number, j: number) => (i * 4 + r) * fj + j;
@@ -109,7 +119,7 @@ function unrolledSource(v: MatmulVariant): string {
   let src = fill(body, "ACCUMULATORS", decl);
   src = fill(src, "INNER_LOOP", inner);
   src = fill(src, "EPILOGUE", epi);
-  return `${tileHead(v, true)}\n${loaders(v)}\n${src}`;
+  return `${vectorPrelude(v)}\n${src}`;
 }
 
 /** The constants every matmul kernel reads (VA / VB for the vector-loading kernels). */
@@ -130,13 +140,12 @@ function tileHead(v: MatmulVariant, vectors: boolean): string {
 }
 
 function subgroupSource(v: MatmulVariant): string {
-  const body = WGSL.matmul_subgroup;
-  if (!body) throw new ShapeError("matmul kernels are not embedded: run `node scripts/build-assets.mjs`");
+  const body = embedded("matmul_subgroup");
   // The subgroup index t / 32 is subgroup-uniform on NVIDIA (32 lanes, linear invocation order) but
   // not provably so to WGSL's uniformity analysis, and this Dawn has no diagnostic rule for it.
   const enables =
     "enable f16;\nenable chromium_experimental_subgroup_matrix;\nenable chromium_disable_uniformity_analysis;\n";
-  return `${enables}${tileHead(v, true)}\n${loaders(v)}\n${body}`;
+  return `${enables}${vectorPrelude(v)}\n${body}`;
 }
 
 /**
