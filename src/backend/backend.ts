@@ -22,6 +22,8 @@ export interface BackendInfo {
   detail: string;
   features: string[];
   limits: Record<string, number>;
+  /** WebGPU: large forward matmuls on f16 tensor cores (the backend's `tensorCores` option). */
+  tensorCores?: boolean;
 }
 
 export interface MatmulOptions {

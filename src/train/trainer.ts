@@ -170,6 +170,7 @@ export async function trainRun(spec: TrainRunSpec): Promise<TrainResult> {
     seconds: trainSeconds,
     backend: backend.name,
     device: backend.info().device,
+    tensorCores: backend.info().tensorCores ?? false,
     interrupted,
   };
   // result.json marks a finished run (sweeps skip those); an interrupted one has only checkpoints

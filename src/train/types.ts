@@ -86,6 +86,8 @@ export interface TrainResult {
   seconds: number;
   backend: string;
   device: string;
+  /** Forward matmuls ran on f16 tensor cores (`--tensor-cores`). */
+  tensorCores: boolean;
   /** True when `signal` stopped the run before `steps`; resume continues it. */
   interrupted: boolean;
 }

@@ -57,6 +57,7 @@ function fakeTrainer(bestLr: Record<string, number>, failOn?: string): Fake {
       seconds: 1,
       backend: "cpu",
       device: "fake",
+      tensorCores: false,
       interrupted: false,
     };
     writeFileSync(join(spec.outDir, "result.json"), JSON.stringify(result));

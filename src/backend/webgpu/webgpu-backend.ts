@@ -77,6 +77,7 @@ export class WebGpuBackend implements Backend {
       detail: this.ctx.detail,
       features: [...this.ctx.features],
       limits: { ...this.ctx.limits },
+      ...(this.tensorCores ? { tensorCores: true } : {}),
     };
   }
 

@@ -128,7 +128,7 @@ export function registerTrain(program: Command): void {
           process.stdout.write(
             `${result.name}: ${result.steps} steps, ${result.tokens.toLocaleString("en-US")} tokens, ` +
               `val loss ${result.finalValLoss.toFixed(4)} (ppl ${result.finalValPpl.toFixed(2)}), ` +
-              `${Math.round(result.tokensPerSecond).toLocaleString("en-US")} tokens/s on ${result.backend} (${result.device})\n` +
+              `${Math.round(result.tokensPerSecond).toLocaleString("en-US")} tokens/s on ${result.backend} (${result.device}${result.tensorCores ? ", tensor cores" : ""})\n` +
               `run folder: ${result.outDir}\n`,
           );
         }
