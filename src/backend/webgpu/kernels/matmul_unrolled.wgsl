@@ -8,9 +8,9 @@
 // Why written out: every workgroup-memory read of the inner loop then has a constant inner index,
 // so Dawn's robustness transform clamps only the per-thread outer index (once) and the compiler
 // keeps 16 accumulators + fragments + the prefetched slice under the register budget of 4
-// workgroups of 128 threads per multiprocessor. Measured on an H100 at n = 4096 / 8192: 42.6 /
-// 43.1 TFLOP/s, against 33.8 / 34.0 for matmul_tiled's 128x128x4 and 22 for matmul_tiled with this
-// very tile (bench/gpu/NOTES.md).
+// workgroups of 128 threads per multiprocessor. Measured on H100s at n = 4096 / 8192: 41-43 /
+// 40-43.5 TFLOP/s alone, 37-41 / 42-43 through the backend (machine to machine), against ~34 for
+// matmul_tiled's 128x128x4 and 22 for matmul_tiled with this very tile (bench/gpu/NOTES.md).
 // Thread (tx, ty) of TX x TY owns rows 4 * (i * TY + ty) + r and columns 4 * (j * TX + tx) + c.
 // One workgroup buffer per operand, the next K slice prefetched into registers meanwhile.
 
