@@ -80,7 +80,11 @@ fn emit(m: u32, n: u32, v: vec4<f32>, oBase: u32) {
 }
 
 @compute @workgroup_size(TX, TY, 1)
-fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+fn main(
+  @builtin(local_invocation_id) lid: vec3<u32>,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
   let tx = lid.x;
   let ty = lid.y;
   let t = ty * TX + tx;
@@ -90,8 +94,20 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let aBase = p.aOff + bz * p.aBatch;
   let bBase = p.bOff + bz * p.bBatch;
   let oBase = p.oOff + wid.z * p.oBatch;
-  let m0 = p.mOrigin + wid.y * BM;
-  let n0 = p.nOrigin + wid.x * BN;
+  // Blocks run in groups of GROUP_M block rows, column by column inside a group, so the blocks
+  // resident at once share A and B panels in L2 (GROUP_M = 0: row by row, the grid's own order).
+  var bx = wid.x;
+  var by = wid.y;
+  if (GROUP_M > 0u) {
+    let id = wid.y * nwg.x + wid.x;
+    let per = GROUP_M * nwg.x;
+    let first = (id / per) * GROUP_M;
+    let rows = min(nwg.y - first, GROUP_M);
+    by = first + (id % per) % rows;
+    bx = (id % per) / rows;
+  }
+  let m0 = p.mOrigin + by * BM;
+  let n0 = p.nOrigin + bx * BN;
   let ar = &AT[ty];
   let br = &BT[tx];
 
