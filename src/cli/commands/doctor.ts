@@ -2,6 +2,7 @@
 // and limits. `--json` prints {"backends":[{name, device, detail, features, limits}], "unavailable":[...]}.
 import type { Command } from "commander";
 import { probeBackends } from "../../backend/registry.js";
+import { missingTensorCoreFeatures } from "../../backend/webgpu/ops/matmul.js";
 
 export function registerDoctor(program: Command): void {
   program
@@ -21,6 +22,11 @@ export function registerDoctor(program: Command): void {
         process.stdout.write(`  features: ${b.features.length ? b.features.join(", ") : "(none)"}\n`);
         const limits = Object.entries(b.limits).map(([k, v]) => `${k}=${v}`);
         process.stdout.write(`  limits: ${limits.join(", ")}\n`);
+        if (b.name === "webgpu") {
+          const missing = missingTensorCoreFeatures(b.features);
+          const tc = missing.length ? `no (needs ${missing.join(", ")})` : "yes (train/bench --tensor-cores)";
+          process.stdout.write(`  f16 tensor-core matmul: ${tc}\n`);
+        }
       }
       for (const f of failed) process.stdout.write(`${f.name}: unavailable: ${f.reason}\n`);
     });
