@@ -74,6 +74,9 @@ const cases: Case[] = [
   { b: 1, t: 1, s: 150, h: 8, hkv: 2, d: 16, causal: true }, // decode, long row
   { b: 1, t: 33, s: 40, h: 4, hkv: 2, d: 12, causal: false, kv: "f16", accumulateKV: true },
   { b: 1, t: 34, s: 33, h: 2, hkv: 2, d: 8, causal: true, kv: "bf16" }, // dk/dv: 2 key tiles of 32
+  // larger head dims (the training presets use 64): k, v, dk, dv rows of 64 floats per thread
+  { b: 1, t: 20, s: 20, h: 4, hkv: 1, d: 64, causal: true }, // MQA: per-head partials, reduced
+  { b: 1, t: 9, s: 30, h: 2, hkv: 2, d: 38, causal: true, kv: "f16", accumulateKV: true }, // direct, +=
 ];
 
 test("webgpu attention: tiling, odd head dim, decode, f16/bf16 K/V", async () => {
