@@ -8,14 +8,14 @@
 // in key-block order into dq (the same sums as the query items, without computing P twice).
 // dq is overwritten; dk/dv (f32) are overwritten, or accumulated when accumulateKV. K/V may be
 // f16/bf16 storage (kvType), widened while packing.
-import { at, cdiv, imin, nextItem, roundUp } from "./common";
+import { at, cdiv, dot, imin, nextItem, roundUp } from "./common";
 import { gemmPacked, NR } from "./matmul";
 import {
   BR,
-  dot,
   fillKeyRows,
   fillQueryRows,
   keyBlock,
+  lseOffset,
   packRowsA,
   packRowsB,
   packRowsBT,
@@ -26,127 +26,99 @@ import {
 import { exp4 } from "./vmath";
 import { packScoresA } from "./attention";
 
+/** One job's operands (byte addresses) and geometry, at the head of each thread's scratch. */
+@unmanaged class Args {
+  dq: usize;
+  dk: usize;
+  dv: usize;
+  dOut: usize;
+  q: usize;
+  k: usize;
+  v: usize;
+  out: usize;
+  lse: usize;
+  partials: usize; // dQ partials buffer, or 0
+  t: i32;
+  s: i32;
+  h: i32;
+  hkv: i32;
+  d: i32;
+  g: i32; // query heads per K/V head
+  bc: i32; // keys per tile
+  dp: i32; // d rounded up to NR
+  ty: i32; // K/V storage type
+  scale: f32;
+  causal: bool;
+  accKV: bool;
+}
+
+/** Scratch bytes reserved for Args (a multiple of 64, so the tiles after it stay aligned). */
+const ARGS_BYTES: i32 = 128;
+
 /** Scratch bytes one thread needs for the backward with head dim d (the larger item kind). */
 export function attentionBackwardScratchBytes(d: i32): i32 {
   const bc = keyBlock(d);
   const dp = roundUp(d, NR);
   const keyItem = bc + BR + 5 * bc * dp + BR * dp + 3 * bc * BR + 3 * BR + 64;
   const queryItem = bc + BR + 3 * BR * dp + bc * dp + 3 * BR * bc + 3 * BR + 64;
-  return (keyItem > queryItem ? keyItem : queryItem) * 4 + 64;
+  return (keyItem > queryItem ? keyItem : queryItem) * 4 + ARGS_BYTES;
 }
 
 // Per stacked query row j of the table: lse, delta = dO.O, and the number of visible keys.
-function rowStats(
-  tab: usize,
-  n: i32,
-  r0: i32,
-  dOut: usize,
-  out: usize,
-  lse: usize,
-  lseA: usize,
-  deltaA: usize,
-  visA: usize,
-  bi: i32,
-  hk: i32,
-  g: i32,
-  t: i32,
-  s: i32,
-  h: i32,
-  d: i32,
-  causal: bool,
-): void {
+function rowStats(a: Args, tab: usize, n: i32, r0: i32, bi: i32, hk: i32, lseA: usize, deltaA: usize, visA: usize): void {
+  const g = a.g;
   for (let j: i32 = 0; j < n; j++) {
-    const rr = r0 + j;
-    const tt = rr / g;
-    const head = hk * g + (rr - tt * g);
-    store<f32>(at(lseA, j), load<f32>(at(lse, (bi * h + head) * t + tt)));
-    store<f32>(at(deltaA, j), dot(row(dOut, tab, j), row(out, tab, j), d));
-    store<i32>(at(visA, j), visible(tt, t, s, causal));
+    const r = r0 + j;
+    store<f32>(at(lseA, j), load<f32>(at(a.lse, lseOffset(bi, r, hk, g, a.t, a.h))));
+    store<f32>(at(deltaA, j), dot<f32>(row(a.dOut, tab, j), row(a.out, tab, j), a.d));
+    store<i32>(at(visA, j), visible(r / g, a.t, a.s, a.causal));
   }
 }
 
 /** One key item: keys [s0, s0 + kn) of (bi, hk); writes those rows of dk and dv. */
-function keyItem(
-  p: usize, // [dq, dk, dv, dOut, q, k, v, out, lse]: u32 byte addresses, then kvType
-  bi: i32,
-  hk: i32,
-  s0: i32,
-  t: i32,
-  s: i32,
-  h: i32,
-  hkv: i32,
-  d: i32,
-  scale: f32,
-  causal: bool,
-  accKV: bool,
-  scratch: usize,
-): void {
-  const dk = <usize>load<u32>(p, 4);
-  const dv = <usize>load<u32>(p, 8);
-  const dOut = <usize>load<u32>(p, 12);
-  const q = <usize>load<u32>(p, 16);
-  const k = <usize>load<u32>(p, 20);
-  const v = <usize>load<u32>(p, 24);
-  const out = <usize>load<u32>(p, 28);
-  const lse = <usize>load<u32>(p, 32);
-  const ty = load<i32>(p, 36);
-  const partials = <usize>load<u32>(p, 40);
-  const g = h / hkv;
-  const bc = keyBlock(d);
-  const dp = roundUp(d, NR);
-  const kn = imin(bc, s - s0);
-  const rTot = t * g;
+function keyItem(a: Args, bi: i32, hk: i32, s0: i32, scratch: usize): void {
+  const d = a.d;
+  const dp = a.dp;
+  const bc = a.bc;
+  const kn = imin(bc, a.s - s0);
+  const rTot = a.t * a.g;
   // this block's dQ terms: rows [0, rTot) of (bi, hk), row stride dp
-  const part = at(partials, ((bi * hkv + hk) * cdiv(s, bc) + s0 / bc) * rTot * dp);
-  let sp = scratch;
-  const kTab = sp;
-  sp = at(sp, bc);
-  const qTab = sp;
-  sp = at(sp, BR);
-  const kA = sp;
-  sp = at(sp, bc * dp);
-  const vA = sp;
-  sp = at(sp, bc * dp);
-  const dKa = sp;
-  sp = at(sp, bc * dp);
-  const dVa = sp;
-  sp = at(sp, bc * dp);
-  const bq = sp;
-  sp = at(sp, BR * dp);
-  const sT = sp;
-  sp = at(sp, bc * BR);
-  const dpT = sp;
-  sp = at(sp, bc * BR);
-  const pA = sp;
-  sp = at(sp, bc * BR);
-  const lseA = sp;
-  sp = at(sp, BR);
-  const deltaA = sp;
-  sp = at(sp, BR);
-  const visA = sp;
-  sp = at(sp, BR);
-  const kB = sp;
-  sp = at(sp, bc * dp);
-  const tmp = sp;
+  const part = at(a.partials, ((bi * a.hkv + hk) * cdiv(a.s, bc) + s0 / bc) * rTot * dp);
+  // scratch regions, each right after the one before
+  const kTab = scratch;
+  const qTab = at(kTab, bc);
+  const kA = at(qTab, BR);
+  const vA = at(kA, bc * dp);
+  const dKa = at(vA, bc * dp);
+  const dVa = at(dKa, bc * dp);
+  const bq = at(dVa, bc * dp);
+  const sT = at(bq, BR * dp);
+  const dpT = at(sT, bc * BR);
+  const pA = at(dpT, bc * BR);
+  const lseA = at(pA, bc * BR);
+  const deltaA = at(lseA, BR);
+  const visA = at(deltaA, BR);
+  const kB = at(visA, BR);
+  const tmp = at(kB, bc * dp);
 
-  fillKeyRows(kTab, s0, kn, bi, hk, s, hkv, d);
-  packRowsA(k, kTab, kn, d, kA, ty);
-  packRowsA(v, kTab, kn, d, vA, ty);
-  if (partials != 0) packRowsB(k, kTab, kn, d, kB, ty);
+  fillKeyRows(kTab, s0, kn, bi, hk, a.s, a.hkv, d);
+  packRowsA(a.k, kTab, kn, d, kA, a.ty);
+  packRowsA(a.v, kTab, kn, d, vA, a.ty);
+  if (a.partials != 0) packRowsB(a.k, kTab, kn, d, kB, a.ty);
   memory.fill(dKa, 0, <usize>(kn * dp) << 2);
   memory.fill(dVa, 0, <usize>(kn * dp) << 2);
-  const tMin = causal ? s0 - (s - t) : 0;
-  const rStart = tMin > 0 ? tMin * g : 0;
+  const tMin = a.causal ? s0 - (a.s - a.t) : 0;
+  const rStart = tMin > 0 ? tMin * a.g : 0;
   for (let c0 = rStart; c0 < rTot; c0 += BR) {
     const cn = imin(BR, rTot - c0);
-    fillQueryRows(qTab, c0, cn, bi, hk, g, t, h, d);
-    rowStats(qTab, cn, c0, dOut, out, lse, lseA, deltaA, visA, bi, hk, g, t, s, h, d, causal);
+    fillQueryRows(qTab, c0, cn, bi, hk, a.g, a.t, a.h, d);
+    rowStats(a, qTab, cn, c0, bi, hk, lseA, deltaA, visA);
     for (let j = cn; j < roundUp(cn, 4); j++) store<i32>(at(visA, j), 0);
     // S^T = K Q^T (scaled), then P^T = exp(S^T - lse) on visible pairs
-    packRowsBT(q, qTab, cn, d, bq);
-    gemmPacked(kA, bq, kn, cn, d, sT, BR, scale, false, tmp);
+    packRowsBT(a.q, qTab, cn, d, bq);
+    gemmPacked(kA, bq, kn, cn, d, sT, BR, a.scale, false, tmp);
     // dP^T = V dO^T
-    packRowsBT(dOut, qTab, cn, d, bq);
+    packRowsBT(a.dOut, qTab, cn, d, bq);
     gemmPacked(vA, bq, kn, cn, d, dpT, BR, 1, false, tmp);
     for (let i: i32 = 0; i < kn; i++) {
       const key = i32x4.splat(s0 + i);
@@ -161,21 +133,21 @@ function keyItem(
     }
     // dV += P^T dO
     packScoresA(sT, kn, cn, BR, pA);
-    packRowsB(dOut, qTab, cn, d, bq);
+    packRowsB(a.dOut, qTab, cn, d, bq);
     gemmPacked(pA, bq, kn, d, cn, dVa, dp, 1, true, tmp);
     // dK += scale dS^T Q
     packScoresA(dpT, kn, cn, BR, pA);
-    packRowsB(q, qTab, cn, d, bq);
-    gemmPacked(pA, bq, kn, d, cn, dKa, dp, scale, true, tmp);
-    if (partials != 0) {
+    packRowsB(a.q, qTab, cn, d, bq);
+    gemmPacked(pA, bq, kn, d, cn, dKa, dp, a.scale, true, tmp);
+    if (a.partials != 0) {
       // dQ term of these rows: scale dS K, with dS = (dS^T)^T packed straight from dpT's columns
       packColumnsA(dpT, kn, cn, BR, pA);
-      gemmPacked(pA, kB, cn, d, kn, at(part, c0 * dp), dp, scale, false, tmp);
+      gemmPacked(pA, kB, cn, d, kn, at(part, c0 * dp), dp, a.scale, false, tmp);
     }
   }
   for (let i: i32 = 0; i < kn; i++) {
-    storeRow(row(dk, kTab, i), at(dKa, i * dp), d, accKV);
-    storeRow(row(dv, kTab, i), at(dVa, i * dp), d, accKV);
+    storeRow(row(a.dk, kTab, i), at(dKa, i * dp), d, a.accKV);
+    storeRow(row(a.dv, kTab, i), at(dVa, i * dp), d, a.accKV);
   }
 }
 
@@ -199,72 +171,39 @@ function storeRow(dst: usize, src: usize, d: i32, add: bool): void {
 }
 
 /** One query item: stacked rows [r0, r0 + BR) of (bi, hk); writes those rows of dq. */
-function queryItem(
-  p: usize,
-  bi: i32,
-  hk: i32,
-  r0: i32,
-  t: i32,
-  s: i32,
-  h: i32,
-  hkv: i32,
-  d: i32,
-  scale: f32,
-  causal: bool,
-  scratch: usize,
-): void {
-  const dq = <usize>load<u32>(p, 0);
-  const dOut = <usize>load<u32>(p, 12);
-  const q = <usize>load<u32>(p, 16);
-  const k = <usize>load<u32>(p, 20);
-  const v = <usize>load<u32>(p, 24);
-  const out = <usize>load<u32>(p, 28);
-  const lse = <usize>load<u32>(p, 32);
-  const ty = load<i32>(p, 36);
-  const g = h / hkv;
-  const bc = keyBlock(d);
-  const dp = roundUp(d, NR);
-  const rows = imin(BR, t * g - r0);
-  let sp = scratch;
-  const kTab = sp;
-  sp = at(sp, bc);
-  const qTab = sp;
-  sp = at(sp, BR);
-  const qA = sp;
-  sp = at(sp, BR * dp);
-  const doA = sp;
-  sp = at(sp, BR * dp);
-  const dQa = sp;
-  sp = at(sp, BR * dp);
-  const kb = sp;
-  sp = at(sp, bc * dp);
-  const sc = sp;
-  sp = at(sp, BR * bc);
-  const dpb = sp;
-  sp = at(sp, BR * bc);
-  const pA = sp;
-  sp = at(sp, BR * bc);
-  const lseA = sp;
-  sp = at(sp, BR);
-  const deltaA = sp;
-  sp = at(sp, BR);
-  const visA = sp;
-  sp = at(sp, BR);
-  const tmp = sp;
+function queryItem(a: Args, bi: i32, hk: i32, r0: i32, scratch: usize): void {
+  const d = a.d;
+  const dp = a.dp;
+  const bc = a.bc;
+  const rows = imin(BR, a.t * a.g - r0);
+  // scratch regions, each right after the one before
+  const kTab = scratch;
+  const qTab = at(kTab, bc);
+  const qA = at(qTab, BR);
+  const doA = at(qA, BR * dp);
+  const dQa = at(doA, BR * dp);
+  const kb = at(dQa, BR * dp);
+  const sc = at(kb, bc * dp);
+  const dpb = at(sc, BR * bc);
+  const pA = at(dpb, BR * bc);
+  const lseA = at(pA, BR * bc);
+  const deltaA = at(lseA, BR);
+  const visA = at(deltaA, BR);
+  const tmp = at(visA, BR);
 
-  fillQueryRows(qTab, r0, rows, bi, hk, g, t, h, d);
-  rowStats(qTab, rows, r0, dOut, out, lse, lseA, deltaA, visA, bi, hk, g, t, s, h, d, causal);
-  packRowsA(q, qTab, rows, d, qA);
-  packRowsA(dOut, qTab, rows, d, doA);
+  fillQueryRows(qTab, r0, rows, bi, hk, a.g, a.t, a.h, d);
+  rowStats(a, qTab, rows, r0, bi, hk, lseA, deltaA, visA);
+  packRowsA(a.q, qTab, rows, d, qA);
+  packRowsA(a.dOut, qTab, rows, d, doA);
   memory.fill(dQa, 0, <usize>(rows * dp) << 2);
-  const kEnd = visible((r0 + rows - 1) / g, t, s, causal);
+  const kEnd = visible((r0 + rows - 1) / a.g, a.t, a.s, a.causal);
   const lane = i32x4(0, 1, 2, 3);
   for (let s0: i32 = 0; s0 < kEnd; s0 += bc) {
     const kn = imin(bc, kEnd - s0);
-    fillKeyRows(kTab, s0, kn, bi, hk, s, hkv, d);
-    packRowsBT(k, kTab, kn, d, kb, ty);
-    gemmPacked(qA, kb, rows, kn, d, sc, bc, scale, false, tmp);
-    packRowsBT(v, kTab, kn, d, kb, ty);
+    fillKeyRows(kTab, s0, kn, bi, hk, a.s, a.hkv, d);
+    packRowsBT(a.k, kTab, kn, d, kb, a.ty);
+    gemmPacked(qA, kb, rows, kn, d, sc, bc, a.scale, false, tmp);
+    packRowsBT(a.v, kTab, kn, d, kb, a.ty);
     gemmPacked(doA, kb, rows, kn, d, dpb, bc, 1, false, tmp);
     for (let r: i32 = 0; r < rows; r++) {
       const nv = i32x4.splat(load<i32>(at(visA, r)));
@@ -279,11 +218,11 @@ function queryItem(
       }
     }
     packScoresA(dpb, rows, kn, bc, pA);
-    packRowsB(k, kTab, kn, d, kb, ty);
-    gemmPacked(pA, kb, rows, d, kn, dQa, dp, scale, true, tmp);
+    packRowsB(a.k, kTab, kn, d, kb, a.ty);
+    gemmPacked(pA, kb, rows, d, kn, dQa, dp, a.scale, true, tmp);
   }
   for (let r: i32 = 0; r < rows; r++) {
-    storeRow(row(dq, qTab, r), at(dQa, r * dp), d, false);
+    storeRow(row(a.dq, qTab, r), at(dQa, r * dp), d, false);
   }
 }
 
@@ -313,39 +252,47 @@ export function attentionBackwardJob(
   threads: i32,
   scratch: usize,
 ): void {
-  // the operand addresses go to the head of this thread's scratch for the item functions
-  const ptrs = scratch;
-  store<u32>(ptrs, <u32>dq, 0);
-  store<u32>(ptrs, <u32>dk, 4);
-  store<u32>(ptrs, <u32>dv, 8);
-  store<u32>(ptrs, <u32>dOut, 12);
-  store<u32>(ptrs, <u32>q, 16);
-  store<u32>(ptrs, <u32>k, 20);
-  store<u32>(ptrs, <u32>v, 24);
-  store<u32>(ptrs, <u32>out, 28);
-  store<u32>(ptrs, <u32>lse, 32);
-  store<i32>(ptrs, kvType, 36);
-  store<u32>(ptrs, <u32>dqPartials, 40);
-  scratch += 64;
-  const g = h / hkv;
-  const bc = keyBlock(d);
-  const kBlocks = cdiv(s, bc);
-  const qBlocks = cdiv(t * g, BR);
+  // the operands and geometry go to the head of this thread's scratch for the item functions
+  const a = changetype<Args>(scratch);
+  a.dq = dq;
+  a.dk = dk;
+  a.dv = dv;
+  a.dOut = dOut;
+  a.q = q;
+  a.k = k;
+  a.v = v;
+  a.out = out;
+  a.lse = lse;
+  a.partials = dqPartials;
+  a.t = t;
+  a.s = s;
+  a.h = h;
+  a.hkv = hkv;
+  a.d = d;
+  a.g = h / hkv;
+  a.bc = keyBlock(d);
+  a.dp = roundUp(d, NR);
+  a.ty = kvType;
+  a.scale = scale;
+  a.causal = causal != 0;
+  a.accKV = accumulateKV != 0;
+  scratch += ARGS_BYTES;
+  const kBlocks = cdiv(s, a.bc);
+  const qBlocks = cdiv(t * a.g, BR);
   const keyCount = batch * hkv * kBlocks;
   const count = dqPartials != 0 ? keyCount : keyCount + batch * hkv * qBlocks;
-  const isCausal = causal != 0;
   for (let item = nextItem(counter); item < count; item = nextItem(counter)) {
     if (item < keyCount) {
       const pair = item / kBlocks;
       const blk = item - pair * kBlocks;
       const bi = pair / hkv;
-      keyItem(ptrs, bi, pair - bi * hkv, blk * bc, t, s, h, hkv, d, scale, isCausal, accumulateKV != 0, scratch);
+      keyItem(a, bi, pair - bi * hkv, blk * a.bc, scratch);
     } else {
       const it = item - keyCount;
       const pair = it / qBlocks;
       const blk = qBlocks - 1 - (it - pair * qBlocks);
       const bi = pair / hkv;
-      queryItem(ptrs, bi, pair - bi * hkv, blk * BR, t, s, h, hkv, d, scale, isCausal, scratch);
+      queryItem(a, bi, pair - bi * hkv, blk * BR, scratch);
     }
   }
 }

@@ -2,7 +2,7 @@
 // covers, so one packer serves every head layout), packers from row tables into the GEMM panel
 // layouts of matmul.ts (widening f16/bf16 K/V), and the tile geometry (the vector exp is in vmath.ts). No allocation.
 import { at, eshT, imin, ld1, ld4, TY_F16, TY_F32, transpose4Store } from "./common";
-import { MR, NR } from "./matmul";
+import { MR, NR, panelRow } from "./matmul";
 
 /** Stacked query rows per tile: row r of a (b, hkv) pair is (t = r / g, head hkv * g + r % g). */
 export const BR: i32 = 64;
@@ -17,6 +17,13 @@ export const BR: i32 = 64;
   const tt = r / g;
   const head = hk * g + (r - tt * g);
   return <u32>(((bi * t + tt) * h + head) * d);
+}
+
+/** Element offset in lse (B, H, T) of stacked row r of batch bi, K/V head hk. */
+@inline export function lseOffset(bi: i32, r: i32, hk: i32, g: i32, t: i32, h: i32): i32 {
+  const tt = r / g;
+  const head = hk * g + (r - tt * g);
+  return (bi * h + head) * t + tt;
 }
 
 /** Fills tab[0..n) with the element offsets of stacked query rows r0..r0+n. */
@@ -121,14 +128,7 @@ function packRowsBN<T>(base: usize, tab: usize, n: i32, d: i32, dst: usize): voi
     const cols = imin(NR, d - p);
     const out = dst + <usize>(p * n) * 4;
     for (let kk: i32 = 0; kk < n; kk++) {
-      const src = rowT<T>(base, tab, kk) + (<usize>p << es);
-      const o = at(out, kk * NR);
-      if (cols == NR) {
-        v128.store(o, ld4<T>(src));
-        v128.store(o, ld4<T>(src + (<usize>4 << es)), 16);
-      } else {
-        for (let c: i32 = 0; c < NR; c++) store<f32>(at(o, c), c < cols ? ld1<T>(src + (<usize>c << es)) : 0);
-      }
+      panelRow<T>(rowT<T>(base, tab, kk) + (<usize>p << es), cols, at(out, kk * NR));
     }
   }
 }
@@ -138,15 +138,4 @@ function packRowsBN<T>(base: usize, tab: usize, n: i32, d: i32, dst: usize): voi
   if (!causal) return s;
   const n = t + s - tq + 1;
   return n < 0 ? 0 : n > s ? s : n;
-}
-
-/** Sum over d of a[d] * b[d] for two rows of floats (SIMD with a scalar tail). */
-export function dot(a: usize, b: usize, d: i32): f32 {
-  let acc = f32x4.splat(0);
-  let i: i32 = 0;
-  for (; i + 4 <= d; i += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(at(a, i)), v128.load(at(b, i))));
-  let s =
-    f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
-  for (; i < d; i++) s += load<f32>(at(a, i)) * load<f32>(at(b, i));
-  return s;
 }

@@ -3,13 +3,14 @@
 // from the GEMM micro-kernel, and an online softmax keeps running max/sum per row. Writes out
 // (B, T, H, D) and lse (B, H, T); rows that see no key get out 0 and lse -inf. K/V may be
 // f16/bf16 storage (kvType), widened while packing.
-import { at, cdiv, imin, nextItem, roundUp, TY_F32, transpose4Store } from "./common";
+import { at, cdiv, imin, laneSum, nextItem, roundUp, TY_F32, transpose4Store } from "./common";
 import { gemmPacked, gemmStridedB, NR } from "./matmul";
 import {
   BR,
   fillKeyRows,
   fillQueryRows,
   keyBlock,
+  lseOffset,
   packRowsA,
   packRowsB,
   packRowsBT,
@@ -70,10 +71,8 @@ function softmaxRow(sc: usize, cols: i32, nVis: i32, mPtr: usize, lPtr: usize): 
     sum = f32x4.add(sum, p);
   }
   const corr = f32x4.extract_lane(exp4(f32x4.splat(mOld - mNew)), 0);
-  const blockSum =
-    f32x4.extract_lane(sum, 0) + f32x4.extract_lane(sum, 1) + f32x4.extract_lane(sum, 2) + f32x4.extract_lane(sum, 3);
   store<f32>(mPtr, mNew);
-  store<f32>(lPtr, load<f32>(lPtr) * corr + blockSum);
+  store<f32>(lPtr, load<f32>(lPtr) * corr + laneSum(sum));
   return corr;
 }
 
@@ -165,11 +164,8 @@ export function attentionJob(
       const dst = row(out, qTab, r);
       const src = at(o, r * dp);
       for (let j: i32 = 0; j < d; j++) store<f32>(at(dst, j), load<f32>(at(src, j)) * inv);
-      const rr = r0 + r;
-      const tt = rr / g;
-      const head = hk * g + (rr - tt * g);
       const lv: f32 = l > 0 ? load<f32>(at(mArr, r)) + Mathf.log(l) : -Infinity;
-      store<f32>(at(lse, (bi * h + head) * t + tt), lv);
+      store<f32>(at(lse, lseOffset(bi, r0 + r, hk, g, t, h)), lv);
     }
   }
 }

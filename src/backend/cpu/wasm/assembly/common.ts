@@ -1,5 +1,6 @@
 // Shared helpers of the wasm kernels (AssemblyScript): integer maths, the work-stealing counter
-// every thread of one job draws items from, and a 4x4 f32 transpose for packing.
+// every thread of one job draws items from, SIMD reductions and fused multiply-add, a 4x4 f32
+// transpose for packing, the matmul job flags, and loads that widen f16/bf16 storage to f32.
 // No allocation anywhere: all memory is raw pointers into the imported shared memory.
 
 @inline export function cdiv(a: i32, b: i32): i32 {
@@ -37,6 +38,20 @@
 }
 
 /**
+ * a * b + c per lane: one fused f32x4.relaxed_madd when the module is built with relaxed SIMD
+ * (a second build; Node 20 needs --experimental-wasm-relaxed-simd), else mul then add.
+ */
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/** Sum of the four lanes in lane order ((x0 + x1) + x2) + x3 (vmath's hsum4 pairs them instead). */
+@inline export function laneSum(x: v128): f32 {
+  return f32x4.extract_lane(x, 0) + f32x4.extract_lane(x, 1) + f32x4.extract_lane(x, 2) + f32x4.extract_lane(x, 3);
+}
+
+/**
  * Transposes the 4x4 block whose rows start at r0..r3 (stride arbitrary) and stores its columns
  * contiguously: out[j*stride + i] = row_i[j] for j in 0..3, with `stride` in bytes.
  */
@@ -55,6 +70,18 @@
 export const TY_F32: i32 = 0;
 export const TY_F16: i32 = 1;
 export const TY_BF16: i32 = 2;
+
+/** Flags of a matmul job (matmul.ts, gemv.ts): op(A) = A^T, op(B) = B^T, C += instead of C =. */
+export const FLAG_TRANS_A: i32 = 1;
+export const FLAG_TRANS_B: i32 = 2;
+export const FLAG_ACCUMULATE: i32 = 4;
+/** B's storage type (TY_* above) sits in bits 3-4 of the flags. */
+export const FLAG_B_TYPE_SHIFT: i32 = 3;
+
+/** B's storage type (TY_*) from matmul job flags. */
+@inline export function bType(flags: i32): i32 {
+  return (flags >> FLAG_B_TYPE_SHIFT) & 3;
+}
 
 // Packers are generic over a storage marker type so each storage gets its own loop, free of
 // per-element type tests: f32 = f32, i16 = f16 bits, u16 = bf16 bits.
@@ -94,4 +121,15 @@ export const TY_BF16: i32 = 2;
   const w = <i32>load<u16>(p);
   if (isSigned<T>()) return f32x4.extract_lane(halfToFloat4(i32x4.splat(w)), 0);
   return reinterpret<f32>(w << 16);
+}
+
+/** Sum over i < n of x[i] * b[i], x f32 and b of storage marker T: SIMD with a scalar tail. */
+@inline export function dot<T>(x: usize, b: usize, n: i32): f32 {
+  const es = eshT<T>();
+  let s = f32x4.splat(0);
+  let i: i32 = 0;
+  for (; i + 4 <= n; i += 4) s = f32x4.add(s, f32x4.mul(v128.load(at(x, i)), ld4<T>(b + (<usize>i << es))));
+  let r = laneSum(s);
+  for (; i < n; i++) r += load<f32>(at(x, i)) * ld1<T>(b + (<usize>i << es));
+  return r;
 }

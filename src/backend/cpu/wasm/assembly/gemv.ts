@@ -2,8 +2,23 @@
 // C[i, j] = alpha * A[i, :] . B[j, :] (+ C). Streams B once, 4 rows at a time, with no packing
 // (the packed GEMM would copy all of B to use each element only M times). B may be f16/bf16:
 // half the bytes streamed, widened in registers.
-import { at, cdiv, esh, eshT, imax, imin, ld1, ld4, nextItem, roundUp, TY_F16, TY_F32 } from "./common";
-import { FLAG_ACCUMULATE, FLAG_B_TYPE_SHIFT, FLAG_TRANS_A, madd } from "./matmul";
+// matmul.ts's matmulJob picks this path and hands out its items.
+import {
+  at,
+  bType,
+  cdiv,
+  dot,
+  eshT,
+  FLAG_ACCUMULATE,
+  FLAG_TRANS_A,
+  imax,
+  ld1,
+  ld4,
+  madd,
+  roundUp,
+  TY_F16,
+  TY_F32,
+} from "./common";
 
 /** Largest M this path takes. */
 export const GEMV_MAX_M: i32 = 4;
@@ -45,19 +60,9 @@ export const GEMV_MAX_M: i32 = 4;
   return r;
 }
 
-@inline function dot1<T>(x: usize, b: usize, k: i32): f32 {
-  const es = eshT<T>();
-  let s = f32x4.splat(0);
-  let kk: i32 = 0;
-  for (; kk + 4 <= k; kk += 4) s = f32x4.add(s, f32x4.mul(v128.load(at(x, kk)), ld4<T>(b + (<usize>kk << es))));
-  let r = f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
-  for (; kk < k; kk++) r += load<f32>(at(x, kk)) * ld1<T>(b + (<usize>kk << es));
-  return r;
-}
-
 // Columns [n0, n0 + nw) of C for the m rows of A (already contiguous [m][k] at x); B of marker
 // T. With 16-bit B and several rows, each group of 4 B rows is widened once into `wide` first.
-function gemvItem<T>(
+function gemvColumns<T>(
   x: usize,
   b: usize,
   c: usize,
@@ -89,7 +94,7 @@ function gemvItem<T>(
   for (; j < n0 + nw; j++) {
     for (let i: i32 = 0; i < m; i++) {
       const dst = at(c, i * n + j);
-      const r = alpha * dot1<T>(at(x, i * k), b + (<usize>(j * k) << es), k);
+      const r = alpha * dot<T>(at(x, i * k), b + (<usize>(j * k) << es), k);
       store<f32>(dst, acc ? load<f32>(dst) + r : r);
     }
   }
@@ -104,53 +109,43 @@ function widenRows<T>(b: usize, k: i32, dst: usize): void {
   for (; i < n; i++) store<f32>(at(dst, i), ld1<T>(b + (<usize>i << es)));
 }
 
-/** This thread's share of a small-M (<= GEMV_MAX_M), B-transposed matmul job. */
-export function gemvJob(
+/** Columns per item: at most 256, at least 16, and about 4 chunks per thread. */
+export function gemvChunk(n: i32, threads: i32): i32 {
+  const want = imax(threads * 4, cdiv(n, 256));
+  return imax(16, roundUp(cdiv(n, want), 4));
+}
+
+/**
+ * One item: columns [n0, n0 + nw) of one batch entry (a, b, c: its operands; flags as for
+ * matmulJob). `fresh` when the entry is not the one of this thread's previous item: A's m rows
+ * are then (re)gathered into scratch, contiguous [m][k] (a copy, or a gather when A is (K, M)).
+ */
+export function gemvItem(
   a: usize,
   b: usize,
   c: usize,
   m: i32,
   n: i32,
   k: i32,
-  batch: i32,
-  strideA: i32,
-  strideB: i32,
-  strideC: i32,
   flags: i32,
   alpha: f32,
-  counter: usize,
-  threads: i32,
+  n0: i32,
+  nw: i32,
   scratch: usize,
+  fresh: bool,
 ): void {
-  const transA = (flags & FLAG_TRANS_A) != 0;
-  const acc = (flags & FLAG_ACCUMULATE) != 0;
-  const ty = (flags >> FLAG_B_TYPE_SHIFT) & 3;
-  // column chunks: at most 256, at least 16, and about 4 per thread
-  const want = imax(threads * 4, cdiv(n, 256));
-  const nch = imax(16, roundUp(cdiv(n, want), 4));
-  const chunks = cdiv(n, nch);
-  const count = batch * chunks;
-  let lastBatch: i32 = -1;
-  for (let item = nextItem(counter); item < count; item = nextItem(counter)) {
-    const bi = item / chunks;
-    const ci = item - bi * chunks;
-    const ab = at(a, bi * strideA);
-    if (bi != lastBatch) {
-      // A's m rows, contiguous [m][k], in scratch (a copy, or a gather when A is stored (K, M))
-      for (let i: i32 = 0; i < m; i++) {
-        for (let kk: i32 = 0; kk < k; kk++) {
-          store<f32>(at(scratch, i * k + kk), load<f32>(at(ab, transA ? kk * m + i : i * k + kk)));
-        }
+  if (fresh) {
+    const transA = (flags & FLAG_TRANS_A) != 0;
+    for (let i: i32 = 0; i < m; i++) {
+      for (let kk: i32 = 0; kk < k; kk++) {
+        store<f32>(at(scratch, i * k + kk), load<f32>(at(a, transA ? kk * m + i : i * k + kk)));
       }
-      lastBatch = bi;
     }
-    const n0 = ci * nch;
-    const bb = b + (<usize>(bi * strideB) << esh(ty));
-    const cc = at(c, bi * strideC);
-    const nw = imin(nch, n - n0);
-    const wide = at(scratch, m * k);
-    if (ty == TY_F32) gemvItem<f32>(scratch, bb, cc, m, n, k, n0, nw, alpha, acc, wide);
-    else if (ty == TY_F16) gemvItem<i16>(scratch, bb, cc, m, n, k, n0, nw, alpha, acc, wide);
-    else gemvItem<u16>(scratch, bb, cc, m, n, k, n0, nw, alpha, acc, wide);
   }
+  const acc = (flags & FLAG_ACCUMULATE) != 0;
+  const ty = bType(flags);
+  const wide = at(scratch, m * k);
+  if (ty == TY_F32) gemvColumns<f32>(scratch, b, c, m, n, k, n0, nw, alpha, acc, wide);
+  else if (ty == TY_F16) gemvColumns<i16>(scratch, b, c, m, n, k, n0, nw, alpha, acc, wide);
+  else gemvColumns<u16>(scratch, b, c, m, n, k, n0, nw, alpha, acc, wide);
 }

@@ -2,8 +2,28 @@
 // the job is cut into (batch, row-chunk, column-chunk) items drawn from a shared counter; each
 // item packs K-blocks of op(B) into NR-wide panels and of op(A) into MR-tall panels (thread
 // scratch) and runs a 4x8 register-blocked f32x4 micro-kernel. Operands are byte addresses;
-// B may be f16/bf16 storage, widened to f32 while packing.
-import { at, cdiv, esh, eshT, imin, ld1, ld4, nextItem, roundUp, TY_F16, TY_F32, transpose4Store } from "./common";
+// B may be f16/bf16 storage, widened to f32 while packing. Small M with B stored (N, K) takes
+// the streaming path of gemv.ts instead.
+import {
+  at,
+  bType,
+  cdiv,
+  esh,
+  eshT,
+  FLAG_ACCUMULATE,
+  FLAG_TRANS_A,
+  FLAG_TRANS_B,
+  imin,
+  ld1,
+  ld4,
+  madd,
+  nextItem,
+  roundUp,
+  TY_F16,
+  TY_F32,
+  transpose4Store,
+} from "./common";
+import { GEMV_MAX_M, gemvChunk, gemvItem } from "./gemv";
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
@@ -14,12 +34,6 @@ const NCH_MAX: i32 = 512;
 
 /** Bytes of scratch one thread needs: packed A (MC x KC), packed B (KC x NCH_MAX), a C tile. */
 export const MATMUL_SCRATCH: i32 = (MC * KC + KC * NCH_MAX + MR * NR) * 4;
-
-export const FLAG_TRANS_A: i32 = 1;
-export const FLAG_TRANS_B: i32 = 2;
-export const FLAG_ACCUMULATE: i32 = 4;
-/** B's storage type (TY_* of common.ts) sits in bits 3-4 of the flags. */
-export const FLAG_B_TYPE_SHIFT: i32 = 3;
 
 // op(A) rows [i0, i0 + mb) x cols [k0, k0 + kb) -> MR-row panels, each laid out [kb][MR].
 function packA(a: usize, transA: bool, m: i32, k: i32, i0: i32, mb: i32, k0: i32, kb: i32, dst: usize): void {
@@ -63,6 +77,17 @@ function packA(a: usize, transA: bool, m: i32, k: i32, i0: i32, mb: i32, k0: i32
   }
 }
 
+/** One k-row of an NR-column panel: `cols` elements of marker T at src, widened, zero-padded to NR. */
+@inline export function panelRow<T>(src: usize, cols: i32, dst: usize): void {
+  const es = eshT<T>();
+  if (cols == NR) {
+    v128.store(dst, ld4<T>(src));
+    v128.store(dst, ld4<T>(src + (<usize>4 << es)), 16);
+  } else {
+    for (let c: i32 = 0; c < NR; c++) store<f32>(at(dst, c), c < cols ? ld1<T>(src + (<usize>c << es)) : 0);
+  }
+}
+
 // op(B) rows [k0, k0 + kb) x cols [j0, j0 + nw) -> NR-column panels, each laid out [kb][NR];
 // B is stored as marker T (f32; i16 = f16; u16 = bf16) and widened to f32 here.
 function packBT<T>(
@@ -83,14 +108,7 @@ function packBT<T>(
     const c0 = j0 + p;
     if (!transB) {
       for (let kk: i32 = 0; kk < kb; kk++) {
-        const src = b + (<usize>((k0 + kk) * n + c0) << es);
-        const o = at(out, kk * NR);
-        if (cols == NR) {
-          v128.store(o, ld4<T>(src));
-          v128.store(o, ld4<T>(src + (<usize>4 << es)), 16);
-        } else {
-          for (let c: i32 = 0; c < NR; c++) store<f32>(at(o, c), c < cols ? ld1<T>(src + (<usize>(c) << es)) : 0);
-        }
+        panelRow<T>(b + (<usize>((k0 + kk) * n + c0) << es), cols, at(out, kk * NR));
       }
     } else {
       let kk: i32 = 0;
@@ -119,15 +137,6 @@ function packB(b: usize, transB: bool, n: i32, k: i32, j0: i32, nw: i32, k0: i32
   if (ty == TY_F32) packBT<f32>(b, transB, n, k, j0, nw, k0, kb, dst);
   else if (ty == TY_F16) packBT<i16>(b, transB, n, k, j0, nw, k0, kb, dst);
   else packBT<u16>(b, transB, n, k, j0, nw, k0, kb, dst);
-}
-
-/**
- * a * b + c per lane: one fused f32x4.relaxed_madd when the module is built with relaxed SIMD
- * (a second build; Node 20 needs --experimental-wasm-relaxed-simd), else mul then add.
- */
-@inline export function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
 }
 
 @inline function tileRow(c: usize, lo: v128, hi: v128, alpha: v128, beta: bool): void {
@@ -283,7 +292,7 @@ function matmulItem(
   for (let k0: i32 = 0; k0 < k; k0 += KC) {
     const kb = imin(KC, k - k0);
     const beta = acc || k0 > 0;
-    packB(b, transB, n, k, n0, nw, k0, kb, bPack, (flags >> FLAG_B_TYPE_SHIFT) & 3);
+    packB(b, transB, n, k, n0, nw, k0, kb, bPack, bType(flags));
     for (let i0: i32 = 0; i0 < mh; i0 += MC) {
       const mb = imin(MC, mh - i0);
       packA(a, transA, m, k, m0 + i0, mb, k0, kb, aPack);
@@ -296,8 +305,10 @@ function matmulItem(
  * Runs this thread's share of one matmul job. Every thread of the job calls it with the same
  * arguments except `scratch` (its own MATMUL_SCRATCH bytes, always the last argument); `counter`
  * (i32, zeroed by the caller before the job) hands out the items. Strides are in elements; strideB 0 broadcasts B.
+ * Small M with B stored (N, K) (decode) takes the streaming gemv path, everything else the packed
+ * GEMM: the choice depends only on the shapes, so results do not depend on the thread count.
  */
-export function matmulPackedJob(
+export function matmulJob(
   a: usize,
   b: usize,
   c: usize,
@@ -315,20 +326,28 @@ export function matmulPackedJob(
   scratch: usize,
 ): void {
   if (m <= 0 || n <= 0 || batch <= 0) return;
-  // near-equal chunks of at most *_MAX (e.g. 768 -> 2 x 384, not 512 + 256), so threads balance
-  let mch = roundUp(cdiv(m, cdiv(m, MCH_MAX)), MR);
-  let nch = roundUp(cdiv(n, cdiv(n, NCH_MAX)), NR);
-  // about 4 items per thread, so a worker that joins late still gets a fair share
-  const target = threads > 1 ? threads * 4 : 1;
-  while (batch * cdiv(m, mch) * cdiv(n, nch) < target) {
-    if (mch >= nch && mch > 2 * MR) mch = roundUp(mch >> 1, MR);
-    else if (nch > 2 * NR) nch = roundUp(nch >> 1, NR);
-    else break;
+  const gemv = m <= GEMV_MAX_M && (flags & FLAG_TRANS_B) != 0 && (m + 4) * k * 4 <= MATMUL_SCRATCH;
+  let mch = m; // gemv items take all m rows
+  let nch = 0;
+  if (gemv) {
+    nch = gemvChunk(n, threads);
+  } else {
+    // near-equal chunks of at most *_MAX (e.g. 768 -> 2 x 384, not 512 + 256), so threads balance
+    mch = roundUp(cdiv(m, cdiv(m, MCH_MAX)), MR);
+    nch = roundUp(cdiv(n, cdiv(n, NCH_MAX)), NR);
+    // about 4 items per thread, so a worker that joins late still gets a fair share
+    const target = threads > 1 ? threads * 4 : 1;
+    while (batch * cdiv(m, mch) * cdiv(n, nch) < target) {
+      if (mch >= nch && mch > 2 * MR) mch = roundUp(mch >> 1, MR);
+      else if (nch > 2 * NR) nch = roundUp(nch >> 1, NR);
+      else break;
+    }
   }
   const mItems = cdiv(m, mch);
   const nItems = cdiv(n, nch);
   const perBatch = mItems * nItems;
   const count = batch * perBatch;
+  let lastBatch: i32 = -1;
   for (let item = nextItem(counter); item < count; item = nextItem(counter)) {
     const bi = item / perBatch;
     const r = item - bi * perBatch;
@@ -336,20 +355,12 @@ export function matmulPackedJob(
     const ni = r - mi * nItems;
     const m0 = mi * mch;
     const n0 = ni * nch;
-    matmulItem(
-      at(a, bi * strideA),
-      b + (<usize>(bi * strideB) << esh((flags >> FLAG_B_TYPE_SHIFT) & 3)),
-      at(c, bi * strideC),
-      m,
-      n,
-      k,
-      flags,
-      alpha,
-      m0,
-      imin(mch, m - m0),
-      n0,
-      imin(nch, n - n0),
-      scratch,
-    );
+    const ab = at(a, bi * strideA);
+    const bb = b + (<usize>(bi * strideB) << esh(bType(flags)));
+    const cb = at(c, bi * strideC);
+    const nw = imin(nch, n - n0);
+    if (gemv) gemvItem(ab, bb, cb, m, n, k, flags, alpha, n0, nw, scratch, bi != lastBatch);
+    else matmulItem(ab, bb, cb, m, n, k, flags, alpha, m0, imin(mch, m - m0), n0, nw, scratch);
+    lastBatch = bi;
   }
 }

@@ -1,7 +1,7 @@
 // Vector maths of the wasm kernels (AssemblyScript, f32x4): e^x by Cody-Waite range reduction and
 // a minimax polynomial (rel. error < 2e-7 on [-80, 88]; test/wasm/vmath.test.ts checks it against
 // Math.exp), the logistic sigmoid built on it, and horizontal sum/max. Pure functions, no memory.
-import { madd } from "./matmul";
+import { madd } from "./common";
 
 /**
  * e^x per lane for x <= 88 (rel. error < 2e-7); lanes below -80 (and -inf) give exactly 0, NaN
