@@ -6,6 +6,10 @@
 // (B, S, Hkv * SPLIT, D) that attention_kv_reduce.wgsl sums into the real gradients.
 //   p = exp(scale q.k - lse), dv += p dO, ds = p (dO.v - delta), dk += scale ds q.
 // Bindings (8 storage, the llvmpipe limit): dk, dv, q, k, v, dO, lse, delta.
+// DSPLIT = 2 (needs subgroups; ops/attention.ts prepends `enable subgroups;`): each key is held by
+// two adjacent lanes, each with half of the head dim (HDL vec4 of k, v, dk, dv: 128 floats at D 64
+// instead of 256), the two halves of each dot product added with one subgroupShuffleXor. The loop
+// over rows then runs in every lane (shuffles need all lanes), with masked rows contributing 0.
 
 override DT_KV: u32 = 0u;
 override HD4: u32 = 16u;
@@ -13,8 +17,11 @@ override GQ: u32 = 1u;
 override BKV: u32 = 64u;
 override TQ: u32 = 32u;
 override SPLIT: u32 = 1u;
+override DSPLIT: u32 = 1u;
 
 const HPW: u32 = GQ / SPLIT;
+const HDL: u32 = HD4 / DSPLIT;
+const NTH: u32 = BKV * DSPLIT;
 
 struct Params {
   dk_off: u32,
@@ -54,7 +61,7 @@ var<workgroup> eS: array<f32, TQ>;
 fn stageRows(b: u32, h0: u32, r0: u32, lid: u32) {
   let rows = p.T * HPW;
   let D = p.D;
-  for (var e = lid; e < TQ * HD4; e += BKV) {
+  for (var e = lid; e < TQ * HD4; e += NTH) {
     let r = r0 + e / HD4;
     let d0 = (e % HD4) * 4u;
     var qx = vec4<f32>(0.0);
@@ -73,7 +80,7 @@ fn stageRows(b: u32, h0: u32, r0: u32, lid: u32) {
     qS[e] = qx * p.scale;
     dS[e] = dx;
   }
-  for (var e = lid; e < TQ; e += BKV) {
+  for (var e = lid; e < TQ; e += NTH) {
     let r = r0 + e;
     if (r < rows) {
       let t = r / HPW;
@@ -84,11 +91,12 @@ fn stageRows(b: u32, h0: u32, r0: u32, lid: u32) {
   }
 }
 
-fn loadKV(which: u32, off: u32) -> array<vec4<f32>, HD4> {
-  var x: array<vec4<f32>, HD4>;
-  for (var c = 0u; c < HD4; c++) {
+// This lane's HDL vec4 of a K or V row, from vec4 c0 on.
+fn loadKV(which: u32, off: u32, c0: u32) -> array<vec4<f32>, HDL> {
+  var x: array<vec4<f32>, HDL>;
+  for (var c = 0u; c < HDL; c++) {
     for (var i = 0u; i < 4u; i++) {
-      let d = c * 4u + i;
+      let d = (c0 + c) * 4u + i;
       if (d < p.D) {
         if (which == 0u) {
           x[c][i] = decode_elem(kb[word_of(p.k_off + off + d, DT_KV)], p.k_off + off + d, DT_KV);
@@ -101,7 +109,12 @@ fn loadKV(which: u32, off: u32) -> array<vec4<f32>, HD4> {
   return x;
 }
 
-@compute @workgroup_size(BKV, 1, 1)
+// The sum over the two lanes holding one key (DSPLIT = 2), else x itself.
+fn pairSum(x: vec4<f32>) -> vec4<f32> {
+  return x; //@PAIR_SUM (ops/attention.ts pairedKernel puts the shuffle here)
+}
+
+@compute @workgroup_size(NTH, 1, 1)
 fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let lid = lidv.x;
   let b = wid.z;
@@ -112,14 +125,15 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wi
   let D = p.D;
   let rows = T * HPW;
   let s0 = wid.x * BKV;
-  let s = s0 + lid;
+  let s = s0 + lid / DSPLIT;
+  let c0 = (lid % DSPLIT) * HDL;
   let valid = s < S;
   let base = ((b * S + min(s, S - 1u)) * p.Hkv + kvh) * D;
-  let kr = loadKV(0u, base);
-  let vr = loadKV(1u, base);
-  var gk: array<vec4<f32>, HD4>;
-  var gv: array<vec4<f32>, HD4>;
-  for (var c = 0u; c < HD4; c++) {
+  let kr = loadKV(0u, base, c0);
+  let vr = loadKV(1u, base, c0);
+  var gk: array<vec4<f32>, HDL>;
+  var gv: array<vec4<f32>, HDL>;
+  for (var c = 0u; c < HDL; c++) {
     gk[c] = vec4<f32>(0.0);
     gv[c] = vec4<f32>(0.0);
   }
@@ -132,24 +146,27 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wi
     workgroupBarrier();
     stageRows(b, h0, r0, lid);
     workgroupBarrier();
-    if (valid) {
+    if (valid || DSPLIT > 1u) {
       let n = min(TQ, rows - r0);
       for (var i = 0u; i < n; i++) {
         let t = (r0 + i) / HPW;
-        if (p.causal != 0u && i32(s) > i32(t) + i32(S) - i32(T)) {
+        let masked = !valid || (p.causal != 0u && i32(s) > i32(t) + i32(S) - i32(T));
+        if (DSPLIT == 1u && masked) {
           continue;
         }
         var sv = vec4<f32>(0.0);
         var pv = vec4<f32>(0.0);
-        for (var c = 0u; c < HD4; c++) {
-          sv = fma(qS[i * HD4 + c], kr[c], sv);
-          pv = fma(dS[i * HD4 + c], vr[c], pv);
+        for (var c = 0u; c < HDL; c++) {
+          sv = fma(qS[i * HD4 + c0 + c], kr[c], sv);
+          pv = fma(dS[i * HD4 + c0 + c], vr[c], pv);
         }
-        let pj = exp(sv.x + sv.y + sv.z + sv.w - lS[i]);
+        sv = pairSum(sv);
+        pv = pairSum(pv);
+        let pj = select(exp(sv.x + sv.y + sv.z + sv.w - lS[i]), 0.0, masked);
         let ds = pj * (pv.x + pv.y + pv.z + pv.w - eS[i]);
-        for (var c = 0u; c < HD4; c++) {
-          gv[c] = fma(vec4<f32>(pj), dS[i * HD4 + c], gv[c]);
-          gk[c] = fma(vec4<f32>(ds), qS[i * HD4 + c], gk[c]);
+        for (var c = 0u; c < HDL; c++) {
+          gv[c] = fma(vec4<f32>(pj), dS[i * HD4 + c0 + c], gv[c]);
+          gk[c] = fma(vec4<f32>(ds), qS[i * HD4 + c0 + c], gk[c]);
         }
       }
     }
@@ -157,9 +174,9 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wi
   if (valid) {
     let acc = p.accumulate != 0u;
     let obase = ((b * S + s) * p.Hkv * SPLIT + wid.y) * D;
-    for (var c = 0u; c < HD4; c++) {
+    for (var c = 0u; c < HDL; c++) {
       for (var i = 0u; i < 4u; i++) {
-        let d = c * 4u + i;
+        let d = (c0 + c) * 4u + i;
         if (d < D) {
           let ok = p.dk_off + obase + d;
           let ov = p.dv_off + obase + d;

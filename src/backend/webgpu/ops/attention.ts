@@ -7,6 +7,7 @@ import { attentionBackwardDims, attentionForwardDims } from "../../op-shapes-att
 import type { AttentionDims } from "../../reference/attention.js";
 import type { Tensor } from "../../tensor.js";
 import { dtypeCode, kernel } from "../kernel-source.js";
+import { BackendError } from "../../../errors.js";
 import { encodeFill } from "./elementwise.js";
 import type { Runtime } from "../runtime.js";
 import type { TypedParam } from "../params.js";
@@ -125,6 +126,33 @@ export function encodeAttention(
   });
 }
 
+/** Knobs of the attention backward (benchmarks and A/B runs change them). */
+export const attentionTuning = {
+  /** Smallest head dim whose dk/dv pass holds each key in two lanes (DSPLIT 2; needs subgroups). */
+  pairedMinD: 33,
+};
+
+/** 2 when the dk/dv kernel can split each key's head dim over a lane pair, else 1. */
+function kvHeadDimSplit(rt: Runtime, hd4: number, d: number): 1 | 2 {
+  return rt.hasFeature("subgroups") && hd4 % 2 === 0 && d >= attentionTuning.pairedMinD ? 2 : 1;
+}
+
+/** attention_bwd_kv.wgsl with DSPLIT = 2: subgroup shuffles add the two halves of each dot
+ *  product. Lanes of a pair run the same rows (the row loop is uniform per workgroup and masked
+ *  rows contribute 0), which WGSL's uniformity analysis cannot see: hence its opt-out (Dawn's
+ *  allow_unsafe_apis, on in the Node runtime). */
+function pairedKernel(): { key: string; source: string } {
+  const k = kernel("attention_bwd_kv");
+  const src = k.source as string;
+  const at = src.indexOf("return x; //@PAIR_SUM");
+  if (at < 0) throw new BackendError("attention_bwd_kv.wgsl lacks its //@PAIR_SUM line");
+  const body = `${src.slice(0, at)}return x + subgroupShuffleXor(x, 1u);${src.slice(src.indexOf("\n", at))}`;
+  return {
+    key: `${k.key}:paired`,
+    source: `enable subgroups;\nenable chromium_disable_uniformity_analysis;\n${body}`,
+  };
+}
+
 export function encodeAttentionBackward(
   rt: Runtime,
   io: AttentionBackwardArgs,
@@ -170,9 +198,18 @@ export function encodeAttentionBackward(
     split > 1
       ? [rt.scratch(nkv * split, "f32", "dk partials"), rt.scratch(nkv * split, "f32", "dv partials")]
       : [io.dk, io.dv];
+  const dsplit = kvHeadDimSplit(rt, hd4, d);
   rt.dispatch({
-    ...kernel("attention_bwd_kv"),
-    constants: { DT_KV: dtypeCode(io.k.dtype), HD4: hd4, GQ: gq, BKV: bkv, TQ: tq, SPLIT: split },
+    ...(dsplit > 1 ? pairedKernel() : kernel("attention_bwd_kv")),
+    constants: {
+      DT_KV: dtypeCode(io.k.dtype),
+      HD4: hd4,
+      GQ: gq,
+      BKV: bkv,
+      TQ: tq,
+      SPLIT: split,
+      DSPLIT: dsplit,
+    },
     bindings: [gk, gv, io.q, io.k, io.v, io.dOut, io.lse, delta],
     params: packParams([
       0,
