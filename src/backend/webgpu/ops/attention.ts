@@ -41,6 +41,37 @@ function rowsPerGroup(rows: number): number {
   return rows <= 32 ? 32 : 64;
 }
 
+/**
+ * Smallest head dim at which the dk/dv kernel holds each key in a lane pair (DSPLIT 2; needs
+ * subgroups and an even number of vec4s); benchmarks and A/B runs change it. The same split of
+ * the forward's and dq's rows was measured slower on an H100 (0.86 vs 0.74 ms, 1.16 vs 1.01 ms at
+ * B 32, T 512, H 8, D 64) and is not built.
+ */
+export const attentionTuning = { pairedKvMinD: 33 };
+
+/** 2 when a kernel may split each row's head dim over a lane pair, else 1. */
+function headDimSplit(rt: Runtime, hd4: number, d: number, minD: number): 1 | 2 {
+  return rt.hasFeature("subgroups") && hd4 % 2 === 0 && d >= minD ? 2 : 1;
+}
+
+/**
+ * A kernel (attention_bwd_kv.wgsl) built for DSPLIT = 2: subgroup shuffles add the two halves of
+ * each dot product. The two lanes of a pair always run the same rows, which WGSL's uniformity
+ * analysis cannot see: hence its opt-out (Dawn's allow_unsafe_apis, on in the Node runtime).
+ */
+function pairedSource(name: string, dsplit: 1 | 2): { key: string; source: string } {
+  const k = kernel(name);
+  const src = k.source as string;
+  if (dsplit === 1) return { key: k.key, source: src };
+  const at = src.indexOf("return x; //@PAIR_SUM");
+  if (at < 0) throw new BackendError(`${name}.wgsl lacks its //@PAIR_SUM line`);
+  const body = `${src.slice(0, at)}return x + subgroupShuffleXor(x, 1u);${src.slice(src.indexOf("\n", at))}`;
+  return {
+    key: `${k.key}:paired`,
+    source: `enable subgroups;\nenable chromium_disable_uniformity_analysis;\n${body}`,
+  };
+}
+
 function fwdConstants(rt: Runtime, dims: AttentionDims, k: Tensor) {
   const hd4 = Math.ceil(dims.d / 4);
   const gq = dims.h / dims.hkv;
@@ -126,33 +157,6 @@ export function encodeAttention(
   });
 }
 
-/** Knobs of the attention backward (benchmarks and A/B runs change them). */
-export const attentionTuning = {
-  /** Smallest head dim whose dk/dv pass holds each key in two lanes (DSPLIT 2; needs subgroups). */
-  pairedMinD: 33,
-};
-
-/** 2 when the dk/dv kernel can split each key's head dim over a lane pair, else 1. */
-function kvHeadDimSplit(rt: Runtime, hd4: number, d: number): 1 | 2 {
-  return rt.hasFeature("subgroups") && hd4 % 2 === 0 && d >= attentionTuning.pairedMinD ? 2 : 1;
-}
-
-/** attention_bwd_kv.wgsl with DSPLIT = 2: subgroup shuffles add the two halves of each dot
- *  product. Lanes of a pair run the same rows (the row loop is uniform per workgroup and masked
- *  rows contribute 0), which WGSL's uniformity analysis cannot see: hence its opt-out (Dawn's
- *  allow_unsafe_apis, on in the Node runtime). */
-function pairedKernel(): { key: string; source: string } {
-  const k = kernel("attention_bwd_kv");
-  const src = k.source as string;
-  const at = src.indexOf("return x; //@PAIR_SUM");
-  if (at < 0) throw new BackendError("attention_bwd_kv.wgsl lacks its //@PAIR_SUM line");
-  const body = `${src.slice(0, at)}return x + subgroupShuffleXor(x, 1u);${src.slice(src.indexOf("\n", at))}`;
-  return {
-    key: `${k.key}:paired`,
-    source: `enable subgroups;\nenable chromium_disable_uniformity_analysis;\n${body}`,
-  };
-}
-
 export function encodeAttentionBackward(
   rt: Runtime,
   io: AttentionBackwardArgs,
@@ -198,9 +202,9 @@ export function encodeAttentionBackward(
     split > 1
       ? [rt.scratch(nkv * split, "f32", "dk partials"), rt.scratch(nkv * split, "f32", "dv partials")]
       : [io.dk, io.dv];
-  const dsplit = kvHeadDimSplit(rt, hd4, d);
+  const dsplit = headDimSplit(rt, hd4, d, attentionTuning.pairedKvMinD);
   rt.dispatch({
-    ...(dsplit > 1 ? pairedKernel() : kernel("attention_bwd_kv")),
+    ...pairedSource("attention_bwd_kv", dsplit),
     constants: {
       DT_KV: dtypeCode(io.k.dtype),
       HD4: hd4,
