@@ -39,6 +39,8 @@ export interface ResultRecord {
   seconds: number;
   backend: string;
   device: string;
+  /** Forward matmuls on f16 tensor cores (`--tensor-cores`); absent in records before it existed. */
+  tensorCores?: boolean;
   /** ISO timestamps of the sweep starting this run and of its result. */
   startedAt: string;
   finishedAt: string;
@@ -65,6 +67,7 @@ const recordSchema = z.object({
   seconds: z.number(),
   backend: z.string(),
   device: z.string(),
+  tensorCores: z.boolean().optional(),
   startedAt: z.string(),
   finishedAt: z.string(),
   outDir: z.string(),

@@ -232,6 +232,7 @@ class SweepRunner {
       seconds: r.seconds,
       backend: r.backend,
       device: r.device,
+      tensorCores: r.tensorCores,
       startedAt: at.startedAt,
       finishedAt: at.finishedAt,
       outDir: at.dir,

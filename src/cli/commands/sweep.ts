@@ -4,7 +4,12 @@
 import { join } from "node:path";
 import type { Command } from "commander";
 import type { Backend, BackendName } from "../../backend/backend.js";
-import { BACKEND_NAMES, createBackend, createDefaultBackend } from "../../backend/registry.js";
+import {
+  BACKEND_NAMES,
+  createBackend,
+  createDefaultBackend,
+  TENSOR_CORES_FLAG_HELP,
+} from "../../backend/registry.js";
 import { ConfigError } from "../../errors.js";
 import { formatPlan, planSweep } from "../../experiments/plan.js";
 import { writeReport } from "../../experiments/report.js";
@@ -21,6 +26,7 @@ interface SweepFlags {
   report: boolean;
   quiet?: boolean;
   timeBudget?: string;
+  tensorCores?: boolean;
 }
 
 /** "480", "480s", "8m", "1.5h" -> seconds. */
@@ -48,6 +54,7 @@ export function registerSweep(program: Command): void {
     )
     .argument("<spec>", "sweep spec JSON file (see docs/study-tool.md)")
     .option("--backend <name>", `backend: ${BACKEND_NAMES.join(", ")} (default: the best one here)`)
+    .option("--tensor-cores", TENSOR_CORES_FLAG_HELP)
     .option("--out <dir>", "sweep folder (default: sweeps/<spec name>)")
     .option("--dry-run", "print the plan (configs, params, KV bytes/token, tokens/param, runs) and exit")
     .option("--no-report", "do not write <out>/report when the sweep finishes")
@@ -84,7 +91,8 @@ export function registerSweep(program: Command): void {
           quiet: f.quiet ?? false,
           ...(budget === undefined ? {} : { timeBudgetSeconds: budget }),
           backend: async () => {
-            backend = backendName ? await createBackend(backendName) : await createDefaultBackend();
+            const opts = f.tensorCores ? { tensorCores: true } : {};
+            backend = backendName ? await createBackend(backendName, opts) : await createDefaultBackend(opts);
             process.stderr.write(`backend: ${backend.name} (${backend.info().device})\n`);
             return backend;
           },
