@@ -10,7 +10,9 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import type { Backend } from "../../src/backend/backend.js";
 import type { Tensor } from "../../src/backend/tensor.js";
+import { createBackend } from "../../src/backend/registry.js";
 import { createWebGpuBackend } from "../../src/backend/webgpu/index.js";
+import { backendFromFlag } from "../../src/cli/backend-option.js";
 import {
   missingTensorCoreFeatures,
   SUBGROUP_TILE,
@@ -72,6 +74,12 @@ test("tensor cores on a device without them: a clear error", {
       /shader-f16|subgroup-matrix/.test(e.message) &&
       /--tensor-cores/.test(e.message),
   );
+});
+
+test("tensor cores are refused on the cpu backend, naming the flag", async () => {
+  const named = (e: unknown) => e instanceof BackendError && /--tensor-cores/.test(e.message);
+  await assert.rejects(createBackend("cpu", { tensorCores: true }), named);
+  await assert.rejects(backendFromFlag("cpu", { tensorCores: true }), named);
 });
 
 /** f16 operands: ~2^-11 relative per product; the bound is max-abs error over max |reference|. */
