@@ -18,7 +18,8 @@ import { loadModelConfig } from "../model/config.js";
 import { Model } from "../model/model.js";
 import { formatBytes, planCapacity } from "../model/plan.js";
 import { producerMap } from "../model/sharing.js";
-import { canProfile, copyBandwidth, type DecodeProfileRow, profileSteps } from "./decode-profile.js";
+import { copyBandwidth, type DecodeProfileRow } from "./decode-profile.js";
+import { canProfile, profileSteps } from "./kernel-profile.js";
 import {
   type DecodeRowBase,
   type EngineDecodeRow,

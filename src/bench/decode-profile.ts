@@ -4,12 +4,7 @@
 // clock over enough casts that the submit/readback round trip is a small part of the time.
 import type { Backend } from "../backend/backend.js";
 import { view } from "../backend/tensor.js";
-
-export interface KernelStepTime {
-  kernel: string;
-  dispatchesPerStep: number;
-  msPerStep: number;
-}
+import { canProfile, type KernelStepTime } from "./kernel-profile.js";
 
 export interface DecodeProfileRow {
   bench: "decode-profile";
@@ -27,42 +22,6 @@ export interface DecodeProfileRow {
   kernels: KernelStepTime[];
   /** Dispatches the profiler could not time (0 normally). */
   untimed: number;
-}
-
-/**
- * Profiles `steps` calls of `run` after 2 untimed ones; null when the backend cannot profile.
- * `run(n)` must do n decode steps.
- */
-export async function profileSteps(
-  be: Backend,
-  run: (n: number) => Promise<void>,
-  steps: number,
-): Promise<Pick<DecodeProfileRow, "gpuMsPerStep" | "kernels" | "untimed"> | null> {
-  if (!be.startProfiling || !be.resetProfiling || !be.stopProfiling || !canProfile(be)) return null;
-  be.startProfiling();
-  let prof: Awaited<ReturnType<NonNullable<Backend["stopProfiling"]>>>;
-  try {
-    await run(2);
-    await be.resetProfiling();
-    await run(steps);
-  } finally {
-    prof = await be.stopProfiling();
-  }
-  const kernels = prof.kernels.map((k) => ({
-    kernel: k.kernel,
-    dispatchesPerStep: k.dispatches / steps,
-    msPerStep: k.ms / steps,
-  }));
-  return {
-    gpuMsPerStep: kernels.reduce((s, k) => s + k.msPerStep, 0),
-    kernels,
-    untimed: prof.untimed,
-  };
-}
-
-/** Whether the backend's device can time dispatches (webgpu with timestamp-query). */
-export function canProfile(be: Backend): boolean {
-  return be.startProfiling !== undefined && be.info().features.includes("timestamp-query");
 }
 
 export interface CopyBandwidth {

@@ -2,13 +2,17 @@
 // proxy captures every backend call of one step (forward, backward, AdamW with clip); each call
 // is then replayed alone `reps` times between syncs and timed. Rows are grouped by op and shape
 // and sorted by time per step; their sum approximates the step (minus overlap and host work).
+// `--profile` (webgpu with timestamp-query) also times three whole steps kernel by kernel on the
+// GPU: the in-step cost of each kernel, which the replays of single ops can overstate.
 import type { Backend, BackendName } from "../backend/backend.js";
 import { createBackend } from "../backend/registry.js";
 import type { Tensor } from "../backend/tensor.js";
+import { ConfigError } from "../errors.js";
 import { loadModelConfig } from "../model/config.js";
 import { Model } from "../model/model.js";
 import { AdamW } from "../train/adamw.js";
 import { DEFAULT_TRAIN_OPTIONS } from "../train/types.js";
+import { canProfile, profileSteps, type StepKernelProfile } from "./kernel-profile.js";
 import { median } from "./timing.js";
 
 const OPS = new Set([
@@ -79,9 +83,21 @@ export async function profileStep(opts: {
   batch: number;
   seq: number;
   reps?: number;
-}): Promise<{ rows: StepProfileRow[]; device: string; stepSeconds: number }> {
+  /** Also time whole steps kernel by kernel on the GPU (needs timestamp-query). */
+  gpuProfile?: boolean;
+}): Promise<{
+  rows: StepProfileRow[];
+  device: string;
+  stepSeconds: number;
+  kernels: StepKernelProfile | null;
+}> {
   const inner = await createBackend(opts.backend);
   try {
+    if (opts.gpuProfile && !canProfile(inner)) {
+      throw new ConfigError(
+        `--profile: ${inner.name} on ${inner.info().device} cannot time kernels (no timestamp-query); drop --profile`,
+      );
+    }
     const calls: Call[] = [];
     const backend = recording(inner, calls);
     const config = loadModelConfig(opts.config);
@@ -140,12 +156,25 @@ export async function profileStep(opts: {
         };
       })
       .sort((a, b) => b.secondsPerStep - a.secondsPerStep);
+    const steps = async (n: number) => {
+      for (let i = 0; i < n; i++) await step();
+    };
+    const kernels = opts.gpuProfile ? await profileSteps(inner, steps, 3) : null;
     model.dispose();
     opt.dispose();
-    return { rows, device: inner.info().device, stepSeconds: median(times) };
+    return { rows, device: inner.info().device, stepSeconds: median(times), kernels };
   } finally {
     inner.dispose();
   }
+}
+
+interface StepFlags {
+  backend: string;
+  config: string;
+  batch: string;
+  seq: string;
+  json?: boolean;
+  profile?: boolean;
 }
 
 /** `crosslayer bench step`: prints the per-op breakdown of one training step, a table last. */
@@ -158,12 +187,14 @@ export function registerStepProfile(bench: import("commander").Command): void {
     .option("--batch <n>", "sequences per step", "4")
     .option("--seq <n>", "tokens per sequence", "256")
     .option("--json", "one JSON object per row")
-    .action(async (f: { backend: string; config: string; batch: string; seq: string; json?: boolean }) => {
+    .option("--profile", "webgpu: also GPU time per kernel over three whole steps (timestamp queries)")
+    .action(async (f: StepFlags) => {
       const r = await profileStep({
         backend: f.backend as BackendName,
         config: f.config,
         batch: Number(f.batch),
         seq: Number(f.seq),
+        gpuProfile: f.profile ?? false,
       });
       const out = (s: string) => process.stdout.write(`${s}\n`);
       const total = r.rows.reduce((a, b) => a + b.secondsPerStep, 0);
@@ -179,7 +210,18 @@ export function registerStepProfile(bench: import("commander").Command): void {
             sumSeconds: total,
           }),
         );
+        if (r.kernels)
+          out(JSON.stringify({ bench: "step-kernels", backend: f.backend, config: f.config, ...r.kernels }));
         return;
+      }
+      if (r.kernels) {
+        out(`${"kernel (GPU, whole steps)".padEnd(40)} ${"calls".padStart(6)} ${"ms/step".padStart(9)}`);
+        for (const k of r.kernels.kernels) {
+          out(
+            `${k.kernel.padEnd(40)} ${k.dispatchesPerStep.toFixed(0).padStart(6)} ${k.msPerStep.toFixed(2).padStart(9)}`,
+          );
+        }
+        out(`GPU time per step ${r.kernels.gpuMsPerStep.toFixed(1)} ms (kernels only, no gaps)\n`);
       }
       out(
         `${"op".padEnd(22)} ${"calls".padStart(5)} ${"ms/call".padStart(9)} ${"ms/step".padStart(9)} ${"share".padStart(6)}  shapes`,

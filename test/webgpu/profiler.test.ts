@@ -1,14 +1,16 @@
 // The GPU profiler (Runtime.startProfiling: one timed pass per dispatch) and what `bench decode
-// --profile` prints from it. llvmpipe has no timestamp-query, so there the tests check the clear
+// --profile` and `bench step --profile` print from it. llvmpipe has no timestamp-query, so there the tests check the clear
 // refusal; on a GPU with the feature they check the timings themselves.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { view } from "../../src/backend/tensor.js";
 import { dispatchLabel, summarizeKernelTimes } from "../../src/backend/webgpu/profiler.js";
 import type { WebGpuBackend } from "../../src/backend/webgpu/webgpu-backend.js";
-import { canProfile, copyBandwidth, type DecodeProfileRow } from "../../src/bench/decode-profile.js";
+import { copyBandwidth, type DecodeProfileRow } from "../../src/bench/decode-profile.js";
+import { canProfile } from "../../src/bench/kernel-profile.js";
 import { profileTable } from "../../src/bench/decode-table.js";
-import { BackendError } from "../../src/errors.js";
+import { profileStep } from "../../src/bench/step-profile.js";
+import { BackendError, ConfigError } from "../../src/errors.js";
 import { referenceBackend, testBackends } from "../helpers/backends.js";
 
 test("dispatch labels: kernel file, entry point, mode switches; no helpers, variants or dtypes", () => {
@@ -129,4 +131,33 @@ test("tapes keep each dispatch's profiler label", async (t) => {
   be.rt.releaseTape(r.tape);
   be.destroyBuffer(x.buffer);
   be.destroyBuffer(y.buffer);
+});
+
+test("bench step --profile: GPU time per kernel over whole training steps, else a clear refusal", async (t) => {
+  const gpu = (await testBackends()).find((b) => b.name === "webgpu");
+  if (!gpu) return t.skip("webgpu unavailable");
+  const small = {
+    backend: "webgpu" as const,
+    config: "tiny-H16-MQA",
+    batch: 1,
+    seq: 16,
+    reps: 1,
+    gpuProfile: true,
+  };
+  if (!canProfile(gpu)) {
+    await assert.rejects(
+      profileStep(small),
+      (e: unknown) => e instanceof ConfigError && /--profile/.test(e.message),
+    );
+    return;
+  }
+  const r = await profileStep(small);
+  assert.ok(r.kernels && r.kernels.gpuMsPerStep > 0);
+  const names = r.kernels.kernels.map((k) => k.kernel);
+  for (const k of ["attention.forward", "attention_bwd_kv", "adamw"]) {
+    assert.ok(
+      names.some((n) => n.startsWith(k)),
+      `${k} among ${names.join(", ")}`,
+    );
+  }
 });
