@@ -84,7 +84,7 @@ fn storeSlice(t: u32) {
 
 // Result matrix c of this subgroup -> its 16 x 16 staging area -> out at (row0, col0), with alpha,
 // accumulate and bounds. Every subgroup calls it the same number of times (barriers).
-fn emit(c: subgroup_matrix_result<f32, 16, 16>, w: u32, lane: u32, row0: u32, col0: u32, oBase: u32) {
+fn stageOut(c: subgroup_matrix_result<f32, 16, 16>, w: u32, lane: u32, row0: u32, col0: u32, oBase: u32) {
   let M = p.M;
   let N = p.N;
   subgroupMatrixStore<row_major>(&Cs[w], 0u, c, 16u);
@@ -225,20 +225,20 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     subgroupMatrixStore<row_major>(&out, o + 3u * o16 + 48u, c33, N);
     return;
   }
-  emit(c00, w, lane, r0, q0, oBase);
-  emit(c01, w, lane, r0, q0 + 16u, oBase);
-  emit(c02, w, lane, r0, q0 + 32u, oBase);
-  emit(c03, w, lane, r0, q0 + 48u, oBase);
-  emit(c10, w, lane, r0 + 16u, q0, oBase);
-  emit(c11, w, lane, r0 + 16u, q0 + 16u, oBase);
-  emit(c12, w, lane, r0 + 16u, q0 + 32u, oBase);
-  emit(c13, w, lane, r0 + 16u, q0 + 48u, oBase);
-  emit(c20, w, lane, r0 + 32u, q0, oBase);
-  emit(c21, w, lane, r0 + 32u, q0 + 16u, oBase);
-  emit(c22, w, lane, r0 + 32u, q0 + 32u, oBase);
-  emit(c23, w, lane, r0 + 32u, q0 + 48u, oBase);
-  emit(c30, w, lane, r0 + 48u, q0, oBase);
-  emit(c31, w, lane, r0 + 48u, q0 + 16u, oBase);
-  emit(c32, w, lane, r0 + 48u, q0 + 32u, oBase);
-  emit(c33, w, lane, r0 + 48u, q0 + 48u, oBase);
+  stageOut(c00, w, lane, r0, q0, oBase);
+  stageOut(c01, w, lane, r0, q0 + 16u, oBase);
+  stageOut(c02, w, lane, r0, q0 + 32u, oBase);
+  stageOut(c03, w, lane, r0, q0 + 48u, oBase);
+  stageOut(c10, w, lane, r0 + 16u, q0, oBase);
+  stageOut(c11, w, lane, r0 + 16u, q0 + 16u, oBase);
+  stageOut(c12, w, lane, r0 + 16u, q0 + 32u, oBase);
+  stageOut(c13, w, lane, r0 + 16u, q0 + 48u, oBase);
+  stageOut(c20, w, lane, r0 + 32u, q0, oBase);
+  stageOut(c21, w, lane, r0 + 32u, q0 + 16u, oBase);
+  stageOut(c22, w, lane, r0 + 32u, q0 + 32u, oBase);
+  stageOut(c23, w, lane, r0 + 32u, q0 + 48u, oBase);
+  stageOut(c30, w, lane, r0 + 48u, q0, oBase);
+  stageOut(c31, w, lane, r0 + 48u, q0 + 16u, oBase);
+  stageOut(c32, w, lane, r0 + 48u, q0 + 32u, oBase);
+  stageOut(c33, w, lane, r0 + 48u, q0 + 48u, oBase);
 }

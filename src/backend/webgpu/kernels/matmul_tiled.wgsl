@@ -1,7 +1,7 @@
 // Register-tiled f32 matmul: out(batch; M, N) = alpha * op(a) @ op(b) (+ out if accumulate).
 // Prepended by ops/matmul-source.ts: consts BM BN BK TM TN TRANS_A TRANS_B CHECK, the binding of
 // `b` (binding 2), `fn loadB(i: u32) -> f32` for b's storage dtype (f32, packed f16 or bf16) and
-// matmul_params.wgsl (Params, `p`, `out`).
+// matmul_params.wgsl (Params, `p`, `out`, `emit`).
 // Each workgroup computes a BM x BN block, each thread TM x TN of it (in 4x4 sub-blocks spread by
 // 4*TY rows / 4*TX columns); K is walked in BK slices through double-buffered workgroup memory.
 // Regions: block (wid.x, wid.y) starts at (mOrigin + wid.y*BM, nOrigin + wid.x*BN); M, N, K are the
@@ -91,8 +91,6 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let tx = lid.x;
   let ty = lid.y;
   let t = ty * TX + tx;
-  let M = p.M;
-  let N = p.N;
   let bz = wid.z / p.splits;
   let kBegin = (wid.z % p.splits) * p.kChunk;
   let kEnd = min(p.K, kBegin + p.kChunk);
@@ -146,24 +144,11 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     workgroupBarrier();
   }
 
-  let alpha = p.alpha;
-  let accumulate = p.accumulate != 0u;
   for (var i = 0u; i < TM / 4u; i++) {
     for (var r = 0u; r < 4u; r++) {
       let m = m0 + i * 4u * TY + ty * 4u + r;
       for (var j = 0u; j < TN / 4u; j++) {
-        let v = alpha * acc[(i * 4u + r) * (TN / 4u) + j];
-        for (var c = 0u; c < 4u; c++) {
-          let n = n0 + j * 4u * TX + tx * 4u + c;
-          if (!CHECK || (m < M && n < N)) {
-            let o = oBase + m * N + n;
-            var x = v[c];
-            if (accumulate) {
-              x += out[o];
-            }
-            out[o] = x;
-          }
-        }
+        emit(m, n0 + j * 4u * TX + tx * 4u, acc[(i * 4u + r) * (TN / 4u) + j], oBase);
       }
     }
   }

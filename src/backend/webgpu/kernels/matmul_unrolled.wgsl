@@ -63,22 +63,6 @@ fn storeSlice(t: u32) {
   }
 }
 
-// One output row segment: 4 columns from n of row m.
-fn emit(m: u32, n: u32, v: vec4<f32>, oBase: u32) {
-  let M = p.M;
-  let N = p.N;
-  for (var c = 0u; c < 4u; c++) {
-    if (!CHECK || (m < M && n + c < N)) {
-      let o = oBase + m * N + n + c;
-      var x = p.alpha * v[c];
-      if (p.accumulate != 0u) {
-        x += out[o];
-      }
-      out[o] = x;
-    }
-  }
-}
-
 @compute @workgroup_size(TX, TY, 1)
 fn main(
   @builtin(local_invocation_id) lid: vec3<u32>,

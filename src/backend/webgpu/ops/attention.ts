@@ -49,9 +49,9 @@ function rowsPerGroup(rows: number): number {
  */
 export const attentionTuning = { pairedKvMinD: 33 };
 
-/** 2 when a kernel may split each row's head dim over a lane pair, else 1. */
-function headDimSplit(rt: Runtime, hd4: number, d: number, minD: number): 1 | 2 {
-  return rt.hasFeature("subgroups") && hd4 % 2 === 0 && d >= minD ? 2 : 1;
+/** 2 when the dk/dv kernel may split each key's head dim over a lane pair, else 1. */
+function headDimSplit(rt: Runtime, hd4: number, d: number): 1 | 2 {
+  return rt.hasFeature("subgroups") && hd4 % 2 === 0 && d >= attentionTuning.pairedKvMinD ? 2 : 1;
 }
 
 /**
@@ -202,7 +202,7 @@ export function encodeAttentionBackward(
     split > 1
       ? [rt.scratch(nkv * split, "f32", "dk partials"), rt.scratch(nkv * split, "f32", "dv partials")]
       : [io.dk, io.dv];
-  const dsplit = headDimSplit(rt, hd4, d, attentionTuning.pairedKvMinD);
+  const dsplit = headDimSplit(rt, hd4, d);
   rt.dispatch({
     ...pairedSource("attention_bwd_kv", dsplit),
     constants: {

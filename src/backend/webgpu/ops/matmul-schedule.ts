@@ -12,6 +12,7 @@ import { kernel } from "../kernel-source.js";
 import type { Runtime } from "../runtime.js";
 import {
   checkSafe,
+  checkGrid,
   chooseTile,
   gemmParams,
   type KernelLimits,
@@ -20,12 +21,13 @@ import {
   type MatmulTile,
   matmulShape,
   matmulTileOverride,
+  matmulVariant,
   planMatmul,
   SUBGROUP_TILE,
   tensorCoreShape,
   tileFits,
 } from "./matmul.js";
-import { type MatmulVariant, matmulKey, matmulSource, vectorWidth } from "./matmul-source.js";
+import { matmulKey, matmulSource } from "./matmul-source.js";
 
 /** How unaligned shapes and long K are handled (tests and benchmarks may force a strategy). */
 export interface MatmulStrategy {
@@ -188,28 +190,9 @@ export function scheduleMatmul(
     grid: [number, number],
   ) => {
     if (grid[0] === 0 || grid[1] === 0) return;
-    const check = region !== "interior";
-    const v: MatmulVariant = {
-      kind: t.unrolled ? "unrolled" : "tiled",
-      tile: t,
-      transA: !!opts.transA,
-      transB: !!opts.transB,
-      check,
-      bDtype: b.dtype,
-      ...(t.unrolled
-        ? {
-            va: vectorWidth(opts.transA ? s.m : s.k, a.offset),
-            vb: vectorWidth(opts.transB ? s.k : s.n, b.offset),
-          }
-        : {}),
-    };
+    const v = matmulVariant(t, s, opts, a, b, region !== "interior");
     const wg: [number, number, number] = [grid[0], grid[1], z];
-    const max = limits.maxComputeWorkgroupsPerDimension;
-    if (wg.some((x) => x > max)) {
-      throw new ShapeError(
-        `matmul [${s.batch}; ${s.m}x${s.k} @ ${s.k}x${s.n}] needs workgroups [${wg}] over the device limit ${max}: split the batch`,
-      );
-    }
+    checkGrid(s, wg, limits);
     const params = gemmParams(s, opts, { mOrigin: o[0], nOrigin: o[1], splits, kChunk, partial });
     const source = () => matmulSource(v);
     gemms.push({ region, tile: t, origin: o, key: matmulKey(v), source, workgroups: wg, params, partial });

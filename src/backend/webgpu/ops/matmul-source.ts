@@ -59,7 +59,7 @@ export function matmulKey(v: MatmulVariant): string {
   if (v.kind === "unrolled") {
     return `matmul_unrolled:${t.bm}x${t.bn}x${t.bk}:${t.tm}x${t.tn}:${flags}:${v.va ?? 1}${v.vb ?? 1}:${v.bDtype}`;
   }
-  return `matmul_tiled:${t.bm}x${t.bn}x${t.bk}:${t.tm}x${t.tn}:${+v.transA}${+v.transB}${+v.check}:${v.bDtype}`;
+  return `matmul_tiled:${t.bm}x${t.bn}x${t.bk}:${t.tm}x${t.tn}:${flags}:${v.bDtype}`;
 }
 
 export function matmulSource(v: MatmulVariant): string {
@@ -184,7 +184,7 @@ export function storageLoad4Wgsl(
 }
 
 /**
- * Elements per load the tensor-core kernel may use for an operand: 4 when the operand's
+ * Elements per load the unrolled and tensor-core kernels may use for an operand: 4 when the operand's
  * contiguous dimension and its element offset are multiples of 4 (every chunk of 4 then lies
  * wholly inside one row and the binding, see bind-ranges.ts), else 1.
  */

@@ -171,21 +171,18 @@ export function matmulShape(out: Tensor, a: Tensor, b: Tensor, opts: MatmulOptio
   return { m, n, k, batch, bShared };
 }
 
-export function planMatmul(
-  out: Tensor,
+/** The kernel variant that runs tile `t` (SUBGROUP_TILE: tensor cores; `unrolled` tiles:
+ *  matmul_unrolled.wgsl, with vector loads where the operands allow). */
+export function matmulVariant(
+  t: MatmulTile,
+  s: MatmulShape,
+  opts: MatmulOptions,
   a: Tensor,
   b: Tensor,
-  opts: MatmulOptions,
-  limits: KernelLimits,
-  tile?: MatmulTile,
-  tensorCores = false,
-): MatmulPlan {
-  const s = matmulShape(out, a, b, opts);
-  tile ??= tileOverride;
-  const sub = tile === undefined ? tensorCores && tensorCoreShape(s) : tile === SUBGROUP_TILE;
-  const t = sub ? SUBGROUP_TILE : (tile ?? chooseTile(limits, s.m, s.n, s.batch));
-  const check = s.m % t.bm !== 0 || s.n % t.bn !== 0 || s.k % t.bk !== 0;
-  const v: MatmulVariant = {
+  check: boolean,
+): MatmulVariant {
+  const sub = t === SUBGROUP_TILE;
+  return {
     kind: sub ? "subgroup" : t.unrolled ? "unrolled" : "tiled",
     tile: t,
     transA: !!opts.transA,
@@ -199,13 +196,32 @@ export function planMatmul(
         }
       : {}),
   };
-  const wg: [number, number, number] = [Math.ceil(s.n / t.bn), Math.ceil(s.m / t.bm), s.batch];
-  const maxWg = limits.maxComputeWorkgroupsPerDimension;
-  if (wg.some((x) => x > maxWg)) {
+}
+
+/** Throws when a grid exceeds the device's workgroups per dimension. */
+export function checkGrid(s: MatmulShape, wg: [number, number, number], limits: KernelLimits): void {
+  const max = limits.maxComputeWorkgroupsPerDimension;
+  if (wg.some((x) => x > max)) {
     throw new ShapeError(
-      `matmul [${s.batch}; ${s.m}x${s.k} @ ${s.k}x${s.n}] needs workgroups [${wg}] over the device limit ${maxWg}: split the batch`,
+      `matmul [${s.batch}; ${s.m}x${s.k} @ ${s.k}x${s.n}] needs workgroups [${wg}] over the device limit ${max}: split the batch`,
     );
   }
+}
+
+export function planMatmul(
+  out: Tensor,
+  a: Tensor,
+  b: Tensor,
+  opts: MatmulOptions,
+  limits: KernelLimits,
+  tile?: MatmulTile,
+): MatmulPlan {
+  const s = matmulShape(out, a, b, opts);
+  const t = tile ?? tileOverride ?? chooseTile(limits, s.m, s.n, s.batch);
+  const check = s.m % t.bm !== 0 || s.n % t.bn !== 0 || s.k % t.bk !== 0;
+  const v = matmulVariant(t, s, opts, a, b, check);
+  const wg: [number, number, number] = [Math.ceil(s.n / t.bn), Math.ceil(s.m / t.bm), s.batch];
+  checkGrid(s, wg, limits);
   const params = gemmParams(s, opts, { mOrigin: 0, nOrigin: 0, splits: 1, kChunk: s.k, partial: false });
   new Uint32Array(params).set([a.offset, b.offset, out.offset], 3);
   return {
