@@ -1,6 +1,6 @@
 // Shared by the matmul kernels (prepended by ops/matmul-source.ts): the 16 uniform words of
 // ops/matmul.ts gemmParams, the output binding, and `emit` (4 outputs with alpha, accumulate and
-// the CHECK bounds test; matmul_tiled / matmul_unrolled). Regions, split-K and the partial buffer are
+// the CHECK bounds test; every matmul kernel). Regions, split-K and the partial buffer are
 // read by matmul_tiled / matmul_unrolled; matmul_subgroup reads the first eleven words.
 
 struct Params {

@@ -82,24 +82,15 @@ fn storeSlice(t: u32) {
   }
 }
 
-// Result matrix c of this subgroup -> its 16 x 16 staging area -> out at (row0, col0), with alpha,
-// accumulate and bounds. Every subgroup calls it the same number of times (barriers).
+// Result matrix c of this subgroup -> its 16 x 16 staging area -> out at (row0, col0) through
+// emit (alpha, accumulate, bounds), 4 columns per lane and step. Every subgroup calls it the same
+// number of times (barriers).
 fn stageOut(c: subgroup_matrix_result<f32, 16, 16>, w: u32, lane: u32, row0: u32, col0: u32, oBase: u32) {
-  let M = p.M;
-  let N = p.N;
   subgroupMatrixStore<row_major>(&Cs[w], 0u, c, 16u);
   workgroupBarrier();
-  for (var e = lane; e < 256u; e += 32u) {
-    let m = row0 + e / 16u;
-    let n = col0 + e % 16u;
-    if (m < M && n < N) {
-      let o = oBase + m * N + n;
-      var v = p.alpha * Cs[w][e];
-      if (p.accumulate != 0u) {
-        v += out[o];
-      }
-      out[o] = v;
-    }
+  for (var e = lane; e < 64u; e += 32u) {
+    let i = 4u * e;
+    emit(row0 + e / 4u, col0 + i % 16u, vec4<f32>(Cs[w][i], Cs[w][i + 1u], Cs[w][i + 2u], Cs[w][i + 3u]), oBase);
   }
   workgroupBarrier();
 }
