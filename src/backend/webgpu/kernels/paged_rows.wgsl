@@ -40,6 +40,13 @@ struct Params {
 fn row_info(row: u32, sp: u32) -> vec4u {
   var lo = 0u;
   var hi = p.b;
+  // a decode step (one query row per sequence) finds the row's sequence at once, without the
+  // search's chain of dependent loads
+  let guess = min(row, p.b - 1u);
+  if (u32(q_starts[p.qs_off + guess]) <= row && row < u32(q_starts[p.qs_off + guess + 1u])) {
+    lo = guess;
+    hi = guess + 1u;
+  }
   while (hi - lo > 1u) {
     let mid = (lo + hi) / 2u;
     if (u32(q_starts[p.qs_off + mid]) <= row) {
