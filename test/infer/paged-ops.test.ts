@@ -83,10 +83,14 @@ function attentionCase(c: AttnCase, seed: number): OpCase {
   };
 }
 
-// decode, fresh prefill, chunked-prefill continuation, T = S edge, a sequence with no new query
+// decode, fresh prefill, chunked-prefill continuation, T = S edge, sequences with no new query
+// (first and in the middle: an empty sequence whose index equals a row's must not be taken for
+// that row's sequence, see paged_rows.wgsl)
 const MIXED: [number, number][] = [
+  [2, 0],
   [9, 1],
   [0, 5],
+  [2, 0],
   [4, 6],
   [1, 1],
   [3, 0],
