@@ -6,7 +6,8 @@
 //   (B1) thread (key group kg, lane) keeps the online softmax of head `lane` (+ LANES...) over the
 //   group's KPG keys, writing the weights key-major (pt); (B2) thread (kg, lane) accumulates 4
 //   output dims of every head over its group's keys (V read as 4 contiguous elements per lane, a
-//   row shared by LANES lanes; VB rows' loads issued before their use; a key's weights as vec4s).
+//   row shared by LANES lanes; VB rows' loads issued before their use, the first VB already
+//   before (B1), so their latency hides behind the softmax; a key's weights as vec4s).
 //   3 barriers per tile. The KG key groups are merged once at the end (rescaled to a common max).
 // Needs: HD % KW == 0, 128 % (HD / 4) == 0, both pools' offsets multiples of KW (host checks).
 // ROPE = 1 (the engine step): q arrives before rope; each row's position (seqLens[b] - qLen_b + i)
@@ -66,6 +67,18 @@ fn unpack4(w: vec4<u32>, c: u32) -> vec4<f32> {
     bitcast<f32>(b << 16u),
     bitcast<f32>(b & 0xffff0000u),
   );
+}
+
+// The words holding four V elements from element index i (f32: 4 words; f16/bf16: 2, in x and y).
+fn vraw(i: u32) -> vec4<u32> {
+  if (DT_KV == 0u) {
+    return vec4<u32>(vpool[i], vpool[i + 1u], vpool[i + 2u], vpool[i + 3u]);
+  }
+  return vec4<u32>(vpool[i >> 1u], vpool[(i >> 1u) + 1u], 0u, 0u);
+}
+
+fn unraw(w: vec4<u32>) -> vec4<f32> {
+  return unpack4(w, 0u);
 }
 
 // Four V elements starting at element index i (i a multiple of 4).
@@ -176,6 +189,13 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     let cnt = min(TK, k_end - t0);
     let j0 = kg * KPG;
     let j1 = min(j0 + KPG, cnt);
+    // the group's first VB V rows (raw words), in flight during the softmax (-3% partials time
+    // on an H100)
+    var vpre: array<vec4<u32>, VB>;
+    for (var u = 0u; u < VB; u++) {
+      let j = min(j0 + u, max(j1, j0 + 1u) - 1u);
+      vpre[u] = vraw(p.v_off + rows[j] * HD + 4u * lane);
+    }
     for (var g = lane; g < GQ; g += LANES) {
       var mt = NEG;
       for (var j = j0; j < j1; j++) {
@@ -203,9 +223,15 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     // parallelism; a plain loop waits one memory latency per key)
     for (var jb = j0; jb < j1; jb += VB) {
       var vx: array<vec4<f32>, VB>;
-      for (var u = 0u; u < VB; u++) {
-        let j = min(jb + u, j1 - 1u);
-        vx[u] = v4(p.v_off + rows[j] * HD + 4u * lane);
+      if (jb == j0) {
+        for (var u = 0u; u < VB; u++) {
+          vx[u] = unraw(vpre[u]);
+        }
+      } else {
+        for (var u = 0u; u < VB; u++) {
+          let j = min(jb + u, j1 - 1u);
+          vx[u] = v4(p.v_off + rows[j] * HD + 4u * lane);
+        }
       }
       for (var u = 0u; u < VB; u++) {
         if (jb + u < j1) {
