@@ -77,21 +77,9 @@ fn vraw(i: u32) -> vec4<u32> {
   return vec4<u32>(vpool[i >> 1u], vpool[(i >> 1u) + 1u], 0u, 0u);
 }
 
-fn unraw(w: vec4<u32>) -> vec4<f32> {
-  return unpack4(w, 0u);
-}
-
 // Four V elements starting at element index i (i a multiple of 4).
 fn v4(i: u32) -> vec4<f32> {
-  if (DT_KV == 0u) {
-    return vec4<f32>(
-      bitcast<f32>(vpool[i]),
-      bitcast<f32>(vpool[i + 1u]),
-      bitcast<f32>(vpool[i + 2u]),
-      bitcast<f32>(vpool[i + 3u]),
-    );
-  }
-  return unpack4(vec4<u32>(vpool[i >> 1u], vpool[(i >> 1u) + 1u], 0u, 0u), 0u);
+  return unpack4(vraw(i), 0u);
 }
 
 @compute @workgroup_size(128)
@@ -225,7 +213,7 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
       var vx: array<vec4<f32>, VB>;
       if (jb == j0) {
         for (var u = 0u; u < VB; u++) {
-          vx[u] = unraw(vpre[u]);
+          vx[u] = unpack4(vpre[u], 0u);
         }
       } else {
         for (var u = 0u; u < VB; u++) {
