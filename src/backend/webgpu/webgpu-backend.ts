@@ -20,9 +20,9 @@ import { encodeEmbedding, encodeEmbeddingBackward } from "./ops/embedding.js";
 import { encodeCrossEntropy, encodeCrossEntropyBackward } from "./ops/loss.js";
 import { encodeRmsnorm, encodeRmsnormBackward } from "./ops/norm.js";
 import { encodeAdamw, encodeSumSquares } from "./ops/optim.js";
+import { encodeDecodeLinear } from "./ops/decode-linear.js";
 import {
   encodeArgmaxRows,
-  encodeDecodeLinear,
   encodeKvAppend,
   encodeQkvAppend,
   encodeKvWrite,
