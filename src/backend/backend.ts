@@ -132,16 +132,6 @@ export interface DecodeKernels {
     meta: PagedAttentionMeta,
     ropeBase: number,
   ): boolean;
-  /**
-   * Optional: out (M, N) += ropePagedAttention(q) @ w^T (w (N, H * D); att (M, H, D) is the
-   * attention output's shape, checked but not written), merging the attention's splits inside the
-   * linear (no combine pass). False: not applicable, nothing recorded.
-   */
-  ropeAttentionLinear?(
-    io: { out: Tensor; att: Tensor; q: Tensor; kPool: Tensor; vPool: Tensor; w: Tensor },
-    meta: PagedAttentionMeta,
-    ropeBase: number,
-  ): boolean;
   /** out (M) i32 = argmax of each logits row (M, V) f32; -1 for a row holding NaN or +Inf. */
   argmaxRows(out: Tensor, logits: Tensor): void;
 }

@@ -169,11 +169,8 @@ export class CachedForward {
           append(reshape(kPre, [N, Hkv, D]), vv);
         }
       }
-      // x += attention @ wo^T
-      k.attentionLinear(
-        { out: x, att, qPre: qIn, kPool: pools.k, vPool: pools.v, positions, ropeBase, q, w: lw.wo },
-        meta,
-      );
+      k.ropeAttention({ out: att, qPre: qIn, kPool: pools.k, vPool: pools.v, positions, ropeBase, q }, meta);
+      k.linear(x, reshape(att, [N, H * D]), lw.wo, true); // x += att @ wo^T
       k.normLinear({ out: gu, x, w: lw.wGateUp, weight: lw.ffnNorm, eps }, sN); // (N, 2F)
       k.swigluLinear({ out: x, gu, w: lw.wDown, accumulate: true }, sF); // x += swiglu(gu) @ w_down^T
     }

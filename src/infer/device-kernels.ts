@@ -73,25 +73,6 @@ export interface StepKernels {
     },
     meta: PagedAttentionMeta,
   ): void;
-  /**
-   * out (N, C) += ropeAttention(...) @ w^T (w (C, H * D)): the attention and its output projection,
-   * in one fused pair of dispatches where the backend has it (the splits merged inside the
-   * linear), else ropeAttention into `att` (N, H, D), then linear.
-   */
-  attentionLinear(
-    io: {
-      out: Tensor;
-      att: Tensor;
-      qPre: Tensor;
-      kPool: Tensor;
-      vPool: Tensor;
-      positions: Tensor;
-      ropeBase: number;
-      q: Tensor;
-      w: Tensor;
-    },
-    meta: PagedAttentionMeta,
-  ): void;
   /** out (M) i32 = argmax of each logits row (M, V), -1 for a NaN/+Inf row; null: not on this backend. */
   argmax: ((out: Tensor, logits: Tensor) => void) | null;
 }
@@ -102,14 +83,6 @@ export function stepKernels(be: Backend): StepKernels {
     dk?.linear({ out, x, w }, opts) === true;
   const linear = (out: Tensor, x: Tensor, w: Tensor, accumulate = false) => {
     if (!fused(out, x, w, { accumulate })) be.matmul(out, x, w, { transB: true, accumulate });
-  };
-  const ropeAttention: StepKernels["ropeAttention"] = (
-    { out, qPre, kPool, vPool, positions, ropeBase, q },
-    meta,
-  ) => {
-    if (dk?.ropePagedAttention({ out, q: qPre, kPool, vPool }, meta, ropeBase)) return;
-    be.rope(q, qPre, positions, ropeBase);
-    be.pagedAttention(out, q, kPool, vPool, meta);
   };
   return {
     linear,
@@ -175,12 +148,10 @@ export function stepKernels(be: Backend): StepKernels {
       be.kvWrite(kPool, k, slots);
       be.kvWrite(vPool, v, slots);
     },
-    ropeAttention,
-    attentionLinear({ out, att, qPre, kPool, vPool, positions, ropeBase, q, w }, meta) {
-      if (dk?.ropeAttentionLinear?.({ out, att, q: qPre, kPool, vPool, w }, meta, ropeBase)) return;
-      ropeAttention({ out: att, qPre, kPool, vPool, positions, ropeBase, q }, meta);
-      const [n, h, d] = att.shape as [number, number, number];
-      linear(out, view(att.buffer, [n, h * d], att.offset), w, true);
+    ropeAttention({ out, qPre, kPool, vPool, positions, ropeBase, q }, meta) {
+      if (dk?.ropePagedAttention({ out, q: qPre, kPool, vPool }, meta, ropeBase)) return;
+      be.rope(q, qPre, positions, ropeBase);
+      be.pagedAttention(out, q, kPool, vPool, meta);
     },
     argmax: dk ? (out, logits) => dk.argmaxRows(out, logits) : null,
   };

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { view } from "../../src/backend/tensor.js";
-import { decodeTuning } from "../../src/backend/webgpu/ops/decode-tuning.js";
+import { decodeTuning } from "../../src/backend/webgpu/ops/decode-linear.js";
 import { stepKernels } from "../../src/infer/device-kernels.js";
 import { referenceBackend, testBackends } from "../helpers/backends.js";
 import { assertClose, TOL } from "../helpers/compare.js";

@@ -20,7 +20,7 @@ import { encodeEmbedding, encodeEmbeddingBackward } from "./ops/embedding.js";
 import { encodeCrossEntropy, encodeCrossEntropyBackward } from "./ops/loss.js";
 import { encodeRmsnorm, encodeRmsnormBackward } from "./ops/norm.js";
 import { encodeAdamw, encodeSumSquares } from "./ops/optim.js";
-import { encodeAttentionLinear, encodeDecodeLinear } from "./ops/decode-linear.js";
+import { encodeDecodeLinear } from "./ops/decode-linear.js";
 import {
   encodeArgmaxRows,
   encodeKvAppend,
@@ -243,7 +243,6 @@ export class WebGpuBackend implements Backend {
         rt.beginOp();
         return encodePagedAttention(rt, io, meta, ropeBase);
       },
-      ropeAttentionLinear: (io, meta, ropeBase) => encodeAttentionLinear(rt, io, meta, ropeBase),
       argmaxRows: (out, logits) => encodeArgmaxRows(rt, out, logits),
     };
   }

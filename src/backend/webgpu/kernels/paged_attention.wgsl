@@ -2,8 +2,7 @@
 // Entry `partials`: one workgroup per (query row, K/V head, key split): the workgroup keeps the GQ
 //   query heads that share K/V head `kvh`, walks its split's keys in tiles of TK (K and V tiles
 //   staged in workgroup memory, converted from DT_KV), and keeps an online softmax per head.
-//   It writes a partial (m, l, 2 unused, acc[HD]) per (row, head, split) to `part`:
-//   (N, H, n_split, HD + 4), acc 16-byte aligned (paged_gemv.wgsl's COMBINE reads it as vec4).
+//   It writes a partial (m, l, acc[HD]) per (row, head, split) to `part`: (N, H, n_split, HD + 2).
 //   Workgroup index w = (row * Hkv + kvh) * n_split + split, linear over a 2-D grid.
 // paged_combine.wgsl then merges the splits (rescaling by exp(m_s - max m)) into out and lse.
 // Bindings: 0 params; 1 part (rw); 2 q f32; 3 kPool u32; 4 vPool u32; 5 block tables i32;
@@ -116,13 +115,13 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     }
   }
   workgroupBarrier();
-  let stride = HD + 4u; // m, l, 2 unused, acc (acc 16-byte aligned: paged_gemv's COMBINE)
+  let stride = HD + 2u;
   for (var r = 0u; r < ACC; r++) {
     let e = lid + r * WG;
     if (e < GQ * HD) {
       let g = e / HD;
       let base = p.part_off + ((row * p.h + kvh * GQ + g) * p.n_split + sp) * stride;
-      part[base + 4u + (e - g * HD)] = acc[r];
+      part[base + 2u + (e - g * HD)] = acc[r];
     }
   }
   if (lid < GQ) {

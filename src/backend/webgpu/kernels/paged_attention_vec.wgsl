@@ -105,7 +105,7 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   let inf = workgroupUniformLoad(&info);
   let b = inf.x;
   let k_end = inf.z;
-  let stride = HD + 4u; // m, l, 2 unused, acc (acc 16-byte aligned: paged_gemv's COMBINE)
+  let stride = HD + 2u;
   let p_base = p.part_off + ((row * p.h + kvh * GQ) * p.n_split + sp) * stride;
   if (inf.y >= k_end) {
     // a split past the row's keys (a short row, or 1-key granularity): the empty partials
@@ -258,7 +258,7 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   for (var e = lid; e < GQ * HD; e += WG) {
     let g = e / HD;
     let d = e - g * HD;
-    part[p_base + g * p.n_split * stride + 4u + d] = qv[e / 4u][e % 4u];
+    part[p_base + g * p.n_split * stride + 2u + d] = qv[e / 4u][e % 4u];
   }
   if (lid < GQ) {
     var mx = NEG;

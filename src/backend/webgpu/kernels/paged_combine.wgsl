@@ -1,4 +1,4 @@
-// pagedAttention's combine step (flash-decoding): merges the per-split partials (m, l, 2 unused, acc[HD])
+// pagedAttention's combine step (flash-decoding): merges the per-split partials (m, l, acc[HD])
 // written by the `partials` kernels into out (N, H, HD) and optionally lse (N, H).
 // One workgroup per (row, head), its threads spread over the splits, so the latency of a merge
 // does not grow with the split count: the max and the weights exp(m_s - max) (kept in workgroup
@@ -51,7 +51,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     return;
   }
   let ns = p.n_split;
-  let stride = p.hd + 4u;
+  let stride = p.hd + 2u;
   let base = p.part_off + rh * ns * stride;
   var m = -1e30;
   for (var s = lid; s < ns; s += WG) {
@@ -76,7 +76,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let d = d0 + dl;
     var x = 0.0;
     if (g < groups && d < p.hd) {
-      let o = base + 4u + d;
+      let o = base + 2u + d;
       var s = g;
       for (; s + 3u * groups < ns; s += 4u * groups) {
         let a0 = part[o + s * stride];

@@ -9,10 +9,6 @@
 // QKV = 1 (with NORM = 1): the fused q/k/v projection. w holds [wq; wk; wv] (nq + 2 nkv rows),
 // g holds two norm weights: q's at element 0, k's and v's at element g_kv; out holds
 // segment-major blocks [q (M, nq) | k (M, nkv) | v (M, nkv)].
-// COMBINE = 1 (the attention output projection of a decode step): x is pagedAttention's partials
-// (M, c_heads, c_splits, 4 + 4 c_hd4: m, l, 2 unused, acc) and x' the merged attention output
-// (M, c_heads * 4 c_hd4), merged on load: each (row, head)'s split weights exp(m_s - max) / l go
-// into workgroup memory first (combine_weights), then x'[k] = sum_s w_s acc_s[k] (no combine pass).
 // Bindings: 0 params; 1 out f32 (rw); 2 x vec4; 3 w vec4; 4 g vec4 (norm weight; any tensor
 // when NORM = 0). Not for large M (use matmul).
 
@@ -20,7 +16,6 @@ override ACCUM: u32 = 0u;
 override NORM: u32 = 0u;
 override SWIGLU: u32 = 0u;
 override QKV: u32 = 0u;
-override COMBINE: u32 = 0u;
 
 override COLS: u32 = 16u;
 const LANES: u32 = 256u / COLS;
@@ -47,10 +42,6 @@ struct Params {
   n_slots: u32,
   // QKV: where k/v's norm weight starts in g (elements; q's starts at 0)
   g_kv: u32,
-  // COMBINE: heads, head dim / 4 and splits of the partials in x
-  c_heads: u32,
-  c_hd4: u32,
-  c_splits: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -61,9 +52,6 @@ struct Params {
 
 var<workgroup> red: array<f32, MR * COLS * LANES>;
 var<workgroup> red_ss: array<f32, MR * COLS * LANES>;
-// COMBINE: split weights of (row r, head h) at (r * c_heads + h) * c_splits (host: <= CWMAX)
-const CWMAX: u32 = 4096u;
-var<workgroup> cw: array<f32, CWMAX>;
 
 // Index in out of (row m, column col): row-major (M, N), or QKV's segment-major blocks.
 fn out_index(m: u32, col: u32) -> u32 {
@@ -78,52 +66,8 @@ fn out_index(m: u32, col: u32) -> u32 {
   return p.o_off + p.m * p.nq + s * p.m * p.nkv + m * p.nkv + (j - s * p.nkv);
 }
 
-// COMBINE: the split weights of rows m0 .. m0 + MR - 1 (every head) into cw. Uniform control flow.
-fn combine_weights(m0: u32, lid: u32) {
-  let ns = p.c_splits;
-  let stride = 4u * (p.c_hd4 + 1u);
-  let pairs = min(MR, p.m - m0) * p.c_heads;
-  for (var i = lid; i < pairs; i += 256u) {
-    let base = p.x_off + ((m0 + i / p.c_heads) * p.c_heads + i % p.c_heads) * ns * stride;
-    var mx = -1e30;
-    for (var s = 0u; s < ns; s++) {
-      mx = max(mx, x_scalar(base + s * stride));
-    }
-    var l = 0.0;
-    for (var s = 0u; s < ns; s++) {
-      let e = exp(x_scalar(base + s * stride) - mx);
-      cw[i * ns + s] = e;
-      l += x_scalar(base + s * stride + 1u) * e;
-    }
-    let inv = 1.0 / l;
-    for (var s = 0u; s < ns; s++) {
-      cw[i * ns + s] *= inv;
-    }
-  }
-  workgroupBarrier();
-}
-
-fn x_scalar(i: u32) -> f32 {
-  return x[i / 4u][i % 4u];
-}
-
 // Element group k of row m of x' before the norm weight.
 fn x_at(m: u32, k: u32) -> vec4<f32> {
-  if (COMBINE == 1u) {
-    // head h, elements 4 d4 ..; the acc of split s at base + s * stride4 (row m of its block of
-    // MR at m % MR: blocks start at multiples of MR)
-    let h = k / p.c_hd4;
-    let d4 = k - h * p.c_hd4;
-    let stride4 = p.c_hd4 + 1u;
-    let ns = p.c_splits;
-    let base = p.x_off / 4u + (m * p.c_heads + h) * ns * stride4 + 1u + d4;
-    let wi = ((m % MR) * p.c_heads + h) * ns;
-    var v = vec4<f32>(0.0);
-    for (var s = 0u; s < ns; s++) {
-      v += cw[wi + s] * x[base + s * stride4];
-    }
-    return v;
-  }
   if (SWIGLU == 1u) {
     let base = p.x_off / 4u + m * 2u * p.k4 + k;
     let gate = x[base];
@@ -203,9 +147,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   }
   let lane = lid % LANES;
   let c = lid / LANES;
-  if (COMBINE == 1u) {
-    combine_weights(m0, lid);
-  }
   let s = block_sums(m0, col0 + c, col0 + c < p.n, lane, c, lid);
   let r = lid / COLS;
   let cc = lid % COLS;

@@ -2,16 +2,43 @@
 // few rows (kernels/paged_gemv.wgsl), a tiled kernel for a batched step (paged_mm.wgsl), rmsnorm /
 // SwiGLU / the residual add fused in. `decodeTuning` is shared with the fused q/k/v + K/V append
 // (paged.ts).
-import type { PagedAttentionMeta } from "../../backend.js";
 import type { Tensor } from "../../tensor.js";
 import { numel } from "../../tensor.js";
 import { kernel, kernelWith } from "../kernel-source.js";
 import { f32, packParams, type Runtime } from "../runtime.js";
-import { decodeTuning, GEMV_ROW_BLOCK } from "./decode-tuning.js";
-import { encodePagedPartials } from "./paged.js";
+
+/** Switches of the decode-path kernels, for benchmarks (A/B in one process). */
+export const decodeTuning = {
+  /** The K/V append inside the q/k/v projection (encodeQkvAppend); false: a separate dispatch. */
+  fuseKvAppend: true,
+  /**
+   * Output columns per decode-linear workgroup (256 / cols lanes share a column's K): "auto" = 4 up
+   * to 16 rows (short K loops, many workgroups), 16 above (fewer re-reads of x; measured faster at
+   * 32 rows on an H100, slower at 1-16).
+   */
+  gemvCols: "auto" as "auto" | 4 | 16,
+  /**
+   * Largest M of the tiled decode linear (paged_mm.wgsl) that takes over above gemvMaxRows;
+   * larger M: the caller's plain ops (rmsnorm/swiglu, then matmul). 32: the tiled kernel off.
+   */
+  tileMaxRows: 256,
+  /**
+   * Largest M of the GEMV (it re-reads w once per 4 rows of x; above: the tiled kernel). 16:
+   * measured on an H100, the GEMV is 4-15% faster per step at 8 and 16 rows, the tiled kernel
+   * 16-21% at 32. The fused q/k/v + K/V append is GEMV-only.
+   */
+  gemvMaxRows: 16,
+  /**
+   * Output columns per tiled decode-linear workgroup (paged_mm.wgsl BN): "auto" = 64 from 2048
+   * columns (the MLP's gate/up and the LM head: 20-25% faster at 128 rows on an H100), else 32.
+   */
+  tileCols: "auto" as "auto" | 32 | 64,
+};
 
 /** The tiled decode linear's rows per block (paged_mm.wgsl BM). */
 const TILE_ROWS = 16;
+/** Rows of x per decode-linear workgroup (paged_gemv.wgsl MR). */
+export const GEMV_ROW_BLOCK = 4;
 
 /** What the decode linear kernel applies to x before the product (see paged_gemv.wgsl). */
 export interface DecodeLinearOptions {
@@ -81,83 +108,16 @@ export function encodeDecodeLinear(
     });
     return true;
   }
-  return dispatchGemv(rt, { ...switches, COMBINE: 0 }, [out, x, w, g ?? w], params, m, n);
-}
-
-/** paged_gemv.wgsl's GEMV entry over (M, N); false when its grid would be too wide. */
-function dispatchGemv(
-  rt: Runtime,
-  switches: Record<string, number>,
-  bindings: Tensor[],
-  params: ArrayBuffer,
-  m: number,
-  n: number,
-): boolean {
-  if (!gemvGridFits(rt, m, n)) return false;
-  const cols = gemvCols(m);
+  const cols = decodeTuning.gemvCols === "auto" ? (m <= 16 ? 4 : 16) : decodeTuning.gemvCols;
+  const maxWg = rt.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  if (Math.ceil(n / cols) > maxWg) return false;
   rt.dispatch({
     ...kernel("paged_gemv"),
     constants: { ...switches, COLS: cols },
-    bindings,
+    bindings: [out, x, w, g ?? w],
     params,
     offsetWords: [0, 1, 2, 3],
     workgroups: [Math.ceil(n / cols), Math.ceil(m / GEMV_ROW_BLOCK), 1],
   });
   return true;
-}
-
-function gemvCols(m: number): number {
-  return decodeTuning.gemvCols === "auto" ? (m <= 16 ? 4 : 16) : decodeTuning.gemvCols;
-}
-
-function gemvGridFits(rt: Runtime, m: number, n: number): boolean {
-  return Math.ceil(n / gemvCols(m)) <= (rt.limits.maxComputeWorkgroupsPerDimension ?? 65535);
-}
-
-/** paged_gemv.wgsl CWMAX: split weights a COMBINE workgroup holds (rows x heads x splits). */
-const COMBINE_WEIGHTS = 4096;
-
-/**
- * out (M, N) += attention(rope(q)) @ w^T, a decode step's attention and output projection for at
- * most decodeTuning.gemvMaxRows rows in two dispatches: pagedAttention's partials pass, then the
- * GEMV with COMBINE, which merges the partials as it reads them (no combine pass). q (M, H, D)
- * before rope; att (M, H, D): pagedAttention's output shape (checked, not written); w (N, H * D);
- * out f32, the residual. Returns false (nothing recorded) when it does not apply (more rows, the
- * streaming attention kernel not applicable, more splits than a workgroup's weights hold): the
- * caller then runs the attention and the linear apart.
- */
-export function encodeAttentionLinear(
-  rt: Runtime,
-  io: { out: Tensor; att: Tensor; q: Tensor; kPool: Tensor; vPool: Tensor; w: Tensor },
-  meta: PagedAttentionMeta,
-  ropeBase: number,
-): boolean {
-  const { out, att, q, kPool, vPool, w } = io;
-  if (!decodeTuning.combineInLinear || q.shape.length !== 3 || w.shape.length !== 2) return false;
-  const [m, heads, hd] = q.shape as [number, number, number];
-  const [n, k] = w.shape as [number, number];
-  const ok =
-    m >= 1 &&
-    m <= decodeTuning.gemvMaxRows &&
-    k === heads * hd &&
-    hd % 4 === 0 &&
-    out.dtype === "f32" &&
-    w.dtype === "f32" &&
-    numel(out.shape) === m * n &&
-    w.offset % 4 === 0 &&
-    gemvGridFits(rt, m, n);
-  if (!ok) return false;
-  const maxSplits = Math.floor(COMBINE_WEIGHTS / (GEMV_ROW_BLOCK * heads));
-  rt.beginOp();
-  rt.check(out, "attention linear out");
-  rt.check(w, "attention linear w");
-  const parts = encodePagedPartials(rt, { out: att, q, kPool, vPool }, meta, ropeBase, maxSplits);
-  if (parts === null) return false;
-  if (parts === "empty") return true;
-  const params = packParams([
-    ...[0, 0, 0, 0, m, n, k / 4, 0, 0, 0],
-    ...[0, 0, 0, 0, 0, 0, 0, k, heads, hd / 4, parts.nSplit],
-  ]);
-  const switches = { ACCUM: 1, NORM: 0, SWIGLU: 0, QKV: 0, COMBINE: 1 };
-  return dispatchGemv(rt, switches, [out, parts.part, w, w], params, m, n);
 }

@@ -11,7 +11,7 @@ import type { Tensor } from "../../tensor.js";
 import { expectDType, expectShape, numel } from "../../tensor.js";
 import { dtypeCode, kernel, kernelWith } from "../kernel-source.js";
 import { f32, packParams, type Runtime } from "../runtime.js";
-import { decodeTuning, GEMV_ROW_BLOCK } from "./decode-tuning.js";
+import { decodeTuning, GEMV_ROW_BLOCK } from "./decode-linear.js";
 import { ropeTable } from "./rope.js";
 
 /**
@@ -35,8 +35,6 @@ export const pagedTuning = {
 };
 
 const WG = 128; // partials workgroup size (kernel constant)
-/** Floats before each partial's acc[hd]: m, l and 2 unused (acc 16-byte aligned). */
-export const PART_HEAD = 4;
 
 export function encodeKvWrite(rt: Runtime, pool: Tensor, src: Tensor, slots: Tensor): void {
   for (const [t, what] of [
@@ -101,16 +99,6 @@ function ropeTab(rt: Runtime, base: number, d: number): Tensor {
   return rt.constant(`rope:${base}:${d}`, () => ropeTable(base, d));
 }
 
-/** The partials pass's output: (N, H, nSplit, hd + PART_HEAD) f32, for paged_combine.wgsl or a
- *  linear layer that merges it as it reads it (decode-linear.ts, COMBINE). */
-export interface PagedPartials {
-  part: Tensor;
-  n: number;
-  heads: number;
-  headDim: number;
-  nSplit: number;
-}
-
 /**
  * pagedAttention. With `ropeBase` (the engine step), q arrives before rope and is rotated on load
  * by each row's position; then only the streaming kernel is used and false means "not applicable,
@@ -122,34 +110,6 @@ export function encodePagedAttention(
   meta: PagedAttentionMeta,
   ropeBase?: number,
 ): boolean {
-  const parts = encodePagedPartials(rt, io, meta, ropeBase);
-  if (parts === null) return false;
-  if (parts === "empty") return true;
-  const { out } = io;
-  const { lse } = meta;
-  const { part, n, heads: h, headDim: hd, nSplit } = parts;
-  rt.dispatch({
-    ...kernel("paged_combine"),
-    bindings: [out, lse ?? rt.scratch(1, "f32", "no lse"), part],
-    params: packParams([0, 0, 0, n, h, hd, nSplit, lse ? 1 : 0]),
-    offsetWords: [0, 1, 2],
-    workgroups: n * h,
-  });
-  return true;
-}
-
-/**
- * pagedAttention's partials pass alone (no combine): its partials, "empty" when there is nothing
- * to compute, or null (nothing recorded) when `ropeBase` is given and the streaming kernel does
- * not apply, or the split count would pass `maxSplits`.
- */
-export function encodePagedPartials(
-  rt: Runtime,
-  io: { out: Tensor; q: Tensor; kPool: Tensor; vPool: Tensor },
-  meta: PagedAttentionMeta,
-  ropeBase?: number,
-  maxSplits = Number.POSITIVE_INFINITY,
-): PagedPartials | "empty" | null {
   const { out, q, kPool, vPool } = io;
   const { blockTables, seqLens, queryStarts, lse } = meta;
   const named = { out, q, kPool, vPool, blockTables, seqLens, queryStarts, ...(lse ? { lse } : {}) };
@@ -158,20 +118,19 @@ export function encodePagedPartials(
   const { n, b, nHeads: h, nKvHeads: hkv, headDim: hd, blockSize: bs, maxBlocksPerSeq: mb } = dims;
   const gq = h / hkv;
   const vec = vecPlan(rt, kPool, vPool, hd, gq);
-  if (ropeBase !== undefined && (vec === null || hd % 2 !== 0)) return null;
-  if (n * h * hd === 0 || b === 0) return "empty";
+  if (ropeBase !== undefined && (vec === null || hd % 2 !== 0)) return false;
+  if (n * h * hd === 0 || b === 0) return true;
   const maxKeys = Math.max(1, mb * bs);
   const nSplit = vec
     ? splitCount(n * hkv, maxKeys, pagedTuning.vecTargetWorkgroups, pagedTuning.vecMinKeysPerSplit)
     : splitCount(n * hkv, maxKeys, pagedTuning.targetWorkgroups, pagedTuning.minKeysPerSplit);
-  if (nSplit > maxSplits) return null;
   // each row's keys are divided over the splits on the device (paged_rows.wgsl), in multiples of
   // this (the streaming kernel's 128-key tile unless a test asks for finer splits)
   const granularity = vec
     ? Math.max(1, Math.min(128, pagedTuning.vecMinKeysPerSplit))
     : Math.max(1, pagedTuning.minKeysPerSplit);
   pagedKernelCounts[vec ? "vec" : "general"]++;
-  const part = rt.scratch(n * h * nSplit * (hd + PART_HEAD), "f32", "paged partials");
+  const part = rt.scratch(n * h * nSplit * (hd + 2), "f32", "paged partials");
   const scale = dims.scale ?? 1 / Math.sqrt(hd);
   rt.dispatch({
     ...(vec
@@ -214,7 +173,14 @@ export function encodePagedPartials(
     offsetWords: vec ? [0, 1, 2, 3, 4, 5, 6, 17] : [0, 1, 2, 3, 4, 5, 6],
     workgroups: n * hkv * nSplit,
   });
-  return { part, n, heads: h, headDim: hd, nSplit };
+  rt.dispatch({
+    ...kernel("paged_combine"),
+    bindings: [out, lse ?? rt.scratch(1, "f32", "no lse"), part],
+    params: packParams([0, 0, 0, n, h, hd, nSplit, lse ? 1 : 0]),
+    offsetWords: [0, 1, 2],
+    workgroups: n * h,
+  });
+  return true;
 }
 
 // ---- decode-path kernels of the paged engine (the linear layer: decode-linear.ts) -------------
