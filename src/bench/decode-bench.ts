@@ -93,12 +93,18 @@ export interface DecodeRow extends DecodeRowBase {
   copyMethod: "gpu-timestamps" | "host-clock";
   /** What the host reads per step: the argmax tokens (4 bytes per sequence) or the logits rows. */
   readback: "argmax" | "logits";
-  /** Steps overlapped (DecodeBenchOptions.pipeline); the record/wait split is then not measured. */
+  /** Steps overlapped (DecodeBenchOptions.pipeline): the record/wait/after split below then
+   *  means what the host does per step while the GPU runs the step before. */
   pipelined: boolean;
   /** webgpu only: runtime counters per step. */
   perStep?: StepCounts;
-  /** webgpu only, host clock, ms per step: step start to the last submit (recording), that submit to
-   *  the readback's mapAsync resolving (GPU + round trip), then to step end (copy-out, sampling). */
+  /**
+   * webgpu only, host clock, ms per step. One step at a time: step start to the last submit
+   * (recording), that submit to the readback's mapAsync resolving (GPU + round trip), then to step
+   * end (copy-out, sampling). Pipelined: recording the next step up to its submit, waiting for the
+   * step before's tokens (the GPU still busy: > 0 means GPU-bound), and the submit call with the
+   * read's setup (hostAfterMs).
+   */
   recordMs?: number;
   gpuWaitMs?: number;
   hostAfterMs?: number;
@@ -174,12 +180,24 @@ async function decodeRow(
     if (argmax) await fwd.runGreedy(items());
     else await fwd.run(items());
   };
-  /** n steps, each submitted before the previous one's tokens are read (see DecodeBenchOptions.pipeline). */
-  const chain = async (n: number) => {
+  const marks = runtimeMarks(be);
+  /**
+   * n steps, each submitted before the previous one's tokens are read (see
+   * DecodeBenchOptions.pipeline); with `split`, the host's time per step added to it (DecodeRow).
+   */
+  const chain = async (n: number, split?: { recordMs: number; gpuWaitMs: number; hostAfterMs: number }) => {
     let pending: Promise<unknown> = fwd.runGreedy(items());
     for (let i = 1; i < n; i++) {
+      const a = performance.now();
       const next = fwd.runGreedy(items(), { chained: true });
+      const b = performance.now();
+      const submitted = marks && marks.submit >= a ? marks.submit : b;
       await pending;
+      if (split) {
+        split.recordMs += (submitted - a) / (n - 1);
+        split.hostAfterMs += (b - submitted) / (n - 1);
+        split.gpuWaitMs += (performance.now() - b) / (n - 1);
+      }
       pending = next;
     }
     await pending;
@@ -196,11 +214,10 @@ async function decodeRow(
   const steps = Math.max(2, Math.min(o.steps, Math.floor((o.rowSeconds * 1e3) / once)));
   const stats = runtimeStats(be);
   const before = stats ? { ...stats } : null;
-  const marks = pipelined ? null : runtimeMarks(be);
   const split = { recordMs: 0, gpuWaitMs: 0, hostAfterMs: 0 };
   const keys0 = cache.length(ids[0]!) + 1; // keys the first timed step reads
   const t0 = performance.now();
-  if (pipelined) await chain(steps);
+  if (pipelined) await chain(steps, marks ? split : undefined);
   else {
     for (let i = 0; i < steps; i++) {
       const s0 = performance.now();
