@@ -34,59 +34,47 @@ async function run(args: string[]): Promise<string[]> {
   return printed.join("").split("\n").filter(Boolean);
 }
 
-test("bench decode --run-ahead: 0 chains nothing, 2 chains steps ahead of the read (webgpu)", async (t) => {
-  if (!(await testBackends()).some((b) => b.name === "webgpu")) return t.skip("webgpu unavailable");
+/** `bench decode --backend webgpu` on a 2-layer tiny config (CLA `factor`), batch 2, context 8. */
+async function runTiny(factor: number, args: string[]): Promise<Record<string, number | string | boolean>[]> {
   const dir = mkdtempSync(join(tmpdir(), "cl-decode-cli-"));
   try {
     const file = join(dir, "tiny.json");
-    const cfg = {
-      ...tinyConfig("tiny", 1, { kind: "uniform", factor: 2 }, "f16"),
-      nLayers: 2,
-      maxSeqLen: 64,
-    };
+    const cfg = { ...tinyConfig("tiny", 1, { kind: "uniform", factor }, "f16"), nLayers: 2, maxSeqLen: 64 };
     writeFileSync(file, JSON.stringify(cfg));
-    const chained: number[] = [];
-    for (const ra of ["0", "2"]) {
-      const base = ["--backend", "webgpu", "--configs", file, "--batches", "2", "--contexts", "8"];
-      const lines = await run([...base, "--steps", "4", "--engine", "--run-ahead", ra, "--json"]);
-      const row = lines.map((l) => JSON.parse(l)).find((r) => r.bench === "engine-decode");
-      assert.ok(row, `an engine-decode row for --run-ahead ${ra}`);
-      chained.push(row.chainedPerStep);
-    }
-    assert.equal(chained[0], 0);
-    assert.ok(chained[1]! > 0, `run-ahead 2 chained ${chained[1]} steps per step`);
+    const base = ["--backend", "webgpu", "--configs", file, "--batches", "2", "--contexts", "8"];
+    return (await run([...base, ...args, "--json"])).map((l) => JSON.parse(l));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test("bench decode --run-ahead: 0 chains nothing, 2 chains steps ahead of the read (webgpu)", async (t) => {
+  if (!(await testBackends()).some((b) => b.name === "webgpu")) return t.skip("webgpu unavailable");
+  const chained: number[] = [];
+  for (const ra of ["0", "2"]) {
+    const rows = await runTiny(2, ["--steps", "4", "--engine", "--run-ahead", ra]);
+    const row = rows.find((r) => r.bench === "engine-decode");
+    assert.ok(row, `an engine-decode row for --run-ahead ${ra}`);
+    chained.push(row.chainedPerStep as number);
+  }
+  assert.equal(chained[0], 0);
+  assert.ok(chained[1]! > 0, `run-ahead 2 chained ${chained[1]} steps per step`);
 });
 
 test("bench decode --pipeline: the host's time per step split into record / after / wait (webgpu)", async (t) => {
   if (!(await testBackends()).some((b) => b.name === "webgpu")) return t.skip("webgpu unavailable");
-  const dir = mkdtempSync(join(tmpdir(), "cl-decode-cli-"));
-  try {
-    const file = join(dir, "tiny.json");
-    const cfg = {
-      ...tinyConfig("tiny", 1, { kind: "uniform", factor: 1 }, "f16"),
-      nLayers: 2,
-      maxSeqLen: 64,
-    };
-    writeFileSync(file, JSON.stringify(cfg));
-    const base = ["--backend", "webgpu", "--configs", file, "--batches", "2", "--contexts", "8"];
-    const lines = await run([...base, "--steps", "6", "--pipeline", "--json"]);
-    const row = lines.map((l) => JSON.parse(l)).find((r) => r.bench === "decode");
-    assert.ok(row?.pipelined, "a pipelined decode row");
-    const parts = [row.recordMs, row.hostAfterMs, row.gpuWaitMs] as number[];
-    assert.ok(
-      parts.every((x) => Number.isFinite(x) && x >= 0),
-      `split ${parts}`,
-    );
-    assert.ok(row.recordMs > 0, "recording takes time");
-    const sum = parts.reduce((a, b) => a + b, 0);
-    // the split covers each step but the first: within a quarter of the step time
-    assert.ok(Math.abs(sum - row.stepMs) <= 0.25 * row.stepMs, `split sums to ${sum}, step ${row.stepMs} ms`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const row = (await runTiny(1, ["--steps", "6", "--pipeline"])).find((r) => r.bench === "decode");
+  assert.ok(row?.pipelined, "a pipelined decode row");
+  const parts = [row.recordMs, row.hostAfterMs, row.gpuWaitMs] as number[];
+  assert.ok(
+    parts.every((x) => Number.isFinite(x) && x >= 0),
+    `split ${parts}`,
+  );
+  assert.ok(parts[0]! > 0, "recording takes time");
+  const sum = parts.reduce((a, b) => a + b, 0);
+  const stepMs = row.stepMs as number;
+  // the split covers each step but the first: within a quarter of the step time
+  assert.ok(Math.abs(sum - stepMs) <= 0.25 * stepMs, `split sums to ${sum}, step ${stepMs} ms`);
 });
 
 test("bench decode --run-ahead refuses a value outside 0..8, naming it", async () => {
