@@ -11,6 +11,7 @@ import type { Backend } from "../../src/backend/backend.js";
 import { numel, reshape, type Tensor, view } from "../../src/backend/tensor.js";
 import { CachedForward, type ForwardItem } from "../../src/infer/cached-forward.js";
 import { LocalEngine } from "../../src/infer/engine.js";
+import { decodeTuning } from "../../src/backend/webgpu/ops/decode-linear.js";
 import { stepKernels } from "../../src/infer/device-kernels.js";
 import type { KvCache } from "../../src/infer/kv-cache.js";
 import { Sampler } from "../../src/infer/sampler.js";
@@ -32,8 +33,21 @@ const oracle = await referenceBackend();
 test("q/k/v projection with the K/V append fused in equals the projection then the append", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const rng = makeRng(15);
-  for (const dtype of ["f16", "f32"] as const) {
-    const [M, K, H, Hkv, D] = [3, 24, 4, 2, 16];
+  // [pool dtype, M, K, H, Hkv, D]: the GEMV entry (3 rows); the tiled entry (20 and 37 rows, head
+  // dims 32 and 64: one block per K/V head, blocks of 16 rows, the last one partial), taken from
+  // 17 rows here (decodeTuning.tileAppendMinRows)
+  const minRows = decodeTuning.tileAppendMinRows;
+  decodeTuning.tileAppendMinRows = 17;
+  t.after(() => {
+    decodeTuning.tileAppendMinRows = minRows;
+  });
+  for (const [dtype, M, K, H, Hkv, D] of [
+    ["f16", 3, 24, 4, 2, 16],
+    ["f32", 3, 24, 4, 2, 16],
+    ["f16", 20, 24, 4, 2, 32],
+    ["f32", 37, 40, 2, 1, 64],
+    ["bf16", 20, 24, 4, 2, 32],
+  ] as const) {
     const nq = H * D;
     const nkv = Hkv * D;
     const flat = uniform(rng, (nq + 2 * nkv) * K + 2 * K, 1.5);
@@ -47,13 +61,17 @@ test("q/k/v projection with the K/V append fused in equals the projection then t
       kvNorm: view(fb, [K], (nq + 2 * nkv) * K + K),
       eps: 1e-5,
     };
-    // positions then slots, adjacent as in the step metadata; slot -1 is skipped
-    const ps = put(gpu, [2 * M], Int32Array.from([7, 3, 300, 5, -1, 9]));
+    // positions then slots, adjacent as in the step metadata; slot -1 is skipped (the second row;
+    // the others take distinct slots 5, 9, 13, ...)
+    const slotList = Array.from({ length: M }, (_, i) => (i === 1 ? -1 : 5 + 4 * i));
+    const positionList = Array.from({ length: M }, (_, i) => (i * 97 + 7) % 301);
+    const ps = put(gpu, [2 * M], Int32Array.from([...positionList, ...slotList]));
     const positions = view(ps.buffer, [M], 0);
     const slots = view(ps.buffer, [M], M);
+    const nBlocks = Math.ceil((5 + 4 * M) / 4);
     const pools = () => {
-      const shape = [3, 4, Hkv, D];
-      const fill = new Float32Array(3 * 4 * Hkv * D).fill(0.5);
+      const shape = [nBlocks, 4, Hkv, D];
+      const fill = new Float32Array(nBlocks * 4 * Hkv * D).fill(0.5);
       return { kPool: put(gpu, shape, fill), vPool: put(gpu, shape, fill) };
     };
     const pool = (p: { kPool: Tensor; vPool: Tensor }) => ({
@@ -97,17 +115,13 @@ test("q/k/v projection with the K/V append fused in equals the projection then t
         TOL.reduce,
       );
     }
-    // rows at slots 5 and 9 were written, everything else kept its fill
+    // exactly the rows' slots were written; everything else (the slot -1 row's nowhere) kept its fill
     const kA = (await gpu.read(a.kPool)) as Float32Array;
     const row = Hkv * D;
-    assert.ok(
-      kA.subarray(5 * row, 6 * row).some((x) => x !== 0.5),
-      "slot 5 written",
-    );
-    assert.ok(
-      kA.subarray(0, row).every((x) => x === 0.5),
-      "slot 0 untouched",
-    );
+    for (let slot = 0; slot < nBlocks * 4; slot++) {
+      const written = kA.subarray(slot * row, (slot + 1) * row).some((x) => x !== 0.5);
+      assert.equal(written, slotList.includes(slot), `${dtype} M${M}: slot ${slot} written`);
+    }
   }
 });
 

@@ -97,13 +97,9 @@ fn store_chunk(s: u32, t: u32) {
   }
 }
 
-@compute @workgroup_size(256)
-fn tile(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let n0 = wid.x * BN;
-  let m0 = wid.y * BM;
-  if (n0 >= p.n || m0 >= p.m) {
-    return;
-  }
+// The block's sums: afterwards tile_value(row, col) is output (m0 + row, n0 + col) before the
+// residual add. Every thread of the workgroup calls it (barriers).
+fn tile_sums(m0: u32, n0: u32, lid: u32) {
   let s = lid / GT; // k-group
   let t = lid % GT;
   let tm = t / (BN / 4u); // rows 4 tm .. 4 tm + 3
@@ -154,17 +150,28 @@ fn tile(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     rs[lid] = 1.0 / sqrt(q / f32(4u * p.k4) + p.eps);
   }
   workgroupBarrier();
+}
+
+// Output (row, col) of the block after tile_sums: the k-groups' partial sums, the norm's rstd.
+fn tile_value(row: u32, col: u32) -> f32 {
+  var v = 0.0;
+  for (var g2 = 0u; g2 < KS; g2++) {
+    v += ws[(g2 * BM + row) * (BN / 4u) + col / 4u][col % 4u];
+  }
+  if (NORM == 1u) {
+    v *= rs[row];
+  }
+  return v;
+}
+
+// The block's outputs into `out` (out_index: row-major, or QKV's segment blocks), two or four per
+// thread.
+fn tile_store(m0: u32, n0: u32, lid: u32) {
   for (var h = 0u; h < BM * BN / 256u; h++) {
     let o = lid + h * 256u; // output (row o / BN, column o % BN) of the tile
     let row = o / BN;
     let col = o % BN;
-    var v = 0.0;
-    for (var g2 = 0u; g2 < KS; g2++) {
-      v += ws[(g2 * BM + row) * (BN / 4u) + col / 4u][col % 4u];
-    }
-    if (NORM == 1u) {
-      v *= rs[row];
-    }
+    let v = tile_value(row, col);
     if (m0 + row < p.m && n0 + col < p.n) {
       let i = out_index(m0 + row, n0 + col);
       if (ACCUM == 1u) {
@@ -174,4 +181,15 @@ fn tile(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       }
     }
   }
+}
+
+@compute @workgroup_size(256)
+fn tile(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let n0 = wid.x * BN;
+  let m0 = wid.y * BM;
+  if (n0 >= p.n || m0 >= p.m) {
+    return;
+  }
+  tile_sums(m0, n0, lid);
+  tile_store(m0, n0, lid);
 }

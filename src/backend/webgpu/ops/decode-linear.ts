@@ -12,6 +12,13 @@ export const decodeTuning = {
   /** The K/V append inside the q/k/v projection (encodeQkvAppend); false: a separate dispatch. */
   fuseKvAppend: true,
   /**
+   * Fewest rows for which the tiled q/k/v projection takes the K/V append in (paged_mm_append.wgsl,
+   * 64-column blocks); fewer rows above gemvMaxRows: the plain tile (32-column blocks) and the
+   * append kernel. Measured on an H100 (q/k/v 640 x 512 + append, chained): fused 19.0 vs 24.0 us
+   * at 128 rows and 24.0 vs 32.1 at 256, but 18.6-18.9 vs 15.6 at 48-96 rows.
+   */
+  tileAppendMinRows: 128,
+  /**
    * Output columns per decode-linear workgroup (256 / cols lanes share a column's K): "auto" = 4 up
    * to 16 rows (short K loops, many workgroups), 16 above (fewer re-reads of x; measured faster at
    * 32 rows on an H100, slower at 1-16).
@@ -25,7 +32,7 @@ export const decodeTuning = {
   /**
    * Largest M of the GEMV (it re-reads w once per 4 rows of x; above: the tiled kernel). 16:
    * measured on an H100, the GEMV is 4-15% faster per step at 8 and 16 rows, the tiled kernel
-   * 16-21% at 32. The fused q/k/v + K/V append is GEMV-only.
+   * 16-21% at 32. The fused q/k/v + K/V append follows the same split (encodeQkvAppend).
    */
   gemvMaxRows: 16,
   /**
@@ -36,7 +43,7 @@ export const decodeTuning = {
 };
 
 /** The tiled decode linear's rows per block (paged_mm.wgsl BM). */
-const TILE_ROWS = 16;
+export const TILE_ROWS = 16;
 /** Rows of x per decode-linear workgroup (paged_gemv.wgsl MR). */
 export const GEMV_ROW_BLOCK = 4;
 

@@ -11,7 +11,7 @@ import type { Tensor } from "../../tensor.js";
 import { expectDType, expectShape, numel } from "../../tensor.js";
 import { dtypeCode, kernel, kernelWith } from "../kernel-source.js";
 import { f32, packParams, type Runtime } from "../runtime.js";
-import { decodeTuning, GEMV_ROW_BLOCK } from "./decode-linear.js";
+import { decodeTuning, GEMV_ROW_BLOCK, TILE_ROWS } from "./decode-linear.js";
 import { ropeTable } from "./rope.js";
 
 /**
@@ -187,7 +187,9 @@ export function encodePagedAttention(
 
 /**
  * A producer layer's q/k/v projection with the K/V append fused in (kernels/paged_gemv.wgsl +
- * paged_qkv_append.wgsl, entry `qkv_append`): q (M, nq) = rmsnorm(x) * g[0] @ wq^T into `out`;
+ * paged_qkv_append.wgsl, entry `qkv_append`, up to decodeTuning.gemvMaxRows rows; from
+ * tileAppendMinRows to tileMaxRows, paged_mm.wgsl's tile with paged_mm_append.wgsl, entry
+ * `tile_append`, for head dims of 32 or 64): q (M, nq) = rmsnorm(x) * g[0] @ wq^T into `out`;
  * rope(rmsnorm(x) * g[1] @ wk^T) and rmsnorm(x) * g[1] @ wv^T into kPool / vPool rows at each row's
  * slot, in one dispatch. w = [wq; wk; wv] (nq + 2 nkv, K); g: q's norm weight at 0, k/v's at
  * gKv; ps (2M) i32 = positions then
@@ -206,6 +208,7 @@ export function encodeQkvAppend(
   const [numBlocks, blockSize, hkv, d] = poolDims("qkvAppend pool", kPool);
   const m = x.shape[0] ?? 0;
   const k = w.shape[1] ?? 0;
+  const tiled = m > decodeTuning.gemvMaxRows;
   const ok =
     x.shape.length === 2 &&
     w.shape.length === 2 &&
@@ -219,7 +222,9 @@ export function encodeQkvAppend(
     nq % 16 === 0 &&
     d % 16 === 0 &&
     k % 4 === 0 &&
-    m <= decodeTuning.gemvMaxRows &&
+    m <= (tiled ? decodeTuning.tileMaxRows : decodeTuning.gemvMaxRows) &&
+    (!tiled || m >= decodeTuning.tileAppendMinRows) &&
+    (!tiled || ((d === 32 || d === 64) && nq % d === 0)) &&
     [x, w, g].every((t) => t.offset % 4 === 0) &&
     (kPool.dtype === "f32" || (kPool.offset % 2 === 0 && vPool.offset % 2 === 0));
   if (!ok) return false;
@@ -227,15 +232,31 @@ export function encodeQkvAppend(
   rt.beginOp();
   for (const t of [out, x, w, g, kPool, vPool, ps]) rt.check(t, "qkvAppend");
   if (m === 0) return true;
+  const params = packParams([
+    ...[0, 0, 0, 0, m, nq + 2 * nkv, k / 4, f32(opts.eps), nq, nkv],
+    ...[0, 0, 0, 0, hkv, d, numBlocks * blockSize, gKv],
+  ]);
+  const bindings = [out, x, w, g, kPool, vPool, ps, ropeTab(rt, opts.ropeBase, d)];
+  const constants = { ACCUM: 0, NORM: 1, SWIGLU: 0, QKV: 1, DT_POOL: dtypeCode(kPool.dtype) };
+  const helpers = ["paged_rope", "paged_pool_store", "paged_qkv_append"];
+  if (tiled) {
+    rt.dispatch({
+      ...kernelWith("paged_gemv", ["paged_mm", ...helpers, "paged_mm_append"]),
+      entry: "tile_append",
+      constants: { ...constants, BN: d },
+      bindings,
+      params,
+      offsetWords: [0, 1, 2, 3, 10, 11, 12, 13],
+      workgroups: [(nq + 2 * nkv) / d, Math.ceil(m / TILE_ROWS), 1],
+    });
+    return true;
+  }
   rt.dispatch({
-    ...kernelWith("paged_gemv", ["paged_rope", "paged_pool_store", "paged_qkv_append"]),
+    ...kernelWith("paged_gemv", helpers),
     entry: "qkv_append",
-    constants: { ACCUM: 0, NORM: 1, SWIGLU: 0, QKV: 1, DT_POOL: dtypeCode(kPool.dtype) },
-    bindings: [out, x, w, g, kPool, vPool, ps, ropeTab(rt, opts.ropeBase, d)],
-    params: packParams([
-      ...[0, 0, 0, 0, m, nq + 2 * nkv, k / 4, f32(opts.eps), nq, nkv],
-      ...[0, 0, 0, 0, hkv, d, numBlocks * blockSize, gKv],
-    ]),
+    constants,
+    bindings,
+    params,
     offsetWords: [0, 1, 2, 3, 10, 11, 12, 13],
     workgroups: [nq / 16 + (2 * nkv) / 16, Math.ceil(m / GEMV_ROW_BLOCK), 1],
   });
