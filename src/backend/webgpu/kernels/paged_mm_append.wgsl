@@ -4,7 +4,7 @@
 // rows (QKV = 1, NORM = 1): paged_mm's tiled sums, then q into `out` and rope(k) and v straight
 // into the pool rows at each row's slot, as `qkv_append` does for a few rows (no K/V append
 // dispatch). The host sets BN = d: every block is q columns or one K/V head's k or v, so each
-// dim's rope partner (+ d / 2) is in the same block. Slot -1 / out of range: no store.
+// dim's rope partner (+ d / 2) is in the same block (stores: append_pairs).
 
 @compute @workgroup_size(256)
 fn tile_append(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -31,25 +31,8 @@ fn tile_append(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
     if (m >= p.m) {
       continue;
     }
-    let slot = ps[p.ps_off + p.m + m];
-    if (slot < 0 || u32(slot) >= p.n_slots) {
-      continue;
-    }
     let lo = vec2f(tile_value(r, i), tile_value(r, i + 1u));
     let hi = vec2f(tile_value(r, i + half), tile_value(r, i + half + 1u));
-    var a = lo;
-    var b = hi;
-    if (seg == 0u) {
-      let pos = u32(ps[p.ps_off + m]);
-      for (var t = 0u; t < 2u; t++) {
-        let cs = rope_cs(p.t_off, pos, i + t, half);
-        a[t] = lo[t] * cs.x - hi[t] * cs.y;
-        b[t] = hi[t] * cs.x + lo[t] * cs.y;
-      }
-    }
-    let dst = u32(slot) * p.hkv * p.d + head * p.d + i;
-    let base = select(p.kp_off, p.vp_off, seg == 1u);
-    store2(seg == 1u, base + dst, a.x, a.y);
-    store2(seg == 1u, base + dst + half, b.x, b.y);
+    append_pairs(m, seg == 1u, head, i, lo, hi);
   }
 }

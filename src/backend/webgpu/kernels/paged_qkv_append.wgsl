@@ -19,6 +19,30 @@ override DT_POOL: u32 = 1u;
 
 var<workgroup> res: array<f32, MR * COLS>;
 
+// Row m's new k (is_v false: roped by the row's position) or v values of K/V head `head`, dims i,
+// i + 1 (lo) and their partners i + d / 2, i + d / 2 + 1 (hi), into the pool row at the row's slot
+// (whole 16-bit words; i even). Slot -1 / out of range: nothing. Shared with paged_mm_append.wgsl.
+fn append_pairs(m: u32, is_v: bool, head: u32, i: u32, lo: vec2f, hi: vec2f) {
+  let slot = ps[p.ps_off + p.m + m];
+  if (slot < 0 || u32(slot) >= p.n_slots) {
+    return;
+  }
+  let half = p.d / 2u;
+  var a = lo;
+  var b = hi;
+  if (!is_v) {
+    let pos = u32(ps[p.ps_off + m]);
+    for (var t = 0u; t < 2u; t++) {
+      let cs = rope_cs(p.t_off, pos, i + t, half);
+      a[t] = lo[t] * cs.x - hi[t] * cs.y;
+      b[t] = hi[t] * cs.x + lo[t] * cs.y;
+    }
+  }
+  let dst = select(p.kp_off, p.vp_off, is_v) + u32(slot) * p.hkv * p.d + head * p.d + i;
+  store2(is_v, dst, a.x, a.y);
+  store2(is_v, dst + half, b.x, b.y);
+}
+
 @compute @workgroup_size(256)
 fn qkv_append(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wi = wid.x;
@@ -64,25 +88,9 @@ fn qkv_append(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index
   let e = lid % (PAIRS / 2u);
   if (r < MR && m0 + r < p.m) {
     let m = m0 + r;
-    let slot = ps[p.ps_off + p.m + m];
-    if (slot >= 0 && u32(slot) < p.n_slots) {
-      let pos = u32(ps[p.ps_off + m]);
-      let i = d0 + 2u * e;
-      let lo = vec2f(res[r * COLS + 2u * e], res[r * COLS + 2u * e + 1u]);
-      let hi = vec2f(res[r * COLS + PAIRS + 2u * e], res[r * COLS + PAIRS + 2u * e + 1u]);
-      var a = lo;
-      var b = hi;
-      if (seg == 1u) {
-        for (var t = 0u; t < 2u; t++) {
-          let cs = rope_cs(p.t_off, pos, i + t, half);
-          a[t] = lo[t] * cs.x - hi[t] * cs.y;
-          b[t] = hi[t] * cs.x + lo[t] * cs.y;
-        }
-      }
-      let dst = u32(slot) * p.hkv * p.d + head * p.d + i;
-      let base = select(p.kp_off, p.vp_off, seg == 2u);
-      store2(seg == 2u, base + dst, a.x, a.y);
-      store2(seg == 2u, base + dst + half, b.x, b.y);
-    }
+    let i = d0 + 2u * e;
+    let lo = vec2f(res[r * COLS + 2u * e], res[r * COLS + 2u * e + 1u]);
+    let hi = vec2f(res[r * COLS + PAIRS + 2u * e], res[r * COLS + PAIRS + 2u * e + 1u]);
+    append_pairs(m, seg == 2u, head, i, lo, hi);
   }
 }
