@@ -32,7 +32,8 @@ export const decodeTuning = {
   /**
    * Largest M of the GEMV (it re-reads w once per 4 rows of x; above: the tiled kernel). 16:
    * measured on an H100, the GEMV is 4-15% faster per step at 8 and 16 rows, the tiled kernel
-   * 16-21% at 32. The fused q/k/v + K/V append follows the same split (encodeQkvAppend).
+   * 16-21% at 32. The fused q/k/v + K/V append (encodeQkvAppend) runs on the GEMV up to here and
+   * on the tile from tileAppendMinRows; in between the append is its own dispatch.
    */
   gemvMaxRows: 16,
   /**
@@ -89,6 +90,9 @@ export function encodeDecodeLinear(
   const tiled = m > decodeTuning.gemvMaxRows;
   if (m > (tiled ? decodeTuning.tileMaxRows : decodeTuning.gemvMaxRows)) return false;
   if (k % 4 !== 0 || [x, w, ...(g ? [g] : [])].some((t) => t.offset % 4 !== 0)) return false;
+  const cols = decodeTuning.gemvCols === "auto" ? (m <= 16 ? 4 : 16) : decodeTuning.gemvCols;
+  const maxWg = rt.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  if (!tiled && Math.ceil(n / cols) > maxWg) return false;
   rt.beginOp();
   for (const t of views) rt.check(t, "decode linear");
   if (m * n === 0) return true;
@@ -115,9 +119,6 @@ export function encodeDecodeLinear(
     });
     return true;
   }
-  const cols = decodeTuning.gemvCols === "auto" ? (m <= 16 ? 4 : 16) : decodeTuning.gemvCols;
-  const maxWg = rt.limits.maxComputeWorkgroupsPerDimension ?? 65535;
-  if (Math.ceil(n / cols) > maxWg) return false;
   rt.dispatch({
     ...kernel("paged_gemv"),
     constants: { ...switches, COLS: cols },
