@@ -278,6 +278,22 @@ export interface Backend {
   startProfiling?(): void;
   resetProfiling?(): Promise<void>;
   stopProfiling?(): Promise<KernelProfile>;
+  /**
+   * GPU busy time (webgpu with timestamp-query): after `startGpuTimer()` every compute pass is
+   * timed whole (two timestamp writes per pass, the passes left as they are, so timed work runs as
+   * untimed work does); `stopGpuTimer()` waits for the work and returns the sum.
+   */
+  startGpuTimer?(): void;
+  stopGpuTimer?(): Promise<GpuTime>;
+}
+
+/** GPU time of the compute passes timed between startGpuTimer and stopGpuTimer. */
+export interface GpuTime {
+  /** Sum of the passes' durations, milliseconds. */
+  ms: number;
+  passes: number;
+  /** Passes left untimed (the timer's buffers were full). */
+  untimed: number;
 }
 
 /** GPU time of one kernel label over a profiled run. */

@@ -63,6 +63,8 @@ export interface DecodeBenchOptions {
   runAhead?: number;
   /** After each decode row, time its steps' kernels on the GPU (decode-profile rows; webgpu). */
   profile?: boolean;
+  /** Time the decode rows' steps on the GPU too (DecodeRow.gpuMs; webgpu with timestamp-query). */
+  gpuTime?: boolean;
   onRow?: (row: BenchRow) => void;
 }
 
@@ -108,6 +110,11 @@ export interface DecodeRow extends DecodeRowBase {
   recordMs?: number;
   gpuWaitMs?: number;
   hostAfterMs?: number;
+  /**
+   * With DecodeBenchOptions.gpuTime: GPU busy time per timed step (timestamps around each step's
+   * compute passes), ms. Near stepMs: the GPU bounds the row; well under it: the host does.
+   */
+  gpuMs?: number;
   /** webgpu only: the --submit-every setting, when given. */
   submitEvery?: number;
 }
@@ -216,6 +223,8 @@ async function decodeRow(
   const before = stats ? { ...stats } : null;
   const split = { recordMs: 0, gpuWaitMs: 0, hostAfterMs: 0 };
   const keys0 = cache.length(ids[0]!) + 1; // keys the first timed step reads
+  const gpuTimed = (o.gpuTime ?? false) && canTimeGpu(be);
+  if (gpuTimed) be.startGpuTimer!();
   const t0 = performance.now();
   if (pipelined) await chain(steps, marks ? split : undefined);
   else {
@@ -229,6 +238,7 @@ async function decodeRow(
     }
   }
   const stepMs = (performance.now() - t0) / steps;
+  const gpu = gpuTimed ? await be.stopGpuTimer!() : null;
   const perStep =
     stats && before
       ? (Object.fromEntries(
@@ -278,6 +288,7 @@ async function decodeRow(
     pipelined,
     ...(perStep ? { perStep } : {}),
     ...(marks ? split : {}),
+    ...(gpu && gpu.untimed === 0 ? { gpuMs: gpu.ms / steps } : {}),
     ...(perStep && o.submitEvery !== undefined ? { submitEvery: o.submitEvery } : {}),
   };
   return { row, profile };
@@ -296,6 +307,11 @@ const COUNTERS = [
   "bindGroupsCreated",
   "replays",
 ] as const;
+
+/** Whether the backend can time its GPU work (DecodeBenchOptions.gpuTime). */
+export function canTimeGpu(be: Backend): boolean {
+  return be.startGpuTimer !== undefined && be.info().features.includes("timestamp-query");
+}
 
 /** The webgpu runtime's live counters (duck-typed), or null on other backends. */
 function runtimeStats(be: Backend): StepCounts | null {
@@ -326,6 +342,11 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
     if (o.submitEvery !== undefined && rt?.submitEvery !== undefined) rt.submitEvery = o.submitEvery;
     if (o.replay !== undefined && rt?.replayEnabled !== undefined) rt.replayEnabled = o.replay;
     const copy = await copyBandwidth(be);
+    if (o.gpuTime && !canTimeGpu(be)) {
+      notes.push(
+        `--gpu-time: ${be.name} on ${be.info().device} cannot time GPU work (no timestamp-query); no gpu ms column`,
+      );
+    }
     if (o.profile && !canProfile(be)) {
       notes.push(
         `--profile: ${be.name} on ${be.info().device} cannot time kernels (no timestamp-query); no profile rows`,

@@ -46,6 +46,7 @@ interface DecodeFlags {
   engine?: boolean;
   runAhead?: string;
   profile?: boolean;
+  gpuTime?: boolean;
 }
 
 export function registerDecodeBench(bench: Command): void {
@@ -80,6 +81,10 @@ export function registerDecodeBench(bench: Command): void {
       "webgpu: after each row, time its steps' kernels on the GPU (timestamp queries) and print GPU time per kernel",
     )
     .option(
+      "--gpu-time",
+      "webgpu: also time each step's passes on the GPU (timestamp queries; the gpu ms column: near ms/step means GPU-bound)",
+    )
+    .option(
       "--pipeline",
       "greedy on the device: submit step i+1 (tokens chained on the device) before reading step i",
     )
@@ -107,6 +112,7 @@ export function registerDecodeBench(bench: Command): void {
         engine: f.engine ?? false,
         ...(f.runAhead !== undefined ? { runAhead: runAhead(f.runAhead) } : {}),
         profile: f.profile ?? false,
+        gpuTime: f.gpuTime ?? false,
         ...(f.submitEvery ? { submitEvery: list("submit-every", f.submitEvery, [])[0]! } : {}),
         onRow: (row) => {
           if (f.json) out(JSON.stringify(row));

@@ -33,8 +33,9 @@ export function decodeTable(rows: readonly BenchRow[]): string[] {
   const decode = rows.filter((r): r is DecodeRow => r.bench === "decode");
   const engine = rows.filter((r): r is EngineDecodeRow => r.bench === "engine-decode");
   const capacity = rows.filter((r): r is CapacityRow => r.bench === "decode-capacity");
+  const gpu = decode.some((r) => r.gpuMs !== undefined);
   const out = textTable(
-    [8, 20, 6, 7, 10, 11, 11, 8, 6, 16, 18],
+    [8, 20, 6, 7, 10, 11, 11, 8, 6, 16, 18, ...(gpu ? [8] : [])],
     [
       "backend",
       "config",
@@ -47,6 +48,7 @@ export function decodeTable(rows: readonly BenchRow[]): string[] {
       "%copy",
       "disp/sub/rd/wr",
       "rec/wait/after ms",
+      ...(gpu ? ["gpu ms"] : []),
     ],
     decode.map((r) => [
       ...leadCells(r),
@@ -61,6 +63,7 @@ export function decodeTable(rows: readonly BenchRow[]): string[] {
       r.recordMs !== undefined && r.gpuWaitMs !== undefined && r.hostAfterMs !== undefined
         ? [r.recordMs, r.gpuWaitMs, r.hostAfterMs].map((x) => x.toFixed(3)).join("/")
         : "-",
+      ...(gpu ? [r.gpuMs !== undefined ? r.gpuMs.toFixed(3) : "-"] : []),
     ]),
   );
   if (engine.length) {

@@ -1,7 +1,8 @@
 // `crosslayer bench decode` in-process through commander: --engine --run-ahead N reaches the engine
 // (steps chained ahead of the read only when N > 0) and a bad value is refused by name; --pipeline
 // rows carry the host's split of each step (recording, submit, waiting for the step before) and
-// it adds up to the step time.
+// it adds up to the step time; --gpu-time adds the GPU's time per step (or a note where the adapter
+// cannot time it).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -75,6 +76,40 @@ test("bench decode --pipeline: the host's time per step split into record / afte
   const stepMs = row.stepMs as number;
   // the split covers each step but the first: within a quarter of the step time
   assert.ok(Math.abs(sum - stepMs) <= 0.25 * stepMs, `split sums to ${sum}, step ${stepMs} ms`);
+});
+
+test("bench decode --gpu-time: GPU ms per step within the step time where timestamp-query exists, else a note and no column", async (t) => {
+  const be = (await testBackends()).find((b) => b.name === "webgpu");
+  if (!be) return t.skip("webgpu unavailable");
+  const rows = await runTiny(1, ["--steps", "6", "--pipeline", "--gpu-time"]);
+  const row = rows.find((r) => r.bench === "decode");
+  assert.ok(row, "a decode row");
+  if (!be.info().features.includes("timestamp-query")) {
+    assert.equal(row.gpuMs, undefined);
+    const text = await run([
+      "--backend",
+      "webgpu",
+      "--configs",
+      "small-H64-MQA",
+      "--batches",
+      "1",
+      "--contexts",
+      "8",
+      "--steps",
+      "2",
+      "--gpu-time",
+    ]);
+    assert.ok(
+      text.some((l) => /--gpu-time: .*no timestamp-query/.test(l)),
+      text.join("\n"),
+    );
+    const header = text.find((l) => l.startsWith("backend"));
+    assert.ok(header && !header.includes("gpu ms"), `no gpu ms column without timings: ${header}`);
+    return;
+  }
+  const gpuMs = row.gpuMs as number;
+  // the GPU's share of a step: positive, and (chained steps wait for it) at most the step's time
+  assert.ok(gpuMs > 0 && gpuMs <= 1.05 * (row.stepMs as number), `gpu ${gpuMs} ms, step ${row.stepMs} ms`);
 });
 
 test("bench decode --run-ahead refuses a value outside 0..8, naming it", async () => {

@@ -1,5 +1,5 @@
-// The GPU profiler (Runtime.startProfiling: one timed pass per dispatch) and what `bench decode
-// --profile` and `bench step --profile` print from it. llvmpipe has no timestamp-query, so there the tests check the clear
+// The GPU profiler (Runtime.startProfiling: one timed pass per dispatch), the GPU timer (whole
+// passes timed) and what `bench decode --profile` and `bench step --profile` print from them. llvmpipe has no timestamp-query, so there the tests check the clear
 // refusal; on a GPU with the feature they check the timings themselves.
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -8,7 +8,8 @@ import { dispatchLabel, summarizeKernelTimes } from "../../src/backend/webgpu/pr
 import type { WebGpuBackend } from "../../src/backend/webgpu/webgpu-backend.js";
 import { copyBandwidth, type DecodeProfileRow } from "../../src/bench/decode-profile.js";
 import { canProfile } from "../../src/bench/kernel-profile.js";
-import { profileTable } from "../../src/bench/decode-table.js";
+import type { DecodeRow } from "../../src/bench/decode-bench.js";
+import { decodeTable, profileTable } from "../../src/bench/decode-table.js";
 import { profileStep } from "../../src/bench/step-profile.js";
 import { BackendError, ConfigError } from "../../src/errors.js";
 import { referenceBackend, testBackends } from "../helpers/backends.js";
@@ -74,6 +75,37 @@ test("profile table: per-step microseconds, shares of the kernels' sum, KV bandw
   assert.match(gemv, /\b16\s+500\.0\s+25\.0%\s*$/);
 });
 
+test("the decode table adds a gpu ms column only when a row was timed on the GPU", () => {
+  const row = {
+    bench: "decode",
+    backend: "webgpu",
+    device: "gpu",
+    config: "small-H64-MQA",
+    batch: 1,
+    context: 512,
+    kvDtype: "f16",
+    steps: 64,
+    stepMs: 0.5,
+    tokensPerSecond: 2000,
+    bytesPerStep: 1.2e8,
+    kvReadBytes: 1e6,
+    gbps: 240,
+    copyGbps: 2400,
+    copyMethod: "gpu-timestamps",
+    readback: "argmax",
+    pipelined: true,
+  } as DecodeRow;
+  const plain = decodeTable([row]);
+  assert.ok(!plain[0]!.includes("gpu ms"));
+  const timed = decodeTable([
+    { ...row, gpuMs: 0.4321 },
+    { ...row, batch: 16 },
+  ]);
+  assert.match(timed[0]!, /gpu ms$/);
+  assert.match(timed[1]!, /\b0\.432$/);
+  assert.match(timed[2]!, /-$/); // a row without timings in a timed table
+});
+
 test("copy bandwidth on the cpu backend: host clock, a positive figure; no GPU profiling there", async () => {
   const cpu = await referenceBackend();
   assert.equal(canProfile(cpu), false);
@@ -111,6 +143,45 @@ test("webgpu profiling: timed dispatches by kernel where timestamp-query exists,
     assert.ok(prof.kernels.every((k) => k.ms > 0 && k.ms < 1e3));
     assert.equal((await be.read(y))[7], 1);
     assert.equal((await be.read(x))[7], 3);
+  } finally {
+    be.destroyBuffer(x.buffer);
+    be.destroyBuffer(y.buffer);
+  }
+});
+
+test("webgpu GPU timer: whole passes timed (a step's dispatches stay one pass) where timestamp-query exists, else a clear refusal", async (t) => {
+  const be = (await testBackends()).find((b) => b.name === "webgpu") as WebGpuBackend | undefined;
+  if (!be) return t.skip("no WebGPU backend here");
+  const x = view(be.createBuffer(1 << 16, "f32", "x"), [1 << 16]);
+  const y = view(be.createBuffer(1 << 16, "f16", "y"), [1 << 16]);
+  try {
+    if (!be.info().features.includes("timestamp-query")) {
+      assert.throws(
+        () => be.startGpuTimer(),
+        (e: unknown) => e instanceof BackendError && /timestamp-query/.test(e.message),
+      );
+      await assert.rejects(be.stopGpuTimer(), /without startGpuTimer/);
+      be.fill(x, 2);
+      assert.equal((await be.read(x))[5], 2);
+      return;
+    }
+    const before = be.rt.stats.submits;
+    be.startGpuTimer();
+    assert.throws(() => be.startProfiling(), /GPU timer runs/);
+    for (let i = 0; i < 3; i++) be.cast(y, x);
+    be.fill(x, 3);
+    const first = await be.stopGpuTimer();
+    // four dispatches recorded together: one submit, one pass
+    assert.equal(be.rt.stats.submits - before, 1);
+    assert.deepEqual([first.passes, first.untimed], [1, 0]);
+    assert.ok(first.ms > 0 && first.ms < 1e3, `${first.ms} ms`);
+    be.startGpuTimer();
+    be.fill(x, 4);
+    await be.sync(); // a submit between: two passes
+    be.cast(y, x);
+    const second = await be.stopGpuTimer();
+    assert.equal(second.passes, 2);
+    assert.equal((await be.read(y))[7], 4);
   } finally {
     be.destroyBuffer(x.buffer);
     be.destroyBuffer(y.buffer);

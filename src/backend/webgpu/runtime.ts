@@ -3,30 +3,9 @@
 // scratch buffers, capture/replay of dispatch runs (tape.ts), and byte-level transfers.
 // It knows tensors (buffer, offset, shape, dtype) but no op semantics; ops live in ops/*.ts.
 //
-// Dispatch API (for ops/*.ts):
-//   rt.dispatch({ key, source, bindings: [t0, t1, ...], params, offsetWords, workgroups,
-//                 entry?, constants? })
-//   - key/source: a cache key and the WGSL text (or a thunk). Kernels in kernels/*.wgsl: use
-//     `kernel("name")` from ./kernel-source.ts, which prepends kernels/common.wgsl.
-//   - WGSL bindings: @group(0) @binding(0) var<uniform> p: Params (256 bytes max);
-//     bindings[i] is bound at @binding(i + 1) as var<storage, read | read_write> (the access is read
-//     from the WGSL). At most limits.maxStorageBuffersPerShaderStage (8 on llvmpipe) per dispatch.
-//   - Each tensor is bound as a byte RANGE of its buffer that starts at the aligned-down view start,
-//     so a kernel sees a small array and the view's element offset *within the binding*: the runtime
-//     writes bindings[i]'s relative element offset (in elements of its dtype; f16/bf16 count halves)
-//     into params word offsetWords[i]. Without offsetWords whole buffers are bound and absolute
-//     offsets (t.offset) stay valid, at the cost of more aliasing copies.
-//   - params: ArrayBuffer / typed array (u32/f32/i32 words; `packParams([n, f32(a)])` helps).
-//   - workgroups: [x, y, z] (each <= maxComputeWorkgroupsPerDimension, 65535) or a number n, split
-//     into [min(n, 65535), ceil(n / 65535), 1]: kernels then use common.wgsl's
-//     `linear_wg(wid, nwg)` and return when it is >= n.
-//   - Aliasing: if one buffer is bound writable and also elsewhere, the runtime uses a variant of the
-//     kernel with all storage read_write and copies overlapping read inputs to scratch (in-place ops
-//     such as out == x just work). Dispatches run in call order with implicit barriers.
-//   - constants: values for the kernel's `override NAME: T = d;` declarations; they are substituted
-//     as `const` text (pipelines.ts specialize), so they may size workgroup arrays.
-//   - rt.scratch(numel, dtype) gives a pooled tensor valid until the end of the current op.
-// Work is submitted on read()/sync()/write(), when the params ring is full, or every
+// Ops call rt.dispatch(DispatchOptions) (the fields' docs below) and rt.scratch(numel, dtype) for a
+// pooled tensor valid until the end of the current op. Dispatches run in call order with implicit
+// barriers. Work is submitted on read()/sync()/write(), when the params ring is full, or every
 // `submitEvery` dispatches (at op boundaries). Errors surface as BackendError on the next call.
 /// <reference types="@webgpu/types" />
 import { BackendError, ShapeError } from "../../errors.js";
@@ -39,6 +18,7 @@ import { BindGroupCache } from "./bind-groups.js";
 import { workgroupGrid } from "./grid.js";
 import { ParamsRing } from "./params-ring.js";
 import { type KernelSource, PipelineCache } from "./pipelines.js";
+import type { PassTimer } from "./pass-timer.js";
 import { type DispatchProfiler, dispatchLabel } from "./profiler.js";
 import { type Tape, TapeRecorder } from "./tape.js";
 
@@ -61,12 +41,25 @@ export class WgBuffer implements DeviceBuffer {
   ) {}
 }
 
+/** One dispatch. key/source: a cache key and the WGSL text (or a thunk); kernels/*.wgsl through
+ *  `kernel("name")` (kernel-source.ts, kernels/common.wgsl prepended). */
 export interface DispatchOptions extends KernelSource {
   entry?: string;
+  /** Values of the kernel's `override NAME: T = d;` declarations, substituted as `const` text
+   *  (pipelines.ts specialize), so they may size workgroup arrays. */
   constants?: Record<string, number>;
+  /** bindings[i] is bound at @binding(i + 1) as var<storage, read | read_write> (the access read
+   *  from the WGSL; at most limits.maxStorageBuffersPerShaderStage, 8 on llvmpipe), as the byte
+   *  range of its buffer from the aligned-down view start. One buffer bound writable and also
+   *  elsewhere: a variant with all storage read_write, overlapping read inputs copied to scratch. */
   bindings: readonly Tensor[];
+  /** @binding(0) var<uniform> p: Params, at most 256 bytes (`packParams([n, f32(a)])` helps). */
   params?: ArrayBuffer | ArrayBufferView;
+  /** Params words that receive each binding's element offset within its range (f16/bf16 count
+   *  halves). Without them whole buffers are bound and t.offset stays valid (more aliasing copies). */
   offsetWords?: readonly number[];
+  /** [x, y, z] (each <= maxComputeWorkgroupsPerDimension) or n, split into [min(n, 65535),
+   *  ceil(n / 65535), 1]: kernels then use common.wgsl's `linear_wg(wid, nwg)` and return past n. */
   workgroups: number | readonly [number, number?, number?];
 }
 
@@ -121,6 +114,8 @@ export class Runtime {
   private recorder: TapeRecorder | null = null;
   /** Set between startProfiling() and stopProfiling(): one timed pass per dispatch. */
   private profiler: DispatchProfiler | null = null;
+  /** Set between startGpuTimer() and stopGpuTimer(): timestamps around every compute pass. */
+  private passTimer: PassTimer | null = null;
 
   constructor(readonly ctx: GpuContext) {
     this.device = ctx.device;
@@ -254,7 +249,7 @@ export class Runtime {
   }
 
   private computePass(): GPUComputePassEncoder {
-    this.pass ??= this.encoder().beginComputePass();
+    this.pass ??= this.encoder().beginComputePass(this.passTimer?.pass());
     return this.pass;
   }
 
@@ -266,11 +261,13 @@ export class Runtime {
   }
 
   // ---- profiling (webgpu-backend.ts start/stop) ------------------------------------------------
-  /** Attaches (or with null detaches) the profiler: every later dispatch gets a timed pass. */
-  setProfiler(profiler: DispatchProfiler | null): void {
+  /** Attaches the dispatch profiler (a timed pass per dispatch) or the pass timer (every compute
+   *  pass timed whole), or with nulls neither; submits what was recorded before. */
+  setTiming(profiler: DispatchProfiler | null, passTimer: PassTimer | null = null): void {
     this.assertHealthy();
     this.flush();
     this.profiler = profiler;
+    this.passTimer = passTimer;
   }
 
   /** Submits everything recorded so far. */
@@ -281,6 +278,7 @@ export class Runtime {
     );
     this.endPass();
     this.ring.upload(this.device.queue);
+    this.passTimer?.resolve(this.enc);
     const timed = this.profiler?.resolve(this.enc) ?? null;
     const commands = this.enc.finish();
     this.marks.submit = performance.now();

@@ -7,6 +7,7 @@ import type {
   Backend,
   BackendInfo,
   DecodeKernels,
+  GpuTime,
   KernelProfile,
   MatmulOptions,
   PagedAttentionMeta,
@@ -32,6 +33,7 @@ import { encodeRope } from "./ops/rope.js";
 import { encodeSwiglu, encodeSwigluBackward } from "./ops/swiglu.js";
 import { missingTensorCoreFeatures } from "./ops/matmul.js";
 import { encodeMatmul } from "./ops/matmul-schedule.js";
+import { PassTimer } from "./pass-timer.js";
 import { DispatchProfiler } from "./profiler.js";
 import { Runtime } from "./runtime.js";
 import { ReplayCache } from "./tape.js";
@@ -49,6 +51,8 @@ export class WebGpuBackend implements Backend {
   private readonly tapes: ReplayCache;
   /** Set between startProfiling() and stopProfiling(). */
   private profiler: DispatchProfiler | null = null;
+  /** Set between startGpuTimer() and stopGpuTimer(). */
+  private gpuTimer: PassTimer | null = null;
 
   /** The opt-in f16 tensor-core matmul (WebGpuOptions.tensorCores). */
   readonly tensorCores: boolean;
@@ -103,8 +107,9 @@ export class WebGpuBackend implements Backend {
 
   startProfiling(): void {
     if (this.profiler) return;
+    if (this.gpuTimer) throw new BackendError("startProfiling() while the GPU timer runs: stop it first");
     this.profiler = new DispatchProfiler(this.rt.device, this.rt.features);
-    this.rt.setProfiler(this.profiler);
+    this.rt.setTiming(this.profiler);
   }
   async resetProfiling(): Promise<void> {
     if (!this.profiler) return;
@@ -118,10 +123,33 @@ export class WebGpuBackend implements Backend {
     if (!prof) throw new BackendError("stopProfiling() without startProfiling()");
     await this.rt.sync();
     await prof.settle();
-    this.rt.setProfiler(null);
+    this.rt.setTiming(null);
     this.profiler = null;
     prof.destroy();
     return { kernels: prof.table(), untimed: prof.dropped };
+  }
+
+  startGpuTimer(): void {
+    if (this.gpuTimer) return;
+    if (this.profiler)
+      throw new BackendError(
+        "startGpuTimer() while profiling: the profiler splits every dispatch into its own pass",
+      );
+    this.gpuTimer = new PassTimer(this.rt.device, this.rt.features);
+    this.rt.setTiming(null, this.gpuTimer);
+  }
+  /** Submits, waits for the work and stops timing; the GPU time of the passes since the start. */
+  async stopGpuTimer(): Promise<GpuTime> {
+    const timer = this.gpuTimer;
+    if (!timer) throw new BackendError("stopGpuTimer() without startGpuTimer()");
+    this.rt.setTiming(null); // submits the last timed passes
+    this.gpuTimer = null;
+    try {
+      await this.rt.sync();
+      return await timer.read();
+    } finally {
+      timer.destroy();
+    }
   }
 
   replayable<T>(key: string, ops: () => T): T {
