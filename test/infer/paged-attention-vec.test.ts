@@ -2,11 +2,12 @@
 // query-head group, key groups merged at the end) against the f64 CPU reference: pools at aligned
 // offsets (so the streaming path runs; op tests place tensors at odd offsets and get the general
 // kernel), MHA/GQA/MQA, D 4..256, f32/f16/bf16, long contexts over several tiles of 16-128 keys,
-// ragged tails, mixed prefill + decode, causal and not, one split and many. WebGPU only.
+// ragged tails, mixed prefill + decode, causal and not, one split and many, the key groups merged
+// pairwise or group by group. WebGPU only.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Backend } from "../../src/backend/backend.js";
-import { pagedKernelCounts, pagedTuning } from "../../src/backend/webgpu/ops/paged.js";
+import { pagedKernelCounts, pagedTuning, treeMerge } from "../../src/backend/webgpu/ops/paged.js";
 import { type DType, type Tensor, view } from "../../src/backend/tensor.js";
 import { referenceBackend, testBackends } from "../helpers/backends.js";
 import { assertClose, TOL } from "../helpers/compare.js";
@@ -117,24 +118,35 @@ async function run(be: Backend, c: Case, seed: number): Promise<Float32Array | F
 const gpu = (await testBackends()).find((b) => b.name === "webgpu");
 const ref = await referenceBackend();
 
-test("streaming pagedAttention kernel equals the f64 reference (webgpu)", async (t) => {
+test("streaming pagedAttention kernel equals the f64 reference, either final merge (webgpu)", async (t) => {
   if (!gpu) {
     t.skip("webgpu unavailable");
     return;
   }
   for (const [i, c] of CASES.entries()) {
     const want = await run(ref, c, 7 + i);
-    const saved = pagedTuning.vecMinKeysPerSplit;
+    const saved = { ...pagedTuning };
     if (c.minKeysPerSplit !== undefined) pagedTuning.vecMinKeysPerSplit = c.minKeysPerSplit;
-    const before = pagedKernelCounts.vec;
     try {
-      const got = await run(gpu, c, 7 + i);
-      assert.equal(pagedKernelCounts.vec, before + 1, `case ${i} ran the streaming kernel`);
-      assertClose(`case ${i} H${c.heads} ${c.dtype}`, got, want, TOL.attention);
+      // the key groups merged pairwise (TREE) and group by group
+      for (const tree of [true, false]) {
+        pagedTuning.vecTreeMerge = tree;
+        const before = pagedKernelCounts.vec;
+        const got = await run(gpu, c, 7 + i);
+        assert.equal(pagedKernelCounts.vec, before + 1, `case ${i} ran the streaming kernel`);
+        assertClose(`case ${i} H${c.heads} ${c.dtype} tree ${tree}`, got, want, TOL.attention);
+      }
     } finally {
-      pagedTuning.vecMinKeysPerSplit = saved;
+      Object.assign(pagedTuning, saved);
     }
   }
+});
+
+test("the pairwise merge serves splits of one tile (auto)", () => {
+  assert.equal(treeMerge(4096, 32), true); // batch 1 at context 4096: 128 keys per split
+  assert.equal(treeMerge(4096, 4), false); // batch 128: 1,024 keys (8 tiles) per split
+  assert.equal(treeMerge(300, 2), false);
+  assert.equal(treeMerge(256, 2), true);
 });
 
 test("general kernel still serves unaligned pools and odd head dims", async (t) => {

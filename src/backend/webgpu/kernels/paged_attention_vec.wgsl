@@ -8,19 +8,24 @@
 //   output dims of every head over its group's keys (V read as 4 contiguous elements per lane, a
 //   row shared by LANES lanes; VB rows' loads issued before their use, the first VB already
 //   before (B1), so their latency hides behind the softmax; a key's weights as vec4s).
-//   3 barriers per tile. The KG key groups are merged once at the end (rescaled to a common max).
+//   3 barriers per tile. The KG key groups are merged once at the end (rescaled to a common max;
+//   group by group through qv, or with TREE = 1 pairwise through pt).
 // Needs: HD % KW == 0, 128 % (HD / 4) == 0, both pools' offsets multiples of KW (host checks).
 // ROPE = 1 (the engine step): q arrives before rope; each row's position (seqLens[b] - qLen_b + i)
 //   rotates it on load (paged_rope.wgsl appended, table at binding 8), saving the rope dispatch.
 // Bindings: 0 params; 1 part (rw); 2 q f32; 3 kPool vec4<u32>; 4 vPool u32; 5 tables; 6 seqLens;
 //   7 queryStarts; 8 tab f32 (rope table; any tensor when ROPE = 0).
-// Constants: DT_KV (0 f32, 1 f16, 2 bf16), HD, GQ, KW (elements per vec4<u32>), ROPE, VB.
+// Constants: DT_KV (0 f32, 1 f16, 2 bf16), HD, GQ, KW (elements per vec4<u32>), ROPE, VB, TREE.
 
 override DT_KV: u32 = 1u;
 override HD: u32 = 64u;
 override GQ: u32 = 1u;
 override KW: u32 = 8u;
 override ROPE: u32 = 0u;
+// 1: the final merge of the key groups pairwise in log2(KG) rounds (faster where a split is one tile:
+// 14.7 vs 17.6 us per batch-1 layer on an H100); 0: group by group (faster over many tiles: 95 vs
+// 105 us at batch 128, context 4096, where the tree's code slows the tile loop).
+override TREE: u32 = 0u;
 
 const WG: u32 = 128u;
 const TK: u32 = 128u;
@@ -34,7 +39,7 @@ const NEG: f32 = -1e30;
 @group(0) @binding(4) var<storage, read> vpool: array<u32>;
 @group(0) @binding(8) var<storage, read> tab: array<f32>;
 
-// The group's queries times the scale; after the last tile, the merge buffer of the output.
+// The group's queries times the scale; after the last tile (TREE = 0), the merge buffer of the output.
 var<workgroup> qv: array<vec4<f32>, GQ * HD / 4u>;
 // Scores of head g at sc[g * SCS + key]: the padded stride puts (B1)'s heads on
 // distinct memory banks (a stride of TK put all 8 on one: -10% partials time measured on an H100).
@@ -44,6 +49,8 @@ var<workgroup> sc: array<f32, GQ * SCS>;
 // scalars (-7% partials time on an H100)
 const GQ4: u32 = (GQ + 3u) / 4u;
 var<workgroup> pt: array<vec4<f32>, TK * GQ4>;
+// Key groups whose (GQ, HD) sums pt holds at once (the final merge): 128 / HD, at least 1.
+const CAPG: u32 = max(1u, TK * GQ4 / (GQ * LANES));
 var<workgroup> rows: array<u32, TK>;
 var<workgroup> m_g: array<f32, KG * GQ>;
 var<workgroup> l_g: array<f32, KG * GQ>;
@@ -236,41 +243,93 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     }
   }
   workgroupBarrier();
-  // Merge the key groups into qv, rescaled to the common max, one group at a time.
-  for (var rnd = 0u; rnd < KG; rnd++) {
-    if (kg == rnd) {
-      for (var g = 0u; g < GQ; g++) {
-        var mx = NEG;
-        for (var k = 0u; k < KG; k++) {
-          mx = max(mx, m_g[k * GQ + g]);
+  if (TREE == 1u) {
+    // Merge the key groups: each head's common max and sum first (the weights exp(m_kg - max) kept in
+    // a_g), then the groups' rescaled sums added pairwise through pt, CAPG groups at a time, in
+    // log2(KG) rounds with every group busy (a group-by-group merge cost ~5 us per workgroup on an
+    // H100, a third of a one-tile workgroup's time).
+    if (lid < GQ) {
+      var mx = NEG;
+      for (var k = 0u; k < KG; k++) {
+        mx = max(mx, m_g[k * GQ + lid]);
+      }
+      var l = 0.0;
+      for (var k = 0u; k < KG; k++) {
+        let a = exp(m_g[k * GQ + lid] - mx);
+        a_g[k * GQ + lid] = a;
+        l += l_g[k * GQ + lid] * a;
+      }
+      let o = p_base + lid * p.n_split * stride;
+      part[o] = mx;
+      part[o + 1u] = l;
+    }
+    workgroupBarrier();
+    for (var g = 0u; g < GQ; g++) {
+      acc[g] *= a_g[kg * GQ + g];
+    }
+    for (var h = KG / 2u; h > 0u; h >>= 1u) {
+      for (var c0 = 0u; c0 < h; c0 += CAPG) {
+        let n = min(CAPG, h - c0);
+        // groups h + c0 .. h + c0 + n - 1 hand their sums to groups c0 .. c0 + n - 1
+        if (kg >= h + c0 && kg < h + c0 + n) {
+          for (var g = 0u; g < GQ; g++) {
+            pt[((kg - h - c0) * GQ + g) * LANES + lane] = acc[g];
+          }
         }
-        let x = acc[g] * exp(m_g[kg * GQ + g] - mx);
-        let o = g * (HD / 4u) + lane;
-        if (rnd == 0u) {
-          qv[o] = x;
-        } else {
-          qv[o] += x;
+        workgroupBarrier();
+        if (kg >= c0 && kg < c0 + n) {
+          for (var g = 0u; g < GQ; g++) {
+            acc[g] += pt[((kg - c0) * GQ + g) * LANES + lane];
+          }
+        }
+        workgroupBarrier();
+      }
+    }
+    if (kg == 0u) {
+      for (var g = 0u; g < GQ; g++) {
+        let o = p_base + g * p.n_split * stride + 2u + 4u * lane;
+        for (var c = 0u; c < 4u; c++) {
+          part[o + c] = acc[g][c];
         }
       }
     }
-    workgroupBarrier();
-  }
-  for (var e = lid; e < GQ * HD; e += WG) {
-    let g = e / HD;
-    let d = e - g * HD;
-    part[p_base + g * p.n_split * stride + 2u + d] = qv[e / 4u][e % 4u];
-  }
-  if (lid < GQ) {
-    var mx = NEG;
-    for (var k = 0u; k < KG; k++) {
-      mx = max(mx, m_g[k * GQ + lid]);
+  } else {
+    // Merge the key groups into qv, rescaled to the common max, one group at a time.
+    for (var rnd = 0u; rnd < KG; rnd++) {
+      if (kg == rnd) {
+        for (var g = 0u; g < GQ; g++) {
+          var mx = NEG;
+          for (var k = 0u; k < KG; k++) {
+            mx = max(mx, m_g[k * GQ + g]);
+          }
+          let x = acc[g] * exp(m_g[kg * GQ + g] - mx);
+          let o = g * (HD / 4u) + lane;
+          if (rnd == 0u) {
+            qv[o] = x;
+          } else {
+            qv[o] += x;
+          }
+        }
+      }
+      workgroupBarrier();
     }
-    var l = 0.0;
-    for (var k = 0u; k < KG; k++) {
-      l += l_g[k * GQ + lid] * exp(m_g[k * GQ + lid] - mx);
+    for (var e = lid; e < GQ * HD; e += WG) {
+      let g = e / HD;
+      let d = e - g * HD;
+      part[p_base + g * p.n_split * stride + 2u + d] = qv[e / 4u][e % 4u];
     }
-    let o = p_base + lid * p.n_split * stride;
-    part[o] = mx;
-    part[o + 1u] = l;
+    if (lid < GQ) {
+      var mx = NEG;
+      for (var k = 0u; k < KG; k++) {
+        mx = max(mx, m_g[k * GQ + lid]);
+      }
+      var l = 0.0;
+      for (var k = 0u; k < KG; k++) {
+        l += l_g[k * GQ + lid] * exp(m_g[k * GQ + lid] - mx);
+      }
+      let o = p_base + lid * p.n_split * stride;
+      part[o] = mx;
+      part[o + 1u] = l;
+    }
   }
 }

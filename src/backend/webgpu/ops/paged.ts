@@ -30,6 +30,8 @@ export const pagedTuning = {
   vecMinKeysPerSplit: 128,
   /** V rows the streaming kernel loads before using them (memory-level parallelism). */
   vecVBatch: 8,
+  /** The streaming kernel's final merge pairwise ("auto": where each split is one tile; treeMerge). */
+  vecTreeMerge: "auto" as "auto" | boolean,
   /** "auto": the streaming kernel where it applies; "general": always paged_attention.wgsl. */
   kernel: "auto" as "auto" | "general",
 };
@@ -91,6 +93,15 @@ function splitCount(rows: number, maxKeys: number, target: number, minKeys: numb
   return Math.max(1, Math.min(MAX_SPLITS, want));
 }
 
+/**
+ * Whether the streaming kernel merges its key groups pairwise (TREE = 1): where every split is one
+ * tile of 128 keys, so the final merge is a large part of a workgroup's time (batch 1 on an H100:
+ * 14.7 vs 17.6 us per layer); over many tiles the group-by-group merge keeps the tile loop faster.
+ */
+export function treeMerge(maxKeys: number, nSplit: number): boolean {
+  return pagedTuning.vecTreeMerge === "auto" ? Math.ceil(maxKeys / nSplit) <= 128 : pagedTuning.vecTreeMerge;
+}
+
 /** Most key splits the combine kernel merges (paged_combine.wgsl MAXS). */
 const MAX_SPLITS = 1024;
 
@@ -138,7 +149,7 @@ export function encodePagedAttention(
       : kernelWith("paged_attention", ["paged_rows"])),
     entry: "partials",
     constants: vec
-      ? { ...vec, ROPE: ropeBase === undefined ? 0 : 1 }
+      ? { ...vec, ROPE: ropeBase === undefined ? 0 : 1, TREE: treeMerge(maxKeys, nSplit) ? 1 : 0 }
       : { DT_KV: dtypeCode(kPool.dtype), HD: hd, GQ: gq, TK: keysPerTile(rt, hd, gq) },
     bindings: [
       part,
