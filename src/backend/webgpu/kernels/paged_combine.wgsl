@@ -29,10 +29,11 @@ const MAXS: u32 = 1024u;
 var<workgroup> wts: array<f32, MAXS>;
 var<workgroup> red: array<f32, WG>;
 
-// Tree reduction of red[0 .. WG) into red[0] (max or sum); every thread must call it.
-fn reduce(lid: u32, is_max: bool) -> f32 {
+// Tree reduction of red[0 .. width) into red[0] (max or sum; width a power of two <= WG, the
+// entries past the splits holding the identity); every thread must call it.
+fn reduce(lid: u32, is_max: bool, width: u32) -> f32 {
   workgroupBarrier();
-  for (var st = WG / 2u; st > 0u; st >>= 1u) {
+  for (var st = width / 2u; st > 0u; st >>= 1u) {
     if (lid < st) {
       red[lid] = select(red[lid] + red[lid + st], max(red[lid], red[lid + st]), is_max);
     }
@@ -51,6 +52,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     return;
   }
   let ns = p.n_split;
+  // the reductions span the threads that hold a split (4 at batch 1, context 512), not all WG
+  var width = 1u;
+  while (width < min(ns, WG)) {
+    width <<= 1u;
+  }
   let stride = p.hd + 2u;
   let base = p.part_off + rh * ns * stride;
   var m = -1e30;
@@ -58,7 +64,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     m = max(m, part[base + s * stride]);
   }
   red[lid] = m;
-  let mx = reduce(lid, true);
+  let mx = reduce(lid, true, width);
   var l = 0.0;
   for (var s = lid; s < ns; s += WG) {
     let o = base + s * stride;
@@ -67,7 +73,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     l += part[o + 1u] * w;
   }
   red[lid] = l;
-  let lsum = reduce(lid, false); // its barriers also publish wts
+  let lsum = reduce(lid, false, width); // its barriers also publish wts
   let lanes = min(p.hd, WG);
   let groups = WG / lanes;
   let g = lid / lanes;
