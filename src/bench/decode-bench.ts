@@ -20,6 +20,7 @@ import { formatBytes, planCapacity } from "../model/plan.js";
 import { producerMap } from "../model/sharing.js";
 import { copyBandwidth, type DecodeProfileRow } from "./decode-profile.js";
 import { canProfile, profileSteps } from "./kernel-profile.js";
+import { spinUp } from "./gpu-spin.js";
 import {
   type DecodeRowBase,
   type EngineDecodeRow,
@@ -209,8 +210,9 @@ async function decodeRow(
     }
     await pending;
   };
-  // warm-up: at least o.warmup calls and WARMUP_SECONDS of work (a GPU left idle while the row was
-  // set up runs its first milliseconds at low clocks), at most WARMUP_MAX calls
+  // the GPU back at its working clocks after the row's set-up (gpu-spin.ts), then a warm-up of at
+  // least o.warmup calls and WARMUP_SECONDS of work, at most WARMUP_MAX calls
+  await spinUp(be, SPIN_SECONDS);
   let once = Number.POSITIVE_INFINITY;
   const w0 = performance.now();
   for (let i = 0; i < WARMUP_MAX && (i < o.warmup || performance.now() - w0 < WARMUP_SECONDS * 1e3); i++) {
@@ -294,6 +296,8 @@ async function decodeRow(
   return { row, profile };
 }
 
+/** Copies run on the GPU before each decode row's warm-up (spinUp). */
+const SPIN_SECONDS = 0.25;
 /** Warm-up of each decode row: at least this long, at most WARMUP_MAX step calls. */
 const WARMUP_SECONDS = 0.3;
 const WARMUP_MAX = 64;

@@ -10,6 +10,7 @@ import { copyBandwidth, type DecodeProfileRow } from "../../src/bench/decode-pro
 import { canProfile } from "../../src/bench/kernel-profile.js";
 import type { DecodeRow } from "../../src/bench/decode-bench.js";
 import { decodeTable, profileTable } from "../../src/bench/decode-table.js";
+import { spinUp } from "../../src/bench/gpu-spin.js";
 import { profileStep } from "../../src/bench/step-profile.js";
 import { BackendError, ConfigError } from "../../src/errors.js";
 import { referenceBackend, testBackends } from "../helpers/backends.js";
@@ -104,6 +105,20 @@ test("the decode table adds a gpu ms column only when a row was timed on the GPU
   assert.match(timed[0]!, /gpu ms$/);
   assert.match(timed[1]!, /\b0\.432$/);
   assert.match(timed[2]!, /-$/); // a row without timings in a timed table
+});
+
+test("spinUp keeps a webgpu device busy for the time asked (copies), and is a no-op on the cpu backend", async (t) => {
+  const cpu = await referenceBackend();
+  let t0 = performance.now();
+  await spinUp(cpu, 5);
+  assert.ok(performance.now() - t0 < 1000, "the cpu backend does not spin");
+  const be = (await testBackends()).find((b) => b.name === "webgpu") as WebGpuBackend | undefined;
+  if (!be) return t.skip("no WebGPU backend here");
+  const before = be.rt.stats.dispatches;
+  t0 = performance.now();
+  await spinUp(be, 0.05);
+  assert.ok(performance.now() - t0 >= 50, "spun for at least the time asked");
+  assert.ok(be.rt.stats.dispatches - before >= 16, "it ran copies on the GPU");
 });
 
 test("copy bandwidth on the cpu backend: host clock, a positive figure; no GPU profiling there", async () => {

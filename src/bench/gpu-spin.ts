@@ -1,0 +1,26 @@
+// Keeps a GPU busy for a moment before a timed row. A GPU left idle while the host sets a row up
+// (the model's random init, the cache fill) drops to idle clocks (360-450 MHz on an H100 by
+// nvidia-smi, against 1,980 under load), and a light load such as batch-1 decode does not always
+// bring it back within the row's warm-up: one such row measured 0.56 ms of GPU time per step
+// against 0.40 in every other (bench/results/h100-decode-clocks-s13.txt).
+import type { Backend } from "../backend/backend.js";
+import { view } from "../backend/tensor.js";
+
+/** Runs back-to-back copies on a webgpu backend for about `seconds` (no-op elsewhere). */
+export async function spinUp(be: Backend, seconds: number): Promise<void> {
+  if (be.name !== "webgpu" || seconds <= 0) return;
+  const n = 4 * 2 ** 20;
+  const a = view(be.createBuffer(n, "f32", "spin.a"), [n]);
+  const b = view(be.createBuffer(n, "f32", "spin.b"), [n]);
+  try {
+    be.fill(a, 1);
+    const t0 = performance.now();
+    do {
+      for (let r = 0; r < 16; r++) be.cast(r % 2 ? a : b, r % 2 ? b : a);
+      await be.sync();
+    } while (performance.now() - t0 < seconds * 1e3);
+  } finally {
+    be.destroyBuffer(a.buffer);
+    be.destroyBuffer(b.buffer);
+  }
+}
