@@ -1,4 +1,5 @@
-// Bind groups by content: (layout, the params ring at binding 0, then each bound byte range), so a
+// Bind groups by content: (layout, the params ring at binding 0 (at a fixed offset for a tape's
+// static-params layout), then each bound byte range), so a
 // dispatch that binds the same ranges as an earlier one reuses its GPUBindGroup. Bounded: cleared
 // when it holds 8192 groups. GPU buffers get small ids for the keys (a WeakMap, no leaks).
 /// <reference types="@webgpu/types" />
@@ -28,14 +29,20 @@ export class BindGroupCache {
     return id;
   }
 
-  get(layout: GPUBindGroupLayout, layoutKey: string, ranges: readonly Range[]): GPUBindGroup {
-    let key = layoutKey;
+  /** `paramsOffset`: the params' byte offset for a static-params layout (0 with a dynamic one). */
+  get(
+    layout: GPUBindGroupLayout,
+    layoutKey: string,
+    ranges: readonly Range[],
+    paramsOffset = 0,
+  ): GPUBindGroup {
+    let key = `${layoutKey}@${paramsOffset}`;
     for (const r of ranges) key += `|${this.id(r.buf)}:${r.start}:${r.size}`;
     let bg = this.groups.get(key);
     if (!bg) {
       if (this.groups.size >= MAX_GROUPS) this.groups.clear();
       const entries: GPUBindGroupEntry[] = [
-        { binding: 0, resource: { buffer: this.params, offset: 0, size: PARAM_BYTES } },
+        { binding: 0, resource: { buffer: this.params, offset: paramsOffset, size: PARAM_BYTES } },
       ];
       ranges.forEach((r, i) => {
         entries.push({ binding: i + 1, resource: { buffer: r.buf, offset: r.start, size: r.size } });

@@ -1,6 +1,7 @@
 // Compute pipelines cached by (kernel key, entry point, override constants, variant), with explicit
-// bind-group layouts: @binding(0) a uniform with a dynamic offset (the params ring), @binding(1..n)
-// storage buffers whose access (read / read_write) is parsed from the WGSL declarations.
+// bind-group layouts: @binding(0) a uniform with a dynamic offset (the params ring; a static one for
+// dispatches recorded into tapes, which keep their ring slot), @binding(1..n) storage buffers whose
+// access (read / read_write) is parsed from the WGSL declarations.
 // The "aliased" variant rewrites every `var<storage, read>` to read_write: WebGPU forbids a buffer
 // bound read-only and writable in one dispatch, but allows two writable bindings at disjoint ranges.
 /// <reference types="@webgpu/types" />
@@ -85,13 +86,20 @@ export class PipelineCache {
     return p;
   }
 
-  private layoutFor(writable: boolean[]): { layout: GPUBindGroupLayout; key: string; pl: GPUPipelineLayout } {
-    const key = writable.map((w) => (w ? "w" : "r")).join("");
+  private layoutFor(
+    writable: boolean[],
+    staticParams: boolean,
+  ): { layout: GPUBindGroupLayout; key: string; pl: GPUPipelineLayout } {
+    const key = (staticParams ? "s" : "") + writable.map((w) => (w ? "w" : "r")).join("");
     let layout = this.layouts.get(key);
     let pl = this.pipelineLayouts.get(key);
     if (!layout || !pl) {
       const entries: GPUBindGroupLayoutEntry[] = [
-        { binding: 0, visibility: SHADER_STAGE_COMPUTE, buffer: { type: "uniform", hasDynamicOffset: true } },
+        {
+          binding: 0,
+          visibility: SHADER_STAGE_COMPUTE,
+          buffer: { type: "uniform", hasDynamicOffset: !staticParams },
+        },
       ];
       writable.forEach((w, i) => {
         entries.push({
@@ -127,21 +135,21 @@ export class PipelineCache {
   get(
     k: KernelSource,
     n: number,
-    opts: { entry?: string; constants?: Record<string, number>; aliased?: boolean },
+    opts: { entry?: string; constants?: Record<string, number>; aliased?: boolean; staticParams?: boolean },
   ): PipelineEntry {
     const entry = opts.entry ?? "main";
     // hot path (every dispatch): a plain concatenation, in the caller's key order (a different
     // order only costs a duplicate pipeline, never a wrong one)
     let consts = "";
     if (opts.constants) for (const c in opts.constants) consts += `${c}=${opts.constants[c]},`;
-    const cacheKey = `${k.key}|${entry}|${consts}|${n}|${opts.aliased ? 1 : 0}`;
+    const cacheKey = `${k.key}|${entry}|${consts}|${n}|${opts.aliased ? 1 : 0}${opts.staticParams ? 1 : 0}`;
     const hit = this.pipelines.get(cacheKey);
     if (hit) return hit;
     const declared = this.declaredWritable(k, n);
     const writable = opts.aliased ? declared.map(() => true) : declared;
     let code = specialize(this.parsed(k).text, opts.constants ?? {}, k.key);
     if (opts.aliased) code = code.replace(/var\s*<\s*storage\s*(,\s*read\s*)?>/g, "var<storage, read_write>");
-    const { layout, key, pl } = this.layoutFor(writable);
+    const { layout, key, pl } = this.layoutFor(writable, opts.staticParams ?? false);
     this.device.pushErrorScope("validation");
     const module = this.device.createShaderModule({ code, label: k.key });
     const pipeline = this.device.createComputePipeline({

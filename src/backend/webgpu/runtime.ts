@@ -347,8 +347,10 @@ export class Runtime {
       const cb = this.shadow(ranges[v]!, o.bindings[v]!, declared[v]!);
       if (cb) copyBacks.push(cb);
     }
+    const staticParams = this.recorder !== null; // a taped dispatch keeps its ring slot (tape.ts)
     const pe = this.pipelines.get(o, n, {
       aliased,
+      staticParams,
       ...(o.entry ? { entry: o.entry } : {}),
       ...(o.constants ? { constants: o.constants } : {}),
     });
@@ -356,9 +358,10 @@ export class Runtime {
     const base = this.ring.write(`kernel ${o.key}`, o.params, o.offsetWords, ranges);
     const label = this.profiler || this.recorder ? dispatchLabel(o.key, o.entry, o.constants) : o.key;
     const pass = this.profiler ? this.timedPass(this.profiler, label) : this.computePass();
-    const bg = this.bindGroups.get(pe.layout, pe.layoutKey, ranges);
+    const bg = this.bindGroups.get(pe.layout, pe.layoutKey, ranges, staticParams ? base : 0);
     pass.setPipeline(pe.pipeline);
-    pass.setBindGroup(0, bg, [base]);
+    if (staticParams) pass.setBindGroup(0, bg);
+    else pass.setBindGroup(0, bg, [base]);
     pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
     if (this.recorder) {
       const bufs = o.bindings.map((t) => t.buffer as WgBuffer);
@@ -410,7 +413,7 @@ export class Runtime {
     const prof = this.profiler;
     let pass = this.computePass();
     let last: GPUComputePipeline | null = null;
-    const { workgroups: wg, pipelines, bindGroups, offsetArgs } = tape;
+    const { workgroups: wg, pipelines, bindGroups } = tape;
     // the fewest arguments per call (each crosses into Dawn's Node binding); y = z = 1: x alone
     for (let i = 0; i < tape.count; i++) {
       const p = pipelines[i]!;
@@ -420,7 +423,7 @@ export class Runtime {
       }
       if (p !== last) pass.setPipeline(p);
       last = p;
-      pass.setBindGroup(0, bindGroups[i]!, offsetArgs[i]!);
+      pass.setBindGroup(0, bindGroups[i]!); // params at the dispatch's own ring slot
       if (wg[3 * i + 1]! * wg[3 * i + 2]! === 1) pass.dispatchWorkgroups(wg[3 * i]!);
       else pass.dispatchWorkgroups(wg[3 * i]!, wg[3 * i + 1]!, wg[3 * i + 2]!);
     }
