@@ -142,11 +142,13 @@ test("streaming pagedAttention kernel equals the f64 reference, either final mer
   }
 });
 
-test("the pairwise merge serves splits of one tile (auto)", () => {
-  assert.equal(treeMerge(4096, 32), true); // batch 1 at context 4096: 128 keys per split
-  assert.equal(treeMerge(4096, 4), false); // batch 128: 1,024 keys (8 tiles) per split
-  assert.equal(treeMerge(300, 2), false);
-  assert.equal(treeMerge(256, 2), true);
+test("the pairwise merge serves splits of one tile over few workgroups (auto)", () => {
+  assert.equal(treeMerge(4096, 32, 32), true); // batch 1 at context 4096: 128 keys per split
+  assert.equal(treeMerge(512, 4, 64), true); // batch 16 at context 512
+  assert.equal(treeMerge(512, 4, 512), false); // batch 128 at context 512: a full wave
+  assert.equal(treeMerge(4096, 4, 512), false); // batch 128 at 4096: 1,024 keys (8 tiles) per split
+  assert.equal(treeMerge(300, 2, 2), false);
+  assert.equal(treeMerge(256, 2, 256), true);
 });
 
 test("general kernel still serves unaligned pools and odd head dims", async (t) => {

@@ -30,7 +30,7 @@ export const pagedTuning = {
   vecMinKeysPerSplit: 128,
   /** V rows the streaming kernel loads before using them (memory-level parallelism). */
   vecVBatch: 8,
-  /** The streaming kernel's final merge pairwise ("auto": where each split is one tile; treeMerge). */
+  /** The streaming kernel's final merge pairwise ("auto": one-tile splits over few workgroups; treeMerge). */
   vecTreeMerge: "auto" as "auto" | boolean,
   /** "auto": the streaming kernel where it applies; "general": always paged_attention.wgsl. */
   kernel: "auto" as "auto" | "general",
@@ -95,11 +95,14 @@ function splitCount(rows: number, maxKeys: number, target: number, minKeys: numb
 
 /**
  * Whether the streaming kernel merges its key groups pairwise (TREE = 1): where every split is one
- * tile of 128 keys, so the final merge is a large part of a workgroup's time (batch 1 on an H100:
- * 14.7 vs 17.6 us per layer); over many tiles the group-by-group merge keeps the tile loop faster.
+ * tile of 128 keys and there are few workgroups (at most 256: under two per SM of an H100), so the
+ * final merge's latency is exposed (batch 1: 14.7 vs 17.6 us per layer, the step's GPU time -4..5%;
+ * batch 16, context 512: -3%). With a full wave of workgroups (batch 128) the tree's code cost 1-2%
+ * of the step, and over many tiles it slows the tile loop (105 vs 95 us per layer).
  */
-export function treeMerge(maxKeys: number, nSplit: number): boolean {
-  return pagedTuning.vecTreeMerge === "auto" ? Math.ceil(maxKeys / nSplit) <= 128 : pagedTuning.vecTreeMerge;
+export function treeMerge(maxKeys: number, nSplit: number, workgroups: number): boolean {
+  if (pagedTuning.vecTreeMerge !== "auto") return pagedTuning.vecTreeMerge;
+  return Math.ceil(maxKeys / nSplit) <= 128 && workgroups <= 256;
 }
 
 /** Most key splits the combine kernel merges (paged_combine.wgsl MAXS). */
@@ -149,7 +152,11 @@ export function encodePagedAttention(
       : kernelWith("paged_attention", ["paged_rows"])),
     entry: "partials",
     constants: vec
-      ? { ...vec, ROPE: ropeBase === undefined ? 0 : 1, TREE: treeMerge(maxKeys, nSplit) ? 1 : 0 }
+      ? {
+          ...vec,
+          ROPE: ropeBase === undefined ? 0 : 1,
+          TREE: treeMerge(maxKeys, nSplit, n * hkv * nSplit) ? 1 : 0,
+        }
       : { DT_KV: dtypeCode(kPool.dtype), HD: hd, GQ: gq, TK: keysPerTile(rt, hd, gq) },
     bindings: [
       part,
