@@ -145,6 +145,38 @@ test("replays whose params stay resident in the GPU ring equal op-by-op steps, o
   model.dispose();
 });
 
+test("tapes with params bound per dispatch (hostBound) or by dynamic offsets replay the same work", async (t) => {
+  const be = await webgpu();
+  if (!be) return t.skip("no webgpu backend here");
+  const bufs = [0, 1, 2].map(() => be.createBuffer(8, "f32"));
+  const [x, y, z] = bufs.map((buffer) => ({ buffer, offset: 0, shape: [8], dtype: "f32" as const }));
+  try {
+    for (const hostBound of [true, false]) {
+      const key = `fills ${hostBound}`;
+      const ops = () => {
+        be.fill(x!, 1); // the fills' values are their params
+        be.fill(y!, 2);
+      };
+      be.replayable(key, ops, { hostBound }); // captured
+      const replays: number = be.rt.stats.replays;
+      for (let i = 0; i < 3; i++) {
+        // other work between: its params overwrite the ring's first slots, x and y are cleared
+        be.fill(z!, 7 + i);
+        be.fill(x!, 0);
+        be.fill(y!, 0);
+        be.replayable(key, ops, { hostBound });
+        assert.deepEqual(
+          [(await be.read(x!))[3], (await be.read(y!))[5], (await be.read(z!))[0]],
+          [1, 2, 7 + i],
+        );
+      }
+      assert.equal(be.rt.stats.replays - replays, 3, `hostBound ${hostBound}: replayed`);
+    }
+  } finally {
+    for (const b of bufs) be.destroyBuffer(b);
+  }
+});
+
 test("capture: a host write inside the captured ops gives no tape, and the work still runs", async (t) => {
   const be = await webgpu();
   if (!be) return t.skip("no webgpu backend here");

@@ -347,7 +347,7 @@ export class Runtime {
       const cb = this.shadow(ranges[v]!, o.bindings[v]!, declared[v]!);
       if (cb) copyBacks.push(cb);
     }
-    const staticParams = this.recorder !== null; // a taped dispatch keeps its ring slot (tape.ts)
+    const staticParams = this.recorder?.staticParams ?? false; // see Tape.offsetArgs
     const pe = this.pipelines.get(o, n, {
       aliased,
       staticParams,
@@ -378,12 +378,12 @@ export class Runtime {
    * tape null with the reason when they did something a tape cannot repeat (a submit, a host
    * transfer, an aliasing copy). The captured work itself is recorded normally either way.
    */
-  capture<T>(ops: () => T): { value: T; tape: Tape | null; reason?: string } {
+  capture<T>(ops: () => T, staticParams = false): { value: T; tape: Tape | null; reason?: string } {
     this.assertHealthy();
     if (this.recorder) throw new BackendError("capture() inside capture(): finish the outer one first");
     this.beginOp();
     if (this.ring.used) this.flush(); // a tape's params live at ring slots [0, count)
-    const rec = new TapeRecorder();
+    const rec = new TapeRecorder(staticParams);
     this.recorder = rec;
     let value: T;
     try {
@@ -400,10 +400,8 @@ export class Runtime {
     return { value, tape: rec.finish(this.ring.snapshot()) };
   }
 
-  /**
-   * Records the tape's dispatches again (same pipelines, bind groups, params), without running
-   * the ops that made it. False (nothing recorded) when a buffer it binds has been destroyed.
-   */
+  /** Records the tape's dispatches again (same pipelines, bind groups, params), without running
+   *  the ops that made it. False (nothing recorded) when a buffer it binds has been destroyed. */
   replay(tape: Tape): boolean {
     this.assertHealthy();
     if (tape.bound.some((b) => b.destroyed)) return false;
@@ -413,7 +411,7 @@ export class Runtime {
     const prof = this.profiler;
     let pass = this.computePass();
     let last: GPUComputePipeline | null = null;
-    const { workgroups: wg, pipelines, bindGroups } = tape;
+    const { workgroups: wg, pipelines, bindGroups, offsetArgs: args } = tape;
     // the fewest arguments per call (each crosses into Dawn's Node binding); y = z = 1: x alone
     for (let i = 0; i < tape.count; i++) {
       const p = pipelines[i]!;
@@ -423,7 +421,8 @@ export class Runtime {
       }
       if (p !== last) pass.setPipeline(p);
       last = p;
-      pass.setBindGroup(0, bindGroups[i]!); // params at the dispatch's own ring slot
+      if (args) pass.setBindGroup(0, bindGroups[i]!, args[i]!);
+      else pass.setBindGroup(0, bindGroups[i]!);
       if (wg[3 * i + 1]! * wg[3 * i + 2]! === 1) pass.dispatchWorkgroups(wg[3 * i]!);
       else pass.dispatchWorkgroups(wg[3 * i]!, wg[3 * i + 1]!, wg[3 * i + 2]!);
     }

@@ -11,10 +11,13 @@ export interface Tape {
   readonly labels: readonly string[];
   readonly pipelines: readonly GPUComputePipeline[];
   readonly bindGroups: readonly GPUBindGroup[];
-  /** Each dispatch's params-ring byte offset, bound statically by its bind group (a static-params
-   *  layout: replay's setBindGroup passes no dynamic offset, 0.4-0.7 us less per dispatch on the
-   *  H100 machine's host than with one). */
+  /** Each dispatch's params-ring byte offset. */
   readonly offsets: Uint32Array;
+  /** The same offsets as one-element arrays, the setBindGroup argument replay passes (Dawn's Node
+   *  binding takes a plain array faster than a typed array); null when the tape's bind groups hold
+   *  their params at fixed offsets (`staticParams`: 0.55-0.7 us less host time per dispatch on the
+   *  H100 machine, a little more GPU time). */
+  readonly offsetArgs: readonly (readonly number[])[] | null;
   /** (count, 3) workgroup counts. */
   readonly workgroups: Uint32Array;
   /** The params ring's bytes [0, count x stride) as recorded. */
@@ -38,6 +41,9 @@ export class TapeRecorder {
   readonly bound = new Set<WgBuffer>();
   readonly owned: GPUBuffer[] = [];
   aborted: string | null = null;
+
+  /** staticParams: bind each dispatch's params at its ring slot (no dynamic offsets). */
+  constructor(readonly staticParams = false) {}
 
   abort(reason: string): void {
     this.aborted ??= reason;
@@ -72,6 +78,7 @@ export class TapeRecorder {
       pipelines: this.pipelines,
       bindGroups: this.bindGroups,
       offsets: Uint32Array.from(this.offsets),
+      offsetArgs: this.staticParams ? null : this.offsets.map((o) => [o]),
       workgroups: Uint32Array.from(this.workgroups),
       ring,
       written: [...this.written],
@@ -83,7 +90,7 @@ export class TapeRecorder {
 
 /** The runtime calls a ReplayCache makes (Runtime implements them). */
 export interface TapeRuntime {
-  capture<T>(ops: () => T): { value: T; tape: Tape | null; reason?: string };
+  capture<T>(ops: () => T, staticParams?: boolean): { value: T; tape: Tape | null; reason?: string };
   replay(tape: Tape): boolean;
   releaseTape(tape: Tape): void;
 }
@@ -108,7 +115,7 @@ export class ReplayCache {
     private readonly max = 32,
   ) {}
 
-  run<T>(key: string, ops: () => T): T {
+  run<T>(key: string, ops: () => T, staticParams = false): T {
     const e = this.entries.get(key);
     if (e?.tape) {
       this.entries.delete(key);
@@ -120,7 +127,7 @@ export class ReplayCache {
     } else if (e && e.failures >= 2) {
       return ops();
     }
-    const { value, tape } = this.rt.capture(ops);
+    const { value, tape } = this.rt.capture(ops, staticParams);
     if (tape === null) {
       this.entries.set(key, { tape: null, value: undefined, failures: (e?.failures ?? 0) + 1 });
       return value;

@@ -11,6 +11,7 @@ import type {
   KernelProfile,
   MatmulOptions,
   PagedAttentionMeta,
+  ReplayHints,
 } from "../backend.js";
 import { BackendError } from "../../errors.js";
 import type { DeviceBuffer, DType, Tensor } from "../tensor.js";
@@ -152,8 +153,8 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  replayable<T>(key: string, ops: () => T): T {
-    return this.rt.replayEnabled ? this.tapes.run(key, ops) : ops();
+  replayable<T>(key: string, ops: () => T, hints?: ReplayHints): T {
+    return this.rt.replayEnabled ? this.tapes.run(key, ops, hints?.hostBound ?? false) : ops();
   }
 
   fill(t: Tensor, value: number): void {
