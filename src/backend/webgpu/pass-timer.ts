@@ -6,11 +6,9 @@
 // writes, so timed steps run as untimed ones do. `bench decode --gpu-time` divides the sum by the
 // steps: the GPU's time per step beside the host clock's.
 /// <reference types="@webgpu/types" />
-import { BackendError } from "../../errors.js";
 import type { GpuTime } from "../backend.js";
 import { BufferUsage, MAP_MODE_READ } from "./device.js";
-
-const QUERY_RESOLVE = 0x200; // GPUBufferUsage.QUERY_RESOLVE
+import { timestampQueries } from "./profiler.js";
 
 export class PassTimer {
   private readonly set: GPUQuerySet;
@@ -31,17 +29,10 @@ export class PassTimer {
     /** Passes timed per submit. */
     readonly perSubmit = 256,
   ) {
-    if (!features.has("timestamp-query")) {
-      throw new BackendError(
-        "GPU pass timing needs the timestamp-query feature, which this adapter does not expose: run without --gpu-time",
-      );
-    }
-    this.set = device.createQuerySet({ type: "timestamp", count: 2 * perSubmit, label: "pass timer" });
-    this.resolveBuf = device.createBuffer({
-      size: 16 * perSubmit,
-      usage: QUERY_RESOLVE | BufferUsage.COPY_SRC,
-      label: "pass timer resolve",
-    });
+    ({ set: this.set, resolveBuf: this.resolveBuf } = timestampQueries(device, features, perSubmit, {
+      label: "pass timing",
+      flag: "--gpu-time",
+    }));
     this.acc = device.createBuffer({
       size: 16 * capacity,
       usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,

@@ -36,6 +36,31 @@ export function summarizeKernelTimes(samples: Iterable<readonly [string, number]
   return [...acc.values()].sort((a, b) => b.ms - a.ms || a.kernel.localeCompare(b.kernel));
 }
 
+/**
+ * A timestamp query set of `pairs` begin/end pairs and the buffer its queries resolve into (the
+ * dispatch profiler's and the pass timer's), or a clear error naming `flag` without the feature.
+ */
+export function timestampQueries(
+  device: GPUDevice,
+  features: ReadonlySet<string>,
+  pairs: number,
+  what: { label: string; flag: string },
+): { set: GPUQuerySet; resolveBuf: GPUBuffer } {
+  if (!features.has("timestamp-query")) {
+    throw new BackendError(
+      `GPU ${what.label} needs the timestamp-query feature, which this adapter does not expose: run without ${what.flag}`,
+    );
+  }
+  return {
+    set: device.createQuerySet({ type: "timestamp", count: 2 * pairs, label: what.label }),
+    resolveBuf: device.createBuffer({
+      size: 16 * pairs,
+      usage: QUERY_RESOLVE | BufferUsage.COPY_SRC,
+      label: `${what.label} resolve`,
+    }),
+  };
+}
+
 export class DispatchProfiler {
   private readonly set: GPUQuerySet;
   private readonly resolveBuf: GPUBuffer;
@@ -52,17 +77,10 @@ export class DispatchProfiler {
     /** Timed dispatches per submit. */
     readonly capacity = 2048,
   ) {
-    if (!features.has("timestamp-query")) {
-      throw new BackendError(
-        "GPU profiling needs the timestamp-query feature, which this adapter does not expose: run without --profile",
-      );
-    }
-    this.set = device.createQuerySet({ type: "timestamp", count: 2 * capacity, label: "profiler" });
-    this.resolveBuf = device.createBuffer({
-      size: 16 * capacity,
-      usage: QUERY_RESOLVE | BufferUsage.COPY_SRC,
-      label: "profiler resolve",
-    });
+    ({ set: this.set, resolveBuf: this.resolveBuf } = timestampQueries(device, features, capacity, {
+      label: "profiling",
+      flag: "--profile",
+    }));
   }
 
   /** The descriptor of the next dispatch's pass (untimed once the query set is full). */

@@ -243,26 +243,27 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     }
   }
   workgroupBarrier();
-  if (TREE == 1u) {
-    // Merge the key groups: each head's common max and sum first (the weights exp(m_kg - max) kept in
-    // a_g), then the groups' rescaled sums added pairwise through pt, CAPG groups at a time, in
-    // log2(KG) rounds with every group busy (a group-by-group merge cost ~5 us per workgroup on an
-    // H100, a third of a one-tile workgroup's time).
-    if (lid < GQ) {
-      var mx = NEG;
-      for (var k = 0u; k < KG; k++) {
-        mx = max(mx, m_g[k * GQ + lid]);
-      }
-      var l = 0.0;
-      for (var k = 0u; k < KG; k++) {
-        let a = exp(m_g[k * GQ + lid] - mx);
-        a_g[k * GQ + lid] = a;
-        l += l_g[k * GQ + lid] * a;
-      }
-      let o = p_base + lid * p.n_split * stride;
-      part[o] = mx;
-      part[o + 1u] = l;
+  // Merge the key groups. First each head's common max, the groups' weights exp(m_kg - max) (into
+  // a_g) and the sum l.
+  if (lid < GQ) {
+    var mx = NEG;
+    for (var k = 0u; k < KG; k++) {
+      mx = max(mx, m_g[k * GQ + lid]);
     }
+    var l = 0.0;
+    for (var k = 0u; k < KG; k++) {
+      let a = exp(m_g[k * GQ + lid] - mx);
+      a_g[k * GQ + lid] = a;
+      l += l_g[k * GQ + lid] * a;
+    }
+    let o = p_base + lid * p.n_split * stride;
+    part[o] = mx;
+    part[o + 1u] = l;
+  }
+  if (TREE == 1u) {
+    // the groups' rescaled sums added pairwise through pt, CAPG groups at a time, in log2(KG)
+    // rounds with every group busy (a group-by-group merge cost ~5 us per workgroup on an H100, a
+    // third of a one-tile workgroup's time)
     workgroupBarrier();
     for (var g = 0u; g < GQ; g++) {
       acc[g] *= a_g[kg * GQ + g];
@@ -317,19 +318,6 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
       let g = e / HD;
       let d = e - g * HD;
       part[p_base + g * p.n_split * stride + 2u + d] = qv[e / 4u][e % 4u];
-    }
-    if (lid < GQ) {
-      var mx = NEG;
-      for (var k = 0u; k < KG; k++) {
-        mx = max(mx, m_g[k * GQ + lid]);
-      }
-      var l = 0.0;
-      for (var k = 0u; k < KG; k++) {
-        l += l_g[k * GQ + lid] * exp(m_g[k * GQ + lid] - mx);
-      }
-      let o = p_base + lid * p.n_split * stride;
-      part[o] = mx;
-      part[o + 1u] = l;
     }
   }
 }
