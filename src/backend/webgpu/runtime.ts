@@ -377,7 +377,7 @@ export class Runtime {
    * Runs `ops` (which records dispatches as usual) and also captures them as a Tape, or returns
    * tape null with the reason when they did something a tape cannot repeat (a submit, a host
    * transfer, an aliasing copy). The captured work itself is recorded normally either way.
-   */
+   * `staticParams`: bind each dispatch's params at its ring slot (Tape.offsetArgs). */
   capture<T>(ops: () => T, staticParams = false): { value: T; tape: Tape | null; reason?: string } {
     this.assertHealthy();
     if (this.recorder) throw new BackendError("capture() inside capture(): finish the outer one first");

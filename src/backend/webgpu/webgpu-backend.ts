@@ -143,9 +143,9 @@ export class WebGpuBackend implements Backend {
   async stopGpuTimer(): Promise<GpuTime> {
     const timer = this.gpuTimer;
     if (!timer) throw new BackendError("stopGpuTimer() without startGpuTimer()");
-    this.rt.setTiming(null); // submits the last timed passes
     this.gpuTimer = null;
     try {
+      this.rt.setTiming(null); // submits the last timed passes
       await this.rt.sync();
       return await timer.read();
     } finally {
