@@ -348,7 +348,9 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
     const copy = await copyBandwidth(be);
     if (o.gpuTime && !canTimeGpu(be)) {
       notes.push(
-        `--gpu-time: ${be.name} on ${be.info().device} cannot time GPU work (no timestamp-query); no gpu ms column`,
+        be.name === "cpu"
+          ? "--gpu-time: the cpu backend runs no GPU work; no gpu ms column"
+          : `--gpu-time: ${be.name} on ${be.info().device} cannot time GPU work (no timestamp-query); no gpu ms column`,
       );
     }
     if (o.profile && !canProfile(be)) {
