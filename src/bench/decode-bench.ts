@@ -114,6 +114,7 @@ export interface DecodeRow extends DecodeRowBase {
   /**
    * With DecodeBenchOptions.gpuTime: GPU busy time per timed step (timestamps around each step's
    * compute passes), ms. Near stepMs: the GPU bounds the row; well under it: the host does.
+   * Absent when some pass could not be timed (the timer's buffers full).
    */
   gpuMs?: number;
   /** webgpu only: the --submit-every setting, when given. */

@@ -3,7 +3,7 @@
 // timestamps around every dispatch) where it has one; the copy bandwidth falls back to the host
 // clock over enough casts that the submit/readback round trip is a small part of the time.
 import type { Backend } from "../backend/backend.js";
-import { view } from "../backend/tensor.js";
+import { copyPair } from "./gpu-spin.js";
 import { canProfile, type KernelStepTime } from "./kernel-profile.js";
 
 export interface DecodeProfileRow {
@@ -37,14 +37,10 @@ export interface CopyBandwidth {
  */
 export async function copyBandwidth(be: Backend): Promise<CopyBandwidth> {
   const n = 16 * 2 ** 20;
-  const a = view(be.createBuffer(n, "f32", "bw.a"), [n]);
-  const b = view(be.createBuffer(n, "f32", "bw.b"), [n]);
+  const pair = copyPair(be, n, "bw");
+  const casts = (reps: number) => pair.casts(reps);
   const bytes = 2 * n * 4;
   try {
-    be.fill(a, 1);
-    const casts = (reps: number) => {
-      for (let r = 0; r < reps; r++) be.cast(r % 2 ? a : b, r % 2 ? b : a);
-    };
     if (canProfile(be)) {
       casts(4); // warm-up (pipeline creation, clocks)
       await be.sync();
@@ -70,7 +66,6 @@ export async function copyBandwidth(be: Backend): Promise<CopyBandwidth> {
     }
     return { gbps: bytes / (best / 1e3) / 1e9, method: "host-clock" };
   } finally {
-    be.destroyBuffer(a.buffer);
-    be.destroyBuffer(b.buffer);
+    pair.free();
   }
 }

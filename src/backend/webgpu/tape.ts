@@ -11,12 +11,10 @@ export interface Tape {
   readonly labels: readonly string[];
   readonly pipelines: readonly GPUComputePipeline[];
   readonly bindGroups: readonly GPUBindGroup[];
-  /** Each dispatch's params-ring byte offset. */
-  readonly offsets: Uint32Array;
-  /** The same offsets as one-element arrays, the setBindGroup argument replay passes (Dawn's Node
-   *  binding takes a plain array faster than a typed array); null when the tape's bind groups hold
-   *  their params at fixed offsets (`staticParams`: 0.55-0.7 us less host time per dispatch on the
-   *  H100 machine, a little more GPU time). */
+  /** Each dispatch's params-ring byte offset as a one-element array, the setBindGroup argument
+   *  replay passes (Dawn's Node binding takes a plain array faster than a typed array); null when
+   *  the tape's bind groups hold their params at fixed offsets (`staticParams`: 0.55-0.7 us less
+   *  host time per dispatch on the H100 machine, a little more GPU time). */
   readonly offsetArgs: readonly (readonly number[])[] | null;
   /** (count, 3) workgroup counts. */
   readonly workgroups: Uint32Array;
@@ -77,7 +75,6 @@ export class TapeRecorder {
       labels: this.labels,
       pipelines: this.pipelines,
       bindGroups: this.bindGroups,
-      offsets: Uint32Array.from(this.offsets),
       offsetArgs: this.staticParams ? null : this.offsets.map((o) => [o]),
       workgroups: Uint32Array.from(this.workgroups),
       ring,
