@@ -117,6 +117,14 @@ export interface DecodeRow extends DecodeRowBase {
    * Absent when some pass could not be timed (the timer's buffers full).
    */
   gpuMs?: number;
+  /**
+   * Times between consecutive steps' results on the host clock, ms (rows of >= 3 steps): the median
+   * is the steady step; a max far above it marks host pauses that the mean (stepMs) includes, e.g.
+   * garbage collection (4-30 ms pauses, measured at batch 128 on the H100 machine), during which
+   * the GPU runs out of queued steps.
+   */
+  stepMsMedian?: number;
+  stepMsMax?: number;
   /** webgpu only: the --submit-every setting, when given. */
   submitEvery?: number;
 }
@@ -194,7 +202,11 @@ async function decodeRow(
    * n steps, each submitted before the previous one's tokens are read (see
    * DecodeBenchOptions.pipeline); with `split`, the host's time per step added to it (DecodeRow).
    */
-  const chain = async (n: number, split?: { recordMs: number; gpuWaitMs: number; hostAfterMs: number }) => {
+  const chain = async (
+    n: number,
+    split?: { recordMs: number; gpuWaitMs: number; hostAfterMs: number },
+    ends?: number[],
+  ) => {
     let pending: Promise<unknown> = fwd.runGreedy(items());
     for (let i = 1; i < n; i++) {
       const a = performance.now();
@@ -202,6 +214,7 @@ async function decodeRow(
       const b = performance.now();
       const submitted = marks && marks.submit >= a ? marks.submit : b;
       await pending;
+      ends?.push(performance.now());
       if (split) {
         split.recordMs += (submitted - a) / (n - 1);
         split.hostAfterMs += (b - submitted) / (n - 1);
@@ -210,6 +223,7 @@ async function decodeRow(
       pending = next;
     }
     await pending;
+    ends?.push(performance.now());
   };
   // the GPU back at its working clocks after the row's set-up (gpu-spin.ts), then a warm-up of at
   // least o.warmup calls and WARMUP_SECONDS of work, at most WARMUP_MAX calls
@@ -228,12 +242,14 @@ async function decodeRow(
   const keys0 = cache.length(ids[0]!) + 1; // keys the first timed step reads
   const gpuTimed = (o.gpuTime ?? false) && canTimeGpu(be);
   if (gpuTimed) be.startGpuTimer!();
+  const ends: number[] = []; // when each step's result reached the host
   const t0 = performance.now();
-  if (pipelined) await chain(steps, marks ? split : undefined);
+  if (pipelined) await chain(steps, marks ? split : undefined, ends);
   else {
     for (let i = 0; i < steps; i++) {
       const s0 = performance.now();
       await step();
+      ends.push(performance.now());
       if (!marks) continue;
       split.recordMs += (marks.submit - s0) / steps;
       split.gpuWaitMs += (marks.mapResolved - marks.submit) / steps;
@@ -292,9 +308,20 @@ async function decodeRow(
     ...(perStep ? { perStep } : {}),
     ...(marks ? split : {}),
     ...(gpu && gpu.untimed === 0 ? { gpuMs: gpu.ms / steps } : {}),
+    ...intervalStats(ends),
     ...(perStep && o.submitEvery !== undefined ? { submitEvery: o.submitEvery } : {}),
   };
   return { row, profile };
+}
+
+/** DecodeRow.stepMsMedian / stepMsMax from the times the steps' results arrived. */
+export function intervalStats(ends: readonly number[]): { stepMsMedian?: number; stepMsMax?: number } {
+  if (ends.length < 3) return {};
+  const gaps = ends
+    .slice(1)
+    .map((t, i) => t - ends[i]!)
+    .sort((a, b) => a - b);
+  return { stepMsMedian: gaps[(gaps.length - 1) >> 1]!, stepMsMax: gaps[gaps.length - 1]! };
 }
 
 /** Copies run on the GPU before each decode row's warm-up (spinUp). */

@@ -88,6 +88,16 @@ export function registerDecodeBench(bench: Command): void {
       "--pipeline",
       "greedy on the device: submit step i+1 (tokens chained on the device) before reading step i",
     )
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Columns: ms/step is the mean over the timed steps; p50/max ms the median and longest time between",
+        "consecutive steps' results (a max far above the median: a host pause, e.g. garbage collection,",
+        "which the mean includes); MB/step and GB/s count weights + K/V read and written, %copy against",
+        "the device's copy bandwidth; rec/wait/after ms split the host's part of a step (webgpu).",
+      ].join("\n"),
+    )
     .action(async (f: DecodeFlags) => {
       if (!BACKEND_NAMES.includes(f.backend as BackendName)) {
         throw new ConfigError(`unknown backend "${f.backend}": use ${BACKEND_NAMES.join(" or ")}`);

@@ -35,7 +35,7 @@ export function decodeTable(rows: readonly BenchRow[]): string[] {
   const capacity = rows.filter((r): r is CapacityRow => r.bench === "decode-capacity");
   const gpu = decode.some((r) => r.gpuMs !== undefined);
   const out = textTable(
-    [8, 20, 6, 7, 10, 11, 11, 8, 6, 16, 18, ...(gpu ? [8] : [])],
+    [8, 20, 6, 7, 10, 11, 15, 11, 8, 6, 16, 18, ...(gpu ? [8] : [])],
     [
       "backend",
       "config",
@@ -43,6 +43,7 @@ export function decodeTable(rows: readonly BenchRow[]): string[] {
       "context",
       "ms/step",
       "tokens/s",
+      "p50/max ms",
       "MB/step",
       "GB/s",
       "%copy",
@@ -52,6 +53,9 @@ export function decodeTable(rows: readonly BenchRow[]): string[] {
     ],
     decode.map((r) => [
       ...leadCells(r),
+      r.stepMsMedian !== undefined && r.stepMsMax !== undefined
+        ? `${r.stepMsMedian.toPrecision(3)}/${r.stepMsMax.toPrecision(3)}`
+        : "-",
       (r.bytesPerStep / 1e6).toFixed(1),
       r.gbps.toFixed(2),
       `${((100 * r.gbps) / r.copyGbps).toFixed(0)}%`,

@@ -1,7 +1,8 @@
 // `crosslayer bench decode` in-process through commander: --engine --run-ahead N reaches the engine
 // (steps chained ahead of the read only when N > 0) and a bad value is refused by name; --pipeline
 // rows carry the host's split of each step (recording, submit, waiting for the step before) and
-// it adds up to the step time; --gpu-time adds the GPU's time per step (or a note where the adapter
+// it adds up to the step time, with the median and longest interval between steps' results;
+// --help explains the table's columns; --gpu-time adds the GPU's time per step (or a note where the adapter
 // cannot time it).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -9,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Command } from "commander";
+import { intervalStats } from "../../src/bench/decode-bench.js";
 import { registerDecodeBench } from "../../src/bench/decode-cli.js";
 import { testBackends } from "../helpers/backends.js";
 import { tinyConfig } from "./model-configs.js";
@@ -76,6 +78,29 @@ test("bench decode --pipeline: the host's time per step split into record / afte
   const stepMs = row.stepMs as number;
   // the split covers each step but the first: within a quarter of the step time
   assert.ok(Math.abs(sum - stepMs) <= 0.25 * stepMs, `split sums to ${sum}, step ${stepMs} ms`);
+  // the median and longest interval between steps' results bracket the mean step
+  const median = row.stepMsMedian as number;
+  const max = row.stepMsMax as number;
+  assert.ok(median > 0 && median <= max, `p50 ${median}, max ${max}`);
+  assert.ok(max >= 0.75 * stepMs && median <= 1.5 * stepMs, `p50 ${median}, max ${max}, mean ${stepMs}`);
+});
+
+test("interval stats: the median and the longest gap between results, none under three steps", () => {
+  assert.deepEqual(intervalStats([0, 1]), {});
+  // gaps 1, 1, 30 (a pause), 1, 2: median 1, max 30
+  assert.deepEqual(intervalStats([0, 1, 2, 32, 33, 35]), { stepMsMedian: 1, stepMsMax: 30 });
+  assert.deepEqual(intervalStats([5, 7, 11]), { stepMsMedian: 2, stepMsMax: 4 });
+});
+
+test("bench decode --help explains the table's columns", () => {
+  const root = new Command();
+  registerDecodeBench(root.command("bench"));
+  const decode = root.commands[0]!.commands.find((c) => c.name() === "decode")!;
+  let help = "";
+  decode.configureOutput({ writeOut: (s) => (help += s) });
+  decode.outputHelp();
+  assert.match(help, /--gpu-time/);
+  assert.match(help, /p50\/max ms the median and longest time/);
 });
 
 test("bench decode --gpu-time: GPU ms per step within the step time where timestamp-query exists, else a note and no column", async (t) => {
