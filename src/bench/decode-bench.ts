@@ -21,6 +21,7 @@ import { producerMap } from "../model/sharing.js";
 import { copyBandwidth, type DecodeProfileRow } from "./decode-profile.js";
 import { canProfile, profileSteps } from "./kernel-profile.js";
 import { spinUp } from "./gpu-spin.js";
+import { collectGarbage } from "./heap.js";
 import {
   type DecodeRowBase,
   type EngineDecodeRow,
@@ -225,8 +226,9 @@ async function decodeRow(
     await pending;
     ends?.push(performance.now());
   };
-  // the GPU back at its working clocks after the row's set-up (gpu-spin.ts), then a warm-up of at
-  // least o.warmup calls and WARMUP_SECONDS of work, at most WARMUP_MAX calls
+  // a clean heap (heap.ts), the GPU back at its working clocks after the row's set-up (gpu-spin.ts),
+  // then a warm-up of at least o.warmup calls and WARMUP_SECONDS of work, at most WARMUP_MAX calls
+  collectGarbage();
   await spinUp(be, SPIN_SECONDS);
   let once = Number.POSITIVE_INFINITY;
   const w0 = performance.now();
@@ -427,6 +429,7 @@ export async function runDecodeBench(o: DecodeBenchOptions) {
             if (profile) emit(profile);
             if (o.engine) {
               const steps = Math.max(o.steps, ENGINE_MIN_STEPS);
+              collectGarbage(); // as for the step rows (heap.ts)
               emit(
                 await engineDecodeRow(be, model, {
                   batch,
