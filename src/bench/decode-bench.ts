@@ -121,8 +121,8 @@ export interface DecodeRow extends DecodeRowBase {
   /**
    * Times between consecutive steps' results on the host clock, ms (rows of >= 3 steps): the median
    * is the steady step; a max far above it marks host pauses that the mean (stepMs) includes, e.g.
-   * garbage collection (4-30 ms pauses, measured at batch 128 on the H100 machine), during which
-   * the GPU runs out of queued steps.
+   * the Node process's garbage collections (3.5-70 ms, measured at batch 128 on the H100 machine),
+   * during which the GPU runs out of queued steps.
    */
   stepMsMedian?: number;
   stepMsMax?: number;
