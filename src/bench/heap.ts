@@ -1,7 +1,7 @@
 // A full garbage collection before a timed window (benchmark hygiene, like gpu-spin.ts for the
 // GPU's clocks): garbage left by set-up and earlier rows is not collected inside the window. On
 // the H100 machine 5 of 12 decode rows (mostly 128-row ones) otherwise held one 70-240 ms pause in
-// their 512 timed steps (the GPU idle meanwhile: 0.1-0.45 ms on the mean step); with it 1-3 of 12,
+// their 512 timed steps (the GPU idle meanwhile: 0.2-0.5 ms on the mean step); with it 1-3 of 12,
 // the rows' own collections. Node only.
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
