@@ -12,6 +12,7 @@ import { expectDType, expectShape, numel } from "../../tensor.js";
 import { dtypeCode, kernel, kernelWith } from "../kernel-source.js";
 import { f32, packParams, type Runtime } from "../runtime.js";
 import { decodeTuning, GEMV_ROW_BLOCK, TILE_ROWS } from "./decode-linear.js";
+import { MMA_KEY_BLOCK, mmaFaster, mmaPlan, mmaSource } from "./paged-mma.js";
 import { ropeTable } from "./rope.js";
 
 /**
@@ -32,8 +33,19 @@ export const pagedTuning = {
   vecVBatch: 8,
   /** The streaming kernel's final merge pairwise ("auto": one-tile splits over few workgroups; treeMerge). */
   vecTreeMerge: "auto" as "auto" | boolean,
-  /** "auto": the streaming kernel where it applies; "general": always paged_attention.wgsl. */
+  /**
+   * "auto": the tensor-core kernel where `mma` asks for it and it applies (paged-mma.ts: f16
+   * pools on a device with subgroup matrices), else the streaming kernel where it applies;
+   * "general": always paged_attention.wgsl.
+   */
   kernel: "auto" as "auto" | "general",
+  /** The tensor-core kernel's split target (its tile is 128 keys, 8 subgroups per workgroup). */
+  mmaTargetWorkgroups: 1024,
+  /**
+   * The tensor-core kernel: "off" (default until the whole GPU test suite has run with it on; its
+   * own test has), "faster" (where it was measured faster: mmaFaster), "always" (tests).
+   */
+  mma: "off" as "off" | "faster" | "always",
 };
 
 const WG = 128; // partials workgroup size (kernel constant)
@@ -71,7 +83,7 @@ function keysPerTile(rt: Runtime, hd: number, gq: number): number {
 }
 
 /** Partials dispatches per kernel since start (tests check which path ran). */
-export const pagedKernelCounts = { vec: 0, general: 0 };
+export const pagedKernelCounts = { mma: 0, vec: 0, general: 0 };
 
 /** Streaming-kernel constants when it applies to these pools and head shape, else null. */
 function vecPlan(rt: Runtime, kPool: Tensor, vPool: Tensor, hd: number, gq: number) {
@@ -131,33 +143,45 @@ export function encodePagedAttention(
   const dims = pagedAttentionDims(out, q, kPool, vPool, meta);
   const { n, b, nHeads: h, nKvHeads: hkv, headDim: hd, blockSize: bs, maxBlocksPerSeq: mb } = dims;
   const gq = h / hkv;
-  const vec = vecPlan(rt, kPool, vPool, hd, gq);
-  if (ropeBase !== undefined && (vec === null || hd % 2 !== 0)) return false;
-  if (n * h * hd === 0 || b === 0) return true;
   const maxKeys = Math.max(1, mb * bs);
-  const nSplit = vec
-    ? splitCount(n * hkv, maxKeys, pagedTuning.vecTargetWorkgroups, pagedTuning.vecMinKeysPerSplit)
-    : splitCount(n * hkv, maxKeys, pagedTuning.targetWorkgroups, pagedTuning.minKeysPerSplit);
+  const mmaWanted =
+    pagedTuning.kernel === "auto" &&
+    (pagedTuning.mma === "always" || (pagedTuning.mma === "faster" && mmaFaster(n * hkv, maxKeys)));
+  const mma = mmaWanted ? mmaPlan(rt, kPool, vPool, { hd, gq, blockSize: bs }) : null;
+  const vec = mma ? null : vecPlan(rt, kPool, vPool, hd, gq);
+  if (ropeBase !== undefined && ((mma === null && vec === null) || hd % 2 !== 0)) return false;
+  if (n * h * hd === 0 || b === 0) return true;
+  const nSplit = mma
+    ? splitCount(n * hkv, maxKeys, pagedTuning.mmaTargetWorkgroups, pagedTuning.vecMinKeysPerSplit)
+    : vec
+      ? splitCount(n * hkv, maxKeys, pagedTuning.vecTargetWorkgroups, pagedTuning.vecMinKeysPerSplit)
+      : splitCount(n * hkv, maxKeys, pagedTuning.targetWorkgroups, pagedTuning.minKeysPerSplit);
   // each row's keys are divided over the splits on the device (paged_rows.wgsl), in multiples of
-  // this (the streaming kernel's 128-key tile unless a test asks for finer splits)
-  const granularity = vec
-    ? Math.max(1, Math.min(128, pagedTuning.vecMinKeysPerSplit))
-    : Math.max(1, pagedTuning.minKeysPerSplit);
-  pagedKernelCounts[vec ? "vec" : "general"]++;
+  // this: the streaming kernel's 128-key tile unless a test asks for finer splits; whole key blocks
+  // for the tensor-core kernel
+  const fine = Math.max(1, Math.min(128, pagedTuning.vecMinKeysPerSplit));
+  const granularity = mma
+    ? Math.ceil(fine / MMA_KEY_BLOCK) * MMA_KEY_BLOCK
+    : vec
+      ? fine
+      : Math.max(1, pagedTuning.minKeysPerSplit);
+  pagedKernelCounts[mma ? "mma" : vec ? "vec" : "general"]++;
   const part = rt.scratch(n * h * nSplit * (hd + 2), "f32", "paged partials");
   const scale = dims.scale ?? 1 / Math.sqrt(hd);
+  const fused = mma !== null || vec !== null; // binding 8 (the rope table) and ROPE
+  const rope = ropeBase === undefined ? 0 : 1;
   rt.dispatch({
-    ...(vec
-      ? kernelWith("paged_attention_vec", ["paged_rope", "paged_rows"])
-      : kernelWith("paged_attention", ["paged_rows"])),
+    ...(mma
+      ? mmaSource()
+      : vec
+        ? kernelWith("paged_attention_vec", ["paged_rope", "paged_rows"])
+        : kernelWith("paged_attention", ["paged_rows"])),
     entry: "partials",
-    constants: vec
-      ? {
-          ...vec,
-          ROPE: ropeBase === undefined ? 0 : 1,
-          TREE: treeMerge(maxKeys, nSplit, n * hkv * nSplit) ? 1 : 0,
-        }
-      : { DT_KV: dtypeCode(kPool.dtype), HD: hd, GQ: gq, TK: keysPerTile(rt, hd, gq) },
+    constants: mma
+      ? { ...mma, ROPE: rope }
+      : vec
+        ? { ...vec, ROPE: rope, TREE: treeMerge(maxKeys, nSplit, n * hkv * nSplit) ? 1 : 0 }
+        : { DT_KV: dtypeCode(kPool.dtype), HD: hd, GQ: gq, TK: keysPerTile(rt, hd, gq) },
     bindings: [
       part,
       q,
@@ -166,7 +190,7 @@ export function encodePagedAttention(
       blockTables,
       seqLens,
       queryStarts,
-      ...(vec ? [ropeBase === undefined ? seqLens : ropeTab(rt, ropeBase, hd)] : []),
+      ...(fused ? [ropeBase === undefined ? seqLens : ropeTab(rt, ropeBase, hd)] : []),
     ],
     params: packParams([
       0,
@@ -188,7 +212,7 @@ export function encodePagedAttention(
       (dims.causal ?? true) ? 1 : 0,
       0,
     ]),
-    offsetWords: vec ? [0, 1, 2, 3, 4, 5, 6, 17] : [0, 1, 2, 3, 4, 5, 6],
+    offsetWords: fused ? [0, 1, 2, 3, 4, 5, 6, 17] : [0, 1, 2, 3, 4, 5, 6],
     workgroups: n * hkv * nSplit,
   });
   rt.dispatch({

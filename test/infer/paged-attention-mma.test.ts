@@ -1,0 +1,213 @@
+// The tensor-core pagedAttention partials kernel (paged_attention_mma.wgsl, ops/paged-mma.ts).
+// - Everywhere: which devices and shapes it serves (a stand-in runtime with the adapter's info), and
+//   where it is preferred when enabled (pagedTuning.mma "faster").
+// - On a GPU with subgroup matrices (NVIDIA through Vulkan): outputs and log-sum-exps against the
+//   f64 CPU reference over MQA/GQA, D 16..128, pages of 16, 32 and 48 slots, ragged tails,
+//   prefill + decode rows, causal and not, one split and many, q roped on load (the engine step's
+//   form); with every unused pool slot NaN, so a key block past a row's keys must mask its scores
+//   and must not multiply stale V rows by zero.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Backend } from "../../src/backend/backend.js";
+import type { DType, Tensor } from "../../src/backend/tensor.js";
+import { view } from "../../src/backend/tensor.js";
+import { pagedKernelCounts, pagedTuning } from "../../src/backend/webgpu/ops/paged.js";
+import { deviceRunsAttentionMma, mmaFaster, mmaPlan } from "../../src/backend/webgpu/ops/paged-mma.js";
+import type { Runtime } from "../../src/backend/webgpu/runtime.js";
+import type { WebGpuBackend } from "../../src/backend/webgpu/webgpu-backend.js";
+import { stepKernels } from "../../src/infer/device-kernels.js";
+import { referenceBackend, testBackends } from "../helpers/backends.js";
+import { assertClose } from "../helpers/compare.js";
+import { makeRng, uniform } from "../helpers/random.js";
+
+const F16_CONFIG = { componentType: "f16", resultComponentType: "f32", M: 16, N: 8, K: 16 };
+const F16_SQUARE = { ...F16_CONFIG, N: 16 };
+
+function standIn(
+  info: Record<string, unknown>,
+  features = ["shader-f16", "subgroups", "chromium-experimental-subgroup-matrix"],
+) {
+  return {
+    hasFeature: (f: string) => features.includes(f),
+    ctx: { adapter: { info } },
+  } as unknown as Runtime;
+}
+
+const pool = (dtype: DType, offset = 0) => ({ dtype, offset }) as Tensor;
+
+test("the tensor-core attention kernel needs 32-lane subgroups and f16 16x8x16 and 16x16x16", () => {
+  const nvidia = {
+    subgroupMinSize: 32,
+    subgroupMaxSize: 32,
+    subgroupMatrixConfigs: [F16_CONFIG, F16_SQUARE],
+  };
+  assert.equal(deviceRunsAttentionMma(standIn(nvidia)), true);
+  assert.equal(deviceRunsAttentionMma(standIn({ ...nvidia, subgroupMaxSize: 64 })), false);
+  const only = (...configs: object[]) => standIn({ ...nvidia, subgroupMatrixConfigs: configs });
+  assert.equal(deviceRunsAttentionMma(only(F16_SQUARE)), false);
+  assert.equal(deviceRunsAttentionMma(only(F16_CONFIG)), false);
+  assert.equal(
+    deviceRunsAttentionMma(only({ ...F16_CONFIG, resultComponentType: "f16" }, F16_SQUARE)),
+    false,
+  );
+  assert.equal(deviceRunsAttentionMma(standIn({ subgroupMinSize: 32, subgroupMaxSize: 32 })), false);
+  assert.equal(deviceRunsAttentionMma(standIn(nvidia, ["subgroups"])), false);
+  const rt = standIn(nvidia);
+  const f16 = pool("f16");
+  assert.deepEqual(mmaPlan(rt, f16, f16, { hd: 64, gq: 8, blockSize: 16 }), { HD: 64, GQ: 8 });
+  assert.deepEqual(mmaPlan(rt, f16, f16, { hd: 128, gq: 3, blockSize: 32 }), { HD: 128, GQ: 3 });
+  assert.deepEqual(mmaPlan(rt, pool("f16", 32), pool("f16", 4096), { hd: 16, gq: 1, blockSize: 16 }), {
+    HD: 16,
+    GQ: 1,
+  });
+  assert.equal(mmaPlan(rt, pool("bf16"), pool("bf16"), { hd: 64, gq: 8, blockSize: 16 }), null);
+  assert.equal(mmaPlan(rt, f16, f16, { hd: 64, gq: 16, blockSize: 16 }), null); // > 8 heads per K/V head
+  assert.equal(mmaPlan(rt, f16, f16, { hd: 48, gq: 8, blockSize: 16 }), null); // 3 dim blocks over 8 subgroups
+  assert.equal(mmaPlan(rt, f16, f16, { hd: 256, gq: 1, blockSize: 16 }), null);
+  assert.equal(mmaPlan(rt, f16, f16, { hd: 64, gq: 8, blockSize: 8 }), null); // pages of half a key block
+  assert.equal(mmaPlan(rt, pool("f16", 8), f16, { hd: 64, gq: 8, blockSize: 16 }), null); // a row split by the offset
+  assert.equal(mmaPlan(standIn({}), f16, f16, { hd: 64, gq: 8, blockSize: 16 }), null);
+});
+
+test("the tensor-core attention kernel is preferred where it was measured faster", () => {
+  assert.equal(mmaFaster(1, 8192), true); // batch 1 at context 4096 (tables padded to 512 blocks)
+  assert.equal(mmaFaster(16, 8192), true);
+  assert.equal(mmaFaster(64, 1024), true); // 64 rows at context 512
+  assert.equal(mmaFaster(32, 8192), false); // 32 rows at 4096: slower
+  assert.equal(mmaFaster(128, 1024), false); // 128 rows: slower
+});
+
+interface Case {
+  heads: [number, number, number]; // H, Hkv, D
+  blockSize: number;
+  seqs: [number, number][]; // [cached, new] per sequence
+  causal: boolean;
+  minKeysPerSplit?: number;
+  ropeBase?: number;
+}
+
+const CASES: Case[] = [
+  { heads: [8, 1, 64], blockSize: 16, seqs: [[300, 1]], causal: true },
+  {
+    heads: [8, 1, 64],
+    blockSize: 16,
+    seqs: [
+      [300, 1],
+      [40, 6],
+    ],
+    causal: true,
+    ropeBase: 10000,
+  },
+  {
+    heads: [8, 1, 64],
+    blockSize: 16,
+    seqs: [
+      [4000, 1],
+      [17, 1],
+      [0, 5],
+      [130, 1],
+    ],
+    causal: true,
+  },
+  {
+    heads: [6, 2, 64],
+    blockSize: 32,
+    seqs: [
+      [333, 1],
+      [64, 1],
+    ],
+    causal: true,
+    minKeysPerSplit: 40,
+  },
+  { heads: [4, 1, 128], blockSize: 16, seqs: [[150, 2]], causal: true, minKeysPerSplit: 1 },
+  { heads: [16, 2, 32], blockSize: 16, seqs: [[0, 37]], causal: true },
+  { heads: [2, 2, 16], blockSize: 48, seqs: [[90, 3]], causal: false },
+];
+
+function put(be: Backend, shape: number[], dtype: DType, data: Float32Array | Int32Array): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const t = view(be.createBuffer(n, dtype, "mma-test"), shape);
+  be.write(t, data);
+  return t;
+}
+
+async function run(be: Backend, c: Case, seed: number) {
+  const rng = makeRng(seed);
+  const [H, Hkv, D] = c.heads;
+  const lens = c.seqs.map(([a, b]) => a + b);
+  const blocksPer = lens.map((s) => Math.ceil(s / c.blockSize));
+  const numBlocks = blocksPer.reduce((a, b) => a + b, 0) + 2;
+  const mb = Math.max(1, ...blocksPer);
+  const tables = new Int32Array(c.seqs.length * mb);
+  let next = numBlocks - 1; // descending: fragmented
+  blocksPer.forEach((nb, b) => {
+    for (let i = 0; i < nb; i++) tables[b * mb + i] = next--;
+  });
+  const starts = [0];
+  for (const [, fresh] of c.seqs) starts.push(starts[starts.length - 1]! + fresh);
+  const N = starts[starts.length - 1]!;
+  const shape = [numBlocks, c.blockSize, Hkv, D];
+  const row = Hkv * D;
+  const k = uniform(rng, numBlocks * c.blockSize * row, 2);
+  const v = uniform(rng, numBlocks * c.blockSize * row);
+  // every slot past a sequence's keys (and the spare blocks) NaN
+  const used = new Uint8Array(numBlocks * c.blockSize);
+  lens.forEach((len, b) => {
+    for (let s = 0; s < len; s++)
+      used[tables[b * mb + Math.floor(s / c.blockSize)]! * c.blockSize + (s % c.blockSize)] = 1;
+  });
+  for (let slot = 0; slot < used.length; slot++)
+    if (!used[slot]) {
+      k.fill(Number.NaN, slot * row, (slot + 1) * row);
+      v.fill(Number.NaN, slot * row, (slot + 1) * row);
+    }
+  const out = view(be.createBuffer(N * H * D, "f32", "out"), [N, H, D]);
+  const lse = view(be.createBuffer(N * H, "f32", "lse"), [N, H]);
+  const q = put(be, [N, H, D], "f32", uniform(rng, N * H * D, 2));
+  const kPool = put(be, shape, "f16", k);
+  const vPool = put(be, shape, "f16", v);
+  const meta = {
+    blockTables: put(be, [c.seqs.length, mb], "i32", tables),
+    seqLens: put(be, [c.seqs.length], "i32", Int32Array.from(lens)),
+    queryStarts: put(be, [c.seqs.length + 1], "i32", Int32Array.from(starts)),
+    lse,
+    causal: c.causal,
+  };
+  if (c.ropeBase === undefined) be.pagedAttention(out, q, kPool, vPool, meta);
+  else {
+    // the engine step's form: q before rope, rotated by each row's position (fused on webgpu)
+    const pos = c.seqs.flatMap(([cached, fresh]) => Array.from({ length: fresh }, (_, i) => cached + i));
+    const positions = put(be, [N], "i32", Int32Array.from(pos));
+    const scratch = put(be, [N, H, D], "f32", new Float32Array(N * H * D));
+    stepKernels(be).ropeAttention(
+      { out, qPre: q, kPool, vPool, positions, ropeBase: c.ropeBase, q: scratch },
+      meta,
+    );
+  }
+  return { out: await be.read(out), lse: await be.read(lse) };
+}
+
+const gpu = (await testBackends()).find((b) => b.name === "webgpu") as WebGpuBackend | undefined;
+const ref = await referenceBackend();
+const mmaHere = gpu !== undefined && deviceRunsAttentionMma(gpu.rt);
+
+test("tensor-core pagedAttention equals the f64 reference (webgpu with subgroup matrices)", {
+  skip: !mmaHere && "needs a GPU with subgroup matrices (f16 16x8x16) and 32-lane subgroups",
+}, async () => {
+  for (const [i, c] of CASES.entries()) {
+    const want = await run(ref, c, 11 + i);
+    const saved = { ...pagedTuning };
+    if (c.minKeysPerSplit !== undefined) pagedTuning.vecMinKeysPerSplit = c.minKeysPerSplit;
+    pagedTuning.mma = "always";
+    try {
+      const before = pagedKernelCounts.mma;
+      const got = await run(gpu!, c, 11 + i);
+      assert.equal(pagedKernelCounts.mma, before + 1, `case ${i} ran the tensor-core kernel`);
+      // q and the softmax weights are rounded to f16 (the cache's own precision): ~1e-3
+      assertClose(`case ${i} H${c.heads} out`, got.out, want.out, 4e-3);
+      assertClose(`case ${i} H${c.heads} lse`, got.lse, want.lse, 2e-3);
+    } finally {
+      Object.assign(pagedTuning, saved);
+    }
+  }
+});
