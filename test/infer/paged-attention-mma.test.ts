@@ -18,7 +18,9 @@ import type { WebGpuBackend } from "../../src/backend/webgpu/webgpu-backend.js";
 import { stepKernels } from "../../src/infer/device-kernels.js";
 import { referenceBackend, testBackends } from "../helpers/backends.js";
 import { assertClose } from "../helpers/compare.js";
+import { pagedBatch } from "../helpers/paged.js";
 import { makeRng, uniform } from "../helpers/random.js";
+import { putAs } from "../helpers/tensors.js";
 
 const F16_CONFIG = { componentType: "f16", resultComponentType: "f32", M: 16, N: 8, K: 16 };
 const F16_SQUARE = { ...F16_CONFIG, N: 16 };
@@ -124,28 +126,10 @@ const CASES: Case[] = [
   { heads: [2, 2, 16], blockSize: 48, seqs: [[90, 3]], causal: false },
 ];
 
-function put(be: Backend, shape: number[], dtype: DType, data: Float32Array | Int32Array): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const t = view(be.createBuffer(n, dtype, "mma-test"), shape);
-  be.write(t, data);
-  return t;
-}
-
 async function run(be: Backend, c: Case, seed: number) {
   const rng = makeRng(seed);
   const [H, Hkv, D] = c.heads;
-  const lens = c.seqs.map(([a, b]) => a + b);
-  const blocksPer = lens.map((s) => Math.ceil(s / c.blockSize));
-  const numBlocks = blocksPer.reduce((a, b) => a + b, 0) + 2;
-  const mb = Math.max(1, ...blocksPer);
-  const tables = new Int32Array(c.seqs.length * mb);
-  let next = numBlocks - 1; // descending: fragmented
-  blocksPer.forEach((nb, b) => {
-    for (let i = 0; i < nb; i++) tables[b * mb + i] = next--;
-  });
-  const starts = [0];
-  for (const [, fresh] of c.seqs) starts.push(starts[starts.length - 1]! + fresh);
-  const N = starts[starts.length - 1]!;
+  const { lens, starts, n: N, numBlocks, mb, tables } = pagedBatch(c.seqs, c.blockSize);
   const shape = [numBlocks, c.blockSize, Hkv, D];
   const row = Hkv * D;
   const k = uniform(rng, numBlocks * c.blockSize * row, 2);
@@ -163,13 +147,13 @@ async function run(be: Backend, c: Case, seed: number) {
     }
   const out = view(be.createBuffer(N * H * D, "f32", "out"), [N, H, D]);
   const lse = view(be.createBuffer(N * H, "f32", "lse"), [N, H]);
-  const q = put(be, [N, H, D], "f32", uniform(rng, N * H * D, 2));
-  const kPool = put(be, shape, "f16", k);
-  const vPool = put(be, shape, "f16", v);
+  const q = putAs(be, [N, H, D], "f32", uniform(rng, N * H * D, 2));
+  const kPool = putAs(be, shape, "f16", k);
+  const vPool = putAs(be, shape, "f16", v);
   const meta = {
-    blockTables: put(be, [c.seqs.length, mb], "i32", tables),
-    seqLens: put(be, [c.seqs.length], "i32", Int32Array.from(lens)),
-    queryStarts: put(be, [c.seqs.length + 1], "i32", Int32Array.from(starts)),
+    blockTables: putAs(be, [c.seqs.length, mb], "i32", tables),
+    seqLens: putAs(be, [c.seqs.length], "i32", Int32Array.from(lens)),
+    queryStarts: putAs(be, [c.seqs.length + 1], "i32", Int32Array.from(starts)),
     lse,
     causal: c.causal,
   };
@@ -177,8 +161,8 @@ async function run(be: Backend, c: Case, seed: number) {
   else {
     // the engine step's form: q before rope, rotated by each row's position (fused on webgpu)
     const pos = c.seqs.flatMap(([cached, fresh]) => Array.from({ length: fresh }, (_, i) => cached + i));
-    const positions = put(be, [N], "i32", Int32Array.from(pos));
-    const scratch = put(be, [N, H, D], "f32", new Float32Array(N * H * D));
+    const positions = putAs(be, [N], "i32", Int32Array.from(pos));
+    const scratch = putAs(be, [N, H, D], "f32", new Float32Array(N * H * D));
     stepKernels(be).ropeAttention(
       { out, qPre: q, kPool, vPool, positions, ropeBase: c.ropeBase, q: scratch },
       meta,

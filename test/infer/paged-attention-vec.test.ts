@@ -9,10 +9,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Backend } from "../../src/backend/backend.js";
 import { pagedKernelCounts, pagedTuning, treeMerge } from "../../src/backend/webgpu/ops/paged.js";
-import { type DType, type Tensor, view } from "../../src/backend/tensor.js";
+import { type DType, view } from "../../src/backend/tensor.js";
 import { referenceBackend, testBackends } from "../helpers/backends.js";
 import { assertClose, TOL } from "../helpers/compare.js";
+import { pagedBatch } from "../helpers/paged.js";
 import { makeRng, uniform } from "../helpers/random.js";
+import { putAs } from "../helpers/tensors.js";
 
 interface Case {
   heads: [number, number, number]; // H, Hkv, D
@@ -68,41 +70,23 @@ const CASES: Case[] = [
   { heads: [4, 2, 4], dtype: "f32", blockSize: 3, seqs: [[200, 1]], causal: true },
 ];
 
-function put(be: Backend, shape: number[], dtype: DType, data: Float32Array | Int32Array): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const t = view(be.createBuffer(n, dtype, "vec-test"), shape);
-  be.write(t, data);
-  return t;
-}
-
 async function run(be: Backend, c: Case, seed: number): Promise<Float32Array | Float64Array> {
   const rng = makeRng(seed);
   const [H, Hkv, D] = c.heads;
-  const lens = c.seqs.map(([a, b]) => a + b);
-  const blocksPer = lens.map((s) => Math.ceil(s / c.blockSize));
-  const numBlocks = blocksPer.reduce((a, b) => a + b, 0) + 2;
-  const mb = Math.max(1, ...blocksPer);
-  const tables = new Int32Array(c.seqs.length * mb);
-  let next = numBlocks - 1; // descending: non-monotonic, fragmented
-  blocksPer.forEach((nb, b) => {
-    for (let i = 0; i < nb; i++) tables[b * mb + i] = next--;
-  });
-  const starts = [0];
-  for (const [, fresh] of c.seqs) starts.push(starts[starts.length - 1]! + fresh);
-  const N = starts[starts.length - 1]!;
+  const { lens, starts, n: N, numBlocks, mb, tables } = pagedBatch(c.seqs, c.blockSize);
   const pool = [numBlocks, c.blockSize, Hkv, D];
   const poolN = numBlocks * c.blockSize * Hkv * D;
   const out = view(be.createBuffer(N * H * D, "f32", "out"), [N, H, D]);
   const lse = view(be.createBuffer(N * H, "f32", "lse"), [N, H]);
   be.pagedAttention(
     out,
-    put(be, [N, H, D], "f32", uniform(rng, N * H * D, 2)),
-    put(be, pool, c.dtype, uniform(rng, poolN, 2)),
-    put(be, pool, c.dtype, uniform(rng, poolN)),
+    putAs(be, [N, H, D], "f32", uniform(rng, N * H * D, 2)),
+    putAs(be, pool, c.dtype, uniform(rng, poolN, 2)),
+    putAs(be, pool, c.dtype, uniform(rng, poolN)),
     {
-      blockTables: put(be, [c.seqs.length, mb], "i32", tables),
-      seqLens: put(be, [c.seqs.length], "i32", Int32Array.from(lens)),
-      queryStarts: put(be, [c.seqs.length + 1], "i32", Int32Array.from(starts)),
+      blockTables: putAs(be, [c.seqs.length, mb], "i32", tables),
+      seqLens: putAs(be, [c.seqs.length], "i32", Int32Array.from(lens)),
+      queryStarts: putAs(be, [c.seqs.length + 1], "i32", Int32Array.from(starts)),
       lse,
       causal: c.causal,
     },

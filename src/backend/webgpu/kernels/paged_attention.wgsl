@@ -28,7 +28,6 @@ var<workgroup> m_run: array<f32, GQ>;
 var<workgroup> l_run: array<f32, GQ>;
 var<workgroup> alpha: array<f32, GQ>;
 // x: sequence index b, y..z: the split's keys (paged_rows.wgsl row_info)
-var<workgroup> info: vec3u;
 
 fn kv_elem(pool_is_v: bool, i: u32) -> f32 {
   if (pool_is_v) {
@@ -44,29 +43,22 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   if (w >= p.n * p.hkv * p.n_split) {
     return;
   }
-  let sp = w % p.n_split;
-  let rest = w / p.n_split;
-  let kvh = rest % p.hkv;
-  let row = rest / p.hkv;
-  if (lid == 0u) {
-    info = row_info(row, sp).xyz;
-  }
+  let sx = split_of(w, lid);
   if (lid < GQ) {
     m_run[lid] = NEG;
     l_run[lid] = 0.0;
   }
-  let inf = workgroupUniformLoad(&info);
-  let b = inf.x;
-  let k_end = inf.z;
+  let b = sx.seq;
+  let k_end = sx.k1;
   var acc: array<f32, ACC>;
-  for (var t0 = inf.y; t0 < k_end; t0 += TK) {
+  for (var t0 = sx.k0; t0 < k_end; t0 += TK) {
     let cnt = min(TK, k_end - t0);
     workgroupBarrier();
     for (var e = lid; e < cnt * HD; e += WG) {
       let j = e / HD;
       let key = t0 + j;
       let blk = u32(tables[p.t_off + b * p.mb + key / p.bs]);
-      let idx = ((blk * p.bs + key % p.bs) * p.hkv + kvh) * HD + (e - j * HD);
+      let idx = ((blk * p.bs + key % p.bs) * p.hkv + sx.kvh) * HD + (e - j * HD);
       kt[e] = kv_elem(false, p.k_off + idx);
       vt[e] = kv_elem(true, p.v_off + idx);
     }
@@ -74,7 +66,7 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     for (var e = lid; e < GQ * cnt; e += WG) {
       let g = e / cnt;
       let j = e - g * cnt;
-      let qo = p.q_off + (row * p.h + kvh * GQ + g) * HD;
+      let qo = p.q_off + (sx.row * p.h + sx.kvh * GQ + g) * HD;
       var dot = 0.0;
       for (var d = 0u; d < HD; d++) {
         dot += q[qo + d] * kt[j * HD + d];
@@ -115,17 +107,16 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     }
   }
   workgroupBarrier();
-  let stride = HD + 2u;
   for (var r = 0u; r < ACC; r++) {
     let e = lid + r * WG;
     if (e < GQ * HD) {
       let g = e / HD;
-      let base = p.part_off + ((row * p.h + kvh * GQ + g) * p.n_split + sp) * stride;
+      let base = partials_base(sx, sx.kvh * GQ + g, HD);
       part[base + 2u + (e - g * HD)] = acc[r];
     }
   }
   if (lid < GQ) {
-    let base = p.part_off + ((row * p.h + kvh * GQ + lid) * p.n_split + sp) * stride;
+    let base = partials_base(sx, sx.kvh * GQ + lid, HD);
     part[base] = m_run[lid];
     part[base + 1u] = l_run[lid];
   }

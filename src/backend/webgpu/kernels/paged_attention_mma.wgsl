@@ -22,7 +22,8 @@
 // 512; +2.5..+6.5% at 32-64 rows of context 4096, +1.5% / +17% at 128 rows of 512 / 4096.
 // Prepended by ops/paged-mma.ts: the `enable` lines (f16, subgroups, subgroup matrices, no
 // uniformity analysis: WGSL cannot see that lid / 32 is uniform in a subgroup). Appended:
-// paged_rope.wgsl, paged_rows.wgsl (Params, bindings 0-2 and 5-7, row_info). Bindings 3 kPool,
+// paged_rope.wgsl, paged_rows.wgsl (Params, bindings 0-2 and 5-7, row_info, split_of,
+// partials_base, write_empty_partials), paged_query.wgsl (query_elem). Bindings 3 kPool,
 // 4 vPool (f16), 8 the rope table (any tensor when ROPE = 0). Needs subgroups of 32 and
 // HD in {16, 32, 64, 128}.
 
@@ -53,7 +54,6 @@ var<workgroup> ot: array<f32, KP * 16u * OTS>; // O per key part (part, head, di
 var<workgroup> vt: array<f16, 16u * VTS>; // the tail key block's V rows, missing ones zero
 var<workgroup> rowbase: array<u32, TK / 16u>;
 var<workgroup> alpha: array<f32, NH>;
-var<workgroup> info: vec4u;
 
 @compute @workgroup_size(256)
 fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -62,42 +62,21 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   if (w >= p.n * p.hkv * p.n_split) {
     return;
   }
-  let sp = w % p.n_split;
-  let rest = w / p.n_split;
-  let kvh = rest % p.hkv;
-  let row = rest / p.hkv;
-  if (lid == 0u) {
-    info = row_info(row, sp);
-  }
-  let inf = workgroupUniformLoad(&info);
-  let k_end = inf.z;
+  let sx = split_of(w, lid);
+  let k_end = sx.k1;
   let stride = HD + 2u;
-  let p_base = p.part_off + ((row * p.h + kvh * GQ) * p.n_split + sp) * stride;
-  if (inf.y >= k_end) {
-    for (var e = lid; e < GQ * stride; e += WG) {
-      let g = e / stride;
-      let c = e - g * stride;
-      part[p_base + g * p.n_split * stride + c] = select(0.0, NEG, c == 0u);
-    }
+  let p_base = partials_base(sx, sx.kvh * GQ, HD);
+  if (sx.k0 >= k_end) {
+    write_empty_partials(p_base, GQ, HD, lid, WG);
     return;
   }
-  let q_base = p.q_off + (row * p.h + kvh * GQ) * HD;
+  let q_base = p.q_off + (sx.row * p.h + sx.kvh * GQ) * HD;
   for (var e = lid; e < HD * NH; e += WG) {
     let d = e / NH;
     let g = e % NH;
     var x = 0.0;
     if (g < GQ) {
-      let head = q_base + g * HD;
-      if (ROPE == 1u) {
-        let half = HD / 2u;
-        let i = d % half;
-        let cs = rope_cs(p.tab_off, inf.w, i, half);
-        let x1 = q[head + i];
-        let x2 = q[head + i + half];
-        x = select(x2 * cs.x + x1 * cs.y, x1 * cs.x - x2 * cs.y, d < half);
-      } else {
-        x = q[head + d];
-      }
+      x = query_elem(q_base + g * HD, d, sx.pos);
     }
     qt[e] = f16(x * p.scale);
   }
@@ -109,20 +88,20 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   let db = sg % DB; // this subgroup's 16 dims in (C)
   let kpart = sg / DB; // ... and its key blocks kpart, kpart + KP, ...
   let rs = p.hkv * HD;
-  let t_base = p.t_off + inf.x * p.mb;
+  let t_base = p.t_off + sx.seq * p.mb;
   var m_run = NEG; // of head sg (every lane of the subgroup holds it)
   var l_run = 0.0;
   var acc: array<f32, 4>; // (head, dim) sums at e = lid + i * WG < NH * HD
   for (var i = 0u; i < 4u; i++) {
     acc[i] = 0.0;
   }
-  for (var t0 = inf.y; t0 < k_end; t0 += TK) {
+  for (var t0 = sx.k0; t0 < k_end; t0 += TK) {
     let cnt = min(TK, k_end - t0);
     let nkb = (cnt + 15u) / 16u;
     if (lid < nkb) {
       let key = t0 + 16u * lid;
       let blk = u32(tables[t_base + key / p.bs]);
-      rowbase[lid] = (blk * p.bs + key % p.bs) * p.hkv + kvh;
+      rowbase[lid] = (blk * p.bs + key % p.bs) * p.hkv + sx.kvh;
     }
     workgroupBarrier();
     // (A) S of key block sg

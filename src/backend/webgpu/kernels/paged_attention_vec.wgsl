@@ -12,7 +12,8 @@
 //   group by group through qv, or with TREE = 1 pairwise through pt).
 // Needs: HD % KW == 0, 128 % (HD / 4) == 0, both pools' offsets multiples of KW (host checks).
 // ROPE = 1 (the engine step): q arrives before rope; each row's position (seqLens[b] - qLen_b + i)
-//   rotates it on load (paged_rope.wgsl appended, table at binding 8), saving the rope dispatch.
+//   rotates it on load (paged_query.wgsl and paged_rope.wgsl appended, table at binding 8), saving
+//   the rope dispatch.
 // Bindings: 0 params; 1 part (rw); 2 q f32; 3 kPool vec4<u32>; 4 vPool u32; 5 tables; 6 seqLens;
 //   7 queryStarts; 8 tab f32 (rope table; any tensor when ROPE = 0).
 // Constants: DT_KV (0 f32, 1 f16, 2 bf16), HD, GQ, KW (elements per vec4<u32>), ROPE, VB, TREE.
@@ -55,8 +56,6 @@ var<workgroup> rows: array<u32, TK>;
 var<workgroup> m_g: array<f32, KG * GQ>;
 var<workgroup> l_g: array<f32, KG * GQ>;
 var<workgroup> a_g: array<f32, KG * GQ>;
-// x: sequence index b, y..z: the split's keys, w: the row's position (paged_rows.wgsl row_info)
-var<workgroup> info: vec4u;
 
 // Elements 4c..4c+3 of a packed vec4<u32> (c = 0, 1; f32 pools have only c = 0).
 fn unpack4(w: vec4<u32>, c: u32) -> vec4<f32> {
@@ -96,50 +95,33 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   if (w >= p.n * p.hkv * p.n_split) {
     return;
   }
-  let sp = w % p.n_split;
-  let rest = w / p.n_split;
-  let kvh = rest % p.hkv;
-  let row = rest / p.hkv;
-  if (lid == 0u) {
-    info = row_info(row, sp);
-  }
+  let sx = split_of(w, lid);
   let lane = lid % LANES;
   let kg = lid / LANES;
   for (var g = lane; g < GQ; g += LANES) {
     m_g[kg * GQ + g] = NEG;
     l_g[kg * GQ + g] = 0.0;
   }
-  let inf = workgroupUniformLoad(&info);
-  let b = inf.x;
-  let k_end = inf.z;
+  let b = sx.seq;
+  let k_end = sx.k1;
   let stride = HD + 2u;
-  let p_base = p.part_off + ((row * p.h + kvh * GQ) * p.n_split + sp) * stride;
-  if (inf.y >= k_end) {
-    // a split past the row's keys (a short row, or 1-key granularity): the empty partials
-    // (m = -1e30, l = 0, acc = 0) without the queries' load or the merge
-    for (var e = lid; e < GQ * stride; e += WG) {
-      let g = e / stride;
-      let c = e - g * stride;
-      part[p_base + g * p.n_split * stride + c] = select(0.0, NEG, c == 0u);
-    }
+  let p_base = partials_base(sx, sx.kvh * GQ, HD);
+  if (sx.k0 >= k_end) {
+    // a split past the row's keys (a short row, or 1-key granularity): without the queries' load
+    // or the merge
+    write_empty_partials(p_base, GQ, HD, lid, WG);
     return;
   }
-  let q_base = p.q_off + (row * p.h + kvh * GQ) * HD;
+  let q_base = p.q_off + (sx.row * p.h + sx.kvh * GQ) * HD;
   for (var e = lid; e < GQ * HD / 4u; e += WG) {
-    let o = q_base + 4u * e;
-    var qx = vec4<f32>(q[o], q[o + 1u], q[o + 2u], q[o + 3u]);
-    if (ROPE == 1u) {
-      let half = HD / 2u;
-      let head = q_base + (e / (HD / 4u)) * HD;
-      for (var c = 0u; c < 4u; c++) {
-        let d = (4u * e) % HD + c;
-        let i = d % half;
-        let cs = rope_cs(p.tab_off, inf.w, i, half);
-        let x1 = q[head + i];
-        let x2 = q[head + i + half];
-        qx[c] = select(x2 * cs.x + x1 * cs.y, x1 * cs.x - x2 * cs.y, d < half);
-      }
-    }
+    let head = q_base + (e / (HD / 4u)) * HD;
+    let d = (4u * e) % HD;
+    let qx = vec4<f32>(
+      query_elem(head, d, sx.pos),
+      query_elem(head, d + 1u, sx.pos),
+      query_elem(head, d + 2u, sx.pos),
+      query_elem(head, d + 3u, sx.pos),
+    );
     qv[e] = qx * p.scale;
   }
   workgroupBarrier();
@@ -148,7 +130,7 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   for (var g = 0u; g < GQ; g++) {
     acc[g] = vec4<f32>(0.0);
   }
-  for (var t0 = inf.y; t0 < k_end; t0 += TK) {
+  for (var t0 = sx.k0; t0 < k_end; t0 += TK) {
     // (A) scores of key t0 + lid for the GQ heads
     let key = t0 + lid;
     var s: array<f32, GQ>;
@@ -158,7 +140,7 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     var r = 0u;
     if (key < k_end) {
       let blk = u32(tables[t_base + key / p.bs]);
-      r = (blk * p.bs + key % p.bs) * p.hkv + kvh;
+      r = (blk * p.bs + key % p.bs) * p.hkv + sx.kvh;
       let kb = (p.k_off + r * HD) / KW;
       for (var g = 0u; g < GQ; g++) {
         s[g] = 0.0;

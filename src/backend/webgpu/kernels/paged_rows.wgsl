@@ -1,5 +1,6 @@
 // Not a kernel: the parameters, shared bindings and row bookkeeping appended to the pagedAttention
-// partials kernels (paged_attention.wgsl, paged_attention_vec.wgsl).
+// partials kernels (paged_attention.wgsl, paged_attention_vec.wgsl, paged_attention_mma.wgsl):
+// Params, the shared bindings, row_info, split_of, partials_base, write_empty_partials.
 
 // The partials kernels' parameters and shared bindings (the pools' bindings 3 and 4 are the
 // kernels' own: u32 words or vec4<u32>). tab_off: the rope table (paged_attention_vec.wgsl).
@@ -66,4 +67,46 @@ fn row_info(row: u32, sp: u32) -> vec4u {
   let per = ((seen + p.n_split - 1u) / p.n_split + g - 1u) / g * g;
   let start = min(seen, sp * per);
   return vec4u(lo, start, min(seen, start + per), s_len - q_len + (row - q0));
+}
+
+// The partials workgroup's split, as row_info gives it (read by one thread, shared).
+var<workgroup> split_info: vec4u;
+
+struct Split {
+  row: u32, // query row
+  kvh: u32, // K/V head
+  sp: u32, // key split
+  seq: u32, // the row's sequence
+  k0: u32, // the split's keys [k0, k1)
+  k1: u32,
+  pos: u32, // the row's position
+}
+
+// Partials workgroup w's split (w < n * hkv * n_split). Call from uniform control flow.
+fn split_of(w: u32, lid: u32) -> Split {
+  let rest = w / p.n_split;
+  let row = rest / p.hkv;
+  let sp = w % p.n_split;
+  if (lid == 0u) {
+    split_info = row_info(row, sp);
+  }
+  let inf = workgroupUniformLoad(&split_info);
+  return Split(row, rest % p.hkv, sp, inf.x, inf.y, inf.z, inf.w);
+}
+
+// First element of the partials (m, l, acc[hd]) of head `head` for split s; the next head's are
+// n_split * (hd + 2) further on.
+fn partials_base(s: Split, head: u32, hd: u32) -> u32 {
+  return p.part_off + ((s.row * p.h + head) * p.n_split + s.sp) * (hd + 2u);
+}
+
+// The empty partials (m = -1e30, l = 0, acc = 0) of `heads` heads of head dim hd from p_base (a
+// split past its row's keys), written by thread lid of nt.
+fn write_empty_partials(p_base: u32, heads: u32, hd: u32, lid: u32, nt: u32) {
+  let stride = hd + 2u;
+  for (var e = lid; e < heads * stride; e += nt) {
+    let g = e / stride;
+    let c = e - g * stride;
+    part[p_base + g * p.n_split * stride + c] = select(0.0, -1e30, c == 0u);
+  }
 }

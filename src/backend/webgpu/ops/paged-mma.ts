@@ -84,10 +84,10 @@ const ENABLES = [
 
 let source: KernelSource | null = null;
 
-/** The kernel with its helpers (paged_rope, paged_rows) and the `enable` lines it needs. */
+/** The kernel with its helpers (paged_rope, paged_rows, paged_query) and the `enable` lines it needs. */
 export function mmaSource(): KernelSource {
   if (!source) {
-    const k = kernelWith("paged_attention_mma", ["paged_rope", "paged_rows"]);
+    const k = kernelWith("paged_attention_mma", ["paged_rope", "paged_rows", "paged_query"]);
     source = { key: `${k.key}:mma`, source: `${ENABLES}\n${k.source as string}` };
   }
   return source;

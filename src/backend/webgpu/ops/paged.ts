@@ -174,7 +174,7 @@ export function encodePagedAttention(
     ...(mma
       ? mmaSource()
       : vec
-        ? kernelWith("paged_attention_vec", ["paged_rope", "paged_rows"])
+        ? kernelWith("paged_attention_vec", ["paged_rope", "paged_rows", "paged_query"])
         : kernelWith("paged_attention", ["paged_rows"])),
     entry: "partials",
     constants: mma
