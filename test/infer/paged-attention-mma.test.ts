@@ -11,7 +11,7 @@ import { test } from "node:test";
 import type { Backend } from "../../src/backend/backend.js";
 import type { DType, Tensor } from "../../src/backend/tensor.js";
 import { view } from "../../src/backend/tensor.js";
-import { pagedKernelCounts, pagedTuning } from "../../src/backend/webgpu/ops/paged.js";
+import { pagedKernelCounts, pagedTuning, partialsPlan } from "../../src/backend/webgpu/ops/paged-plan.js";
 import { deviceRunsAttentionMma, mmaFaster, mmaPlan } from "../../src/backend/webgpu/ops/paged-mma.js";
 import type { Runtime } from "../../src/backend/webgpu/runtime.js";
 import type { WebGpuBackend } from "../../src/backend/webgpu/webgpu-backend.js";
@@ -77,6 +77,35 @@ test("the tensor-core attention kernel is preferred where it was measured faster
   assert.equal(mmaFaster(64, 1024), true); // 64 rows at context 512
   assert.equal(mmaFaster(32, 8192), false); // 32 rows at 4096: slower
   assert.equal(mmaFaster(128, 1024), false); // 128 rows: slower
+});
+
+test("partials plans: the tensor-core kernel only when asked for, where it applies (and is faster)", () => {
+  const nvidia = {
+    subgroupMinSize: 32,
+    subgroupMaxSize: 32,
+    subgroupMatrixConfigs: [F16_CONFIG, F16_SQUARE],
+  };
+  const rt = Object.assign(standIn(nvidia), { limits: { maxComputeWorkgroupStorageSize: 49152 } });
+  const f16 = pool("f16");
+  const plan = (rows: number, maxKeys: number, kv = f16) =>
+    partialsPlan(rt, kv, kv, { hd: 64, gq: 8, blockSize: 16, rows, maxKeys }).kind;
+  const saved = { ...pagedTuning };
+  try {
+    assert.equal(plan(1, 8192), "vec", "off by default");
+    pagedTuning.mma = "faster";
+    assert.equal(plan(1, 8192), "mma");
+    assert.equal(plan(128, 8192), "vec");
+    assert.equal(plan(1, 8192, pool("bf16")), "vec");
+    pagedTuning.mma = "always";
+    assert.equal(plan(128, 8192), "mma");
+    const p = partialsPlan(rt, f16, f16, { hd: 64, gq: 8, blockSize: 16, rows: 1, maxKeys: 512 });
+    assert.equal(p.granularity % 16, 0, "splits start on whole key blocks");
+    assert.deepEqual(p.constants(4, 4, 1), { HD: 64, GQ: 8, ROPE: 1 });
+    pagedTuning.kernel = "general";
+    assert.equal(plan(1, 8192), "general");
+  } finally {
+    Object.assign(pagedTuning, saved);
+  }
 });
 
 interface Case {

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Backend } from "../../src/backend/backend.js";
-import { pagedKernelCounts, pagedTuning, treeMerge } from "../../src/backend/webgpu/ops/paged.js";
+import { pagedKernelCounts, pagedTuning, treeMerge } from "../../src/backend/webgpu/ops/paged-plan.js";
 import { type DType, view } from "../../src/backend/tensor.js";
 import { referenceBackend, testBackends } from "../helpers/backends.js";
 import { assertClose, TOL } from "../helpers/compare.js";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Backend } from "../../src/backend/backend.js";
-import { pagedTuning } from "../../src/backend/webgpu/ops/paged.js";
+import { pagedTuning } from "../../src/backend/webgpu/ops/paged-plan.js";
 import type { DType } from "../../src/backend/tensor.js";
 import { view } from "../../src/backend/tensor.js";
 import { ShapeError } from "../../src/errors.js";

@@ -1,7 +1,7 @@
 // WebGPU paged-KV ops: kvWrite (kernels/paged_kv_write.wgsl) and pagedAttention, flash-decoding
-// style: partials over key splits, then paged_combine.wgsl. Partials: paged_attention_vec.wgsl
-// (K/V streamed with wide loads, one tile read once for the whole query-head group) when the head
-// dim and the pools' offsets allow, else the general paged_attention.wgsl (any D, any offset).
+// style: partials over key splits, then paged_combine.wgsl. Which partials kernel runs and how it
+// splits the keys: paged-plan.ts (the streaming paged_attention_vec.wgsl where the head dim and the
+// pools' offsets allow, else the general paged_attention.wgsl; the tensor-core kernel when asked).
 // Shapes are validated on the host (shared with the cpu backend); metadata VALUES live on the
 // device and are not read back: bad slots are skipped, bad block ids read garbage, not memory.
 import { BackendError } from "../../../errors.js";
@@ -12,43 +12,8 @@ import { expectDType, expectShape, numel } from "../../tensor.js";
 import { dtypeCode, kernel, kernelWith } from "../kernel-source.js";
 import { f32, packParams, type Runtime } from "../runtime.js";
 import { decodeTuning, GEMV_ROW_BLOCK, TILE_ROWS } from "./decode-linear.js";
-import { MMA_KEY_BLOCK, mmaFaster, mmaPlan, mmaSource } from "./paged-mma.js";
+import { pagedKernelCounts, partialsPlan, splitCount } from "./paged-plan.js";
 import { ropeTable } from "./rope.js";
-
-/**
- * Split heuristics (tests and benchmarks may change them): aim for `targetWorkgroups` workgroups
- * in the partials pass, but never fewer than `minKeysPerSplit` keys per split.
- */
-export const pagedTuning = {
-  targetWorkgroups: 512,
-  minKeysPerSplit: 64,
-  /**
-   * The streaming kernel's split targets (its tile is 128 keys). 512 workgroups: one wave on an
-   * H100 (~5 resident per SM); 1024 measured 8-9% slower at batch 128, context 4096 (a second,
-   * half-full wave), equal at batch 16.
-   */
-  vecTargetWorkgroups: 512,
-  vecMinKeysPerSplit: 128,
-  /** V rows the streaming kernel loads before using them (memory-level parallelism). */
-  vecVBatch: 8,
-  /** The streaming kernel's final merge pairwise ("auto": one-tile splits over few workgroups; treeMerge). */
-  vecTreeMerge: "auto" as "auto" | boolean,
-  /**
-   * "auto": the tensor-core kernel where `mma` asks for it and it applies (paged-mma.ts: f16
-   * pools on a device with subgroup matrices), else the streaming kernel where it applies;
-   * "general": always paged_attention.wgsl.
-   */
-  kernel: "auto" as "auto" | "general",
-  /** The tensor-core kernel's split target (its tile is 128 keys, 8 subgroups per workgroup). */
-  mmaTargetWorkgroups: 1024,
-  /**
-   * The tensor-core kernel: "off" (default until the whole GPU test suite has run with it on; its
-   * own test has), "faster" (where it was measured faster: mmaFaster), "always" (tests).
-   */
-  mma: "off" as "off" | "faster" | "always",
-};
-
-const WG = 128; // partials workgroup size (kernel constant)
 
 export function encodeKvWrite(rt: Runtime, pool: Tensor, src: Tensor, slots: Tensor): void {
   for (const [t, what] of [
@@ -69,56 +34,6 @@ export function encodeKvWrite(rt: Runtime, pool: Tensor, src: Tensor, slots: Ten
     workgroups: Math.ceil((n * row) / 256),
   });
 }
-
-/** Keys per tile so that the K and V tiles, scores and per-head state fit workgroup memory. */
-function keysPerTile(rt: Runtime, hd: number, gq: number): number {
-  const bytes = rt.limits.maxComputeWorkgroupStorageSize ?? 16384;
-  const tk = Math.min(32, Math.floor((bytes - 64 - 12 * gq) / (4 * (2 * hd + gq))));
-  if (tk < 1 || gq * hd > 64 * WG) {
-    throw new BackendError(
-      `pagedAttention on webgpu supports (H/Hkv) x D up to ${64 * WG} within ${bytes} bytes of workgroup memory; got ${gq} x ${hd}`,
-    );
-  }
-  return tk;
-}
-
-/** Partials dispatches per kernel since start (tests check which path ran). */
-export const pagedKernelCounts = { mma: 0, vec: 0, general: 0 };
-
-/** Streaming-kernel constants when it applies to these pools and head shape, else null. */
-function vecPlan(rt: Runtime, kPool: Tensor, vPool: Tensor, hd: number, gq: number) {
-  if (pagedTuning.kernel !== "auto" || kPool.dtype !== vPool.dtype) return null;
-  const kw = kPool.dtype === "f32" ? 4 : 8; // elements per vec4<u32>
-  const lanes = hd / 4;
-  if (hd % kw !== 0 || 128 % lanes !== 0 || gq > 32) return null;
-  if (kPool.offset % kw !== 0 || vPool.offset % kw !== 0) return null;
-  const kg = 128 / lanes;
-  // paged_attention_vec.wgsl's arrays: qv, sc, pt, rows, m/l/a, info
-  const bytes = 4 * (gq * hd + gq * 132 + 128 * 4 * Math.ceil(gq / 4) + 128 + 3 * kg * gq) + 16;
-  if (bytes > (rt.limits.maxComputeWorkgroupStorageSize ?? 16384)) return null;
-  return { DT_KV: dtypeCode(kPool.dtype), HD: hd, GQ: gq, KW: kw, VB: pagedTuning.vecVBatch };
-}
-
-/** Key splits: about `target` workgroups, at least `minKeys` keys per split. */
-function splitCount(rows: number, maxKeys: number, target: number, minKeys: number): number {
-  const want = Math.min(Math.ceil(target / rows), Math.ceil(maxKeys / Math.max(1, minKeys)));
-  return Math.max(1, Math.min(MAX_SPLITS, want));
-}
-
-/**
- * Whether the streaming kernel merges its key groups pairwise (TREE = 1): where every split is one
- * tile of 128 keys and there are few workgroups (at most 256: under two per SM of an H100), so the
- * final merge's latency is exposed (batch 1: 14.7 vs 17.6 us per layer, the step's GPU time -4..5%;
- * batch 16, context 512: -3%). With a full wave of workgroups (batch 128) the tree's code cost 1-2%
- * of the step, and over many tiles it slows the tile loop (105 vs 95 us per layer).
- */
-export function treeMerge(maxKeys: number, nSplit: number, workgroups: number): boolean {
-  if (pagedTuning.vecTreeMerge !== "auto") return pagedTuning.vecTreeMerge;
-  return Math.ceil(maxKeys / nSplit) <= 128 && workgroups <= 256;
-}
-
-/** Most key splits the combine kernel merges (paged_combine.wgsl MAXS). */
-const MAX_SPLITS = 1024;
 
 /** The rope table tensor ops/rope.ts uses (shared: one per (base, D) for the runtime's life). */
 function ropeTab(rt: Runtime, base: number, d: number): Tensor {
@@ -144,44 +59,17 @@ export function encodePagedAttention(
   const { n, b, nHeads: h, nKvHeads: hkv, headDim: hd, blockSize: bs, maxBlocksPerSeq: mb } = dims;
   const gq = h / hkv;
   const maxKeys = Math.max(1, mb * bs);
-  const mmaWanted =
-    pagedTuning.kernel === "auto" &&
-    (pagedTuning.mma === "always" || (pagedTuning.mma === "faster" && mmaFaster(n * hkv, maxKeys)));
-  const mma = mmaWanted ? mmaPlan(rt, kPool, vPool, { hd, gq, blockSize: bs }) : null;
-  const vec = mma ? null : vecPlan(rt, kPool, vPool, hd, gq);
-  if (ropeBase !== undefined && ((mma === null && vec === null) || hd % 2 !== 0)) return false;
+  const plan = partialsPlan(rt, kPool, vPool, { hd, gq, blockSize: bs, rows: n * hkv, maxKeys });
+  if (ropeBase !== undefined && (!plan.fused || hd % 2 !== 0)) return false;
   if (n * h * hd === 0 || b === 0) return true;
-  const nSplit = mma
-    ? splitCount(n * hkv, maxKeys, pagedTuning.mmaTargetWorkgroups, pagedTuning.vecMinKeysPerSplit)
-    : vec
-      ? splitCount(n * hkv, maxKeys, pagedTuning.vecTargetWorkgroups, pagedTuning.vecMinKeysPerSplit)
-      : splitCount(n * hkv, maxKeys, pagedTuning.targetWorkgroups, pagedTuning.minKeysPerSplit);
-  // each row's keys are divided over the splits on the device (paged_rows.wgsl), in multiples of
-  // this: the streaming kernel's 128-key tile unless a test asks for finer splits; whole key blocks
-  // for the tensor-core kernel
-  const fine = Math.max(1, Math.min(128, pagedTuning.vecMinKeysPerSplit));
-  const granularity = mma
-    ? Math.ceil(fine / MMA_KEY_BLOCK) * MMA_KEY_BLOCK
-    : vec
-      ? fine
-      : Math.max(1, pagedTuning.minKeysPerSplit);
-  pagedKernelCounts[mma ? "mma" : vec ? "vec" : "general"]++;
+  const nSplit = splitCount(n * hkv, maxKeys, plan.targetWorkgroups, plan.minKeys);
+  pagedKernelCounts[plan.kind]++;
   const part = rt.scratch(n * h * nSplit * (hd + 2), "f32", "paged partials");
   const scale = dims.scale ?? 1 / Math.sqrt(hd);
-  const fused = mma !== null || vec !== null; // binding 8 (the rope table) and ROPE
-  const rope = ropeBase === undefined ? 0 : 1;
   rt.dispatch({
-    ...(mma
-      ? mmaSource()
-      : vec
-        ? kernelWith("paged_attention_vec", ["paged_rope", "paged_rows", "paged_query"])
-        : kernelWith("paged_attention", ["paged_rows"])),
+    ...plan.source,
     entry: "partials",
-    constants: mma
-      ? { ...mma, ROPE: rope }
-      : vec
-        ? { ...vec, ROPE: rope, TREE: treeMerge(maxKeys, nSplit, n * hkv * nSplit) ? 1 : 0 }
-        : { DT_KV: dtypeCode(kPool.dtype), HD: hd, GQ: gq, TK: keysPerTile(rt, hd, gq) },
+    constants: plan.constants(nSplit, n * hkv * nSplit, ropeBase === undefined ? 0 : 1),
     bindings: [
       part,
       q,
@@ -190,7 +78,7 @@ export function encodePagedAttention(
       blockTables,
       seqLens,
       queryStarts,
-      ...(fused ? [ropeBase === undefined ? seqLens : ropeTab(rt, ropeBase, hd)] : []),
+      ...(plan.fused ? [ropeBase === undefined ? seqLens : ropeTab(rt, ropeBase, hd)] : []),
     ],
     params: packParams([
       0,
@@ -207,12 +95,12 @@ export function encodePagedAttention(
       mb,
       b,
       nSplit,
-      granularity,
+      plan.granularity,
       f32(scale),
       (dims.causal ?? true) ? 1 : 0,
       0,
     ]),
-    offsetWords: fused ? [0, 1, 2, 3, 4, 5, 6, 17] : [0, 1, 2, 3, 4, 5, 6],
+    offsetWords: plan.fused ? [0, 1, 2, 3, 4, 5, 6, 17] : [0, 1, 2, 3, 4, 5, 6],
     workgroups: n * hkv * nSplit,
   });
   rt.dispatch({
