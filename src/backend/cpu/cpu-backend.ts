@@ -70,15 +70,7 @@ export class CpuBackend implements Backend {
       heapStore && k && ws && new WasmLayerOps(k, heapStore, this.versions, ws, parts.support);
     this.layers = new LayerOps(parts.store, this.wasmLayers);
     const wasm = this.wasm?.support.attention ? this.wasm : null;
-    this.paged = new PagedOps(
-      parts.store,
-      wasm && {
-        attention: (t, dims) => wasm.attention(t, dims),
-        createBuffer: (n, dtype) => this.createBuffer(n, dtype, "paged scratch"),
-        destroyBuffer: (b) => this.destroyBuffer(b),
-        copy: (dst, src) => heapStore?.copyRaw(dst, src),
-      },
-    );
+    this.paged = new PagedOps(parts.store, wasm);
   }
 
   info(): BackendInfo {

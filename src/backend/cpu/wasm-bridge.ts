@@ -7,6 +7,7 @@
 import { BackendError } from "../../errors.js";
 import type { DType, Tensor } from "../tensor.js";
 import type { AttentionDims } from "../reference/attention.js";
+import type { PagedDims, PagedMetaArrays } from "../reference/paged.js";
 import type { WasmKernels, WasmStorageType } from "./wasm/index.js";
 import type { HeapStore } from "./store-heap.js";
 import type { MatmulDims } from "../op-shapes.js";
@@ -67,6 +68,46 @@ export class WasmOps {
         q: s.bytePtr(t.q),
         out: s.bytePtr(t.out),
         lse: s.bytePtr(t.lse),
+      }),
+    );
+  }
+
+  /**
+   * pagedAttention on the paged kernel: K/V read through the block tables as stored (no gather);
+   * `meta` are the validated host copies of the device metadata. Without `lse`, a work block takes
+   * the log-sum-exps.
+   */
+  pagedAttention(
+    t: { out: Tensor; q: Tensor; kPool: Tensor; vPool: Tensor; lse: Tensor | undefined } & Record<
+      "blockTables" | "seqLens" | "queryStarts",
+      Tensor
+    >,
+    dims: PagedDims & { n: number },
+    meta: PagedMetaArrays,
+  ): void {
+    const s = this.store;
+    const nSeq = meta.seqLens.length;
+    const lse = t.lse ? s.bytePtr(t.lse) : this.ws.get("paged-lse", 4 * dims.n * dims.nHeads);
+    this.withKv(t.kPool, t.vPool, (kv) =>
+      this.kernels.pagedAttention({
+        h: dims.nHeads,
+        hkv: dims.nKvHeads,
+        d: dims.headDim,
+        scale: dims.scale ?? 1 / Math.sqrt(dims.headDim),
+        causal: dims.causal ?? true,
+        ...kv,
+        q: s.bytePtr(t.q),
+        out: s.bytePtr(t.out),
+        lse,
+        tables: s.bytePtr(t.blockTables),
+        seqLens: s.bytePtr(t.seqLens),
+        qStarts: s.bytePtr(t.queryStarts),
+        items: this.ws.get("paged-items", 4 * (nSeq + 1)),
+        nSeq,
+        mb: dims.maxBlocksPerSeq,
+        bs: dims.blockSize,
+        hostSeqLens: meta.seqLens,
+        hostQStarts: meta.queryStarts,
       }),
     );
   }

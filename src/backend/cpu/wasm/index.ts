@@ -80,6 +80,31 @@ export interface WasmAttentionParams extends WasmAttentionDims {
 }
 
 /**
+ * Paged forward (the engine step): nSeq sequences whose query rows are packed in q / out (N, H, D)
+ * (sequence b's rows from qStarts[b] to qStarts[b + 1]), each reading its seqLens[b] keys through
+ * block-table row b of `tables` (nSeq, mb) i32 from the pools k, v (blocks, bs, Hkv, D); lse (N,
+ * H). Byte offsets; `items` is a work area of 4 * (nSeq + 1) bytes. Metadata must be valid
+ * (checked by the caller). t and s of the dims are unused (per sequence here).
+ */
+export interface WasmPagedAttentionParams extends Omit<WasmAttentionDims, "batch" | "t" | "s"> {
+  q: number;
+  k: number;
+  v: number;
+  out: number;
+  lse: number;
+  tables: number;
+  seqLens: number;
+  qStarts: number;
+  items: number;
+  nSeq: number;
+  mb: number;
+  bs: number;
+  /** Host copies of seqLens and qStarts (item counts and the threads' share). */
+  hostSeqLens: ArrayLike<number>;
+  hostQStarts: ArrayLike<number>;
+}
+
+/**
  * Backward: given dOut, q, k, v, out and lse of the forward, writes dq (B, T, H, D) (overwrite)
  * and dk, dv (B, S, Hkv, D) (overwrite, or += when accumulateKV). Byte offsets.
  */
@@ -109,6 +134,7 @@ export interface WasmKernels extends LayerKernels {
   readonly features: string[];
   matmul(p: WasmMatmulParams): void;
   attention(p: WasmAttentionParams): void;
+  pagedAttention(p: WasmPagedAttentionParams): void;
   attentionBackward(p: WasmAttentionBackwardParams): void;
   /** Bytes of the dq partials work space of attentionBackward for these dims. */
   attentionDqPartialsBytes(p: WasmAttentionDims): number;
@@ -132,11 +158,13 @@ const FNS = [
   "attentionBackwardJob",
   "attentionDqReduceJob",
   ...LAYER_FNS,
+  "pagedAttentionJob",
 ] as const;
 const FN_MATMUL = 0;
 const FN_ATTENTION = 1;
 const FN_ATTENTION_BWD = 2;
 const FN_DQ_REDUCE = 3;
+const FN_PAGED = FNS.length - 1;
 /** Below this many flops a job runs on the calling thread alone (waking workers costs more). */
 const PARALLEL_MIN_FLOPS = 1 << 18;
 
@@ -162,6 +190,7 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
   if (staticEnd > STATIC_LIMIT)
     throw new BackendError(`wasm static data ends at ${staticEnd} > ${STATIC_LIMIT}`);
   const maxD = (ex.MAX_HEAD_DIM as WebAssembly.Global).value as number;
+  const stackRows = (ex.ATTENTION_ROWS as WebAssembly.Global).value as number;
   const dqPartialsBytes = ex.attentionDqPartialsBytes as (...dims: number[]) => number;
   const needs = {
     matmul: (ex.MATMUL_SCRATCH as WebAssembly.Global).value as number,
@@ -214,6 +243,35 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
     attention(p) {
       const args = [p.q, p.k, p.v, p.out, p.lse, ...dimArgs(p, maxD)];
       launch(FN_ATTENTION, args, attentionFlops(p));
+    },
+    pagedAttention(p) {
+      const { nSeq, hostSeqLens: lens, hostQStarts: starts } = p;
+      const g = p.h / p.hkv;
+      const items = new Int32Array(opts.memory.buffer, p.items, nSeq + 1);
+      let flops = 0;
+      items[0] = 0;
+      for (let b = 0; b < nSeq; b++) {
+        const t = starts[b + 1]! - starts[b]!;
+        items[b + 1] = items[b]! + p.hkv * Math.ceil((t * g) / stackRows);
+        flops += attentionFlops({ ...p, batch: 1, t, s: lens[b]! });
+      }
+      const dims = dimArgs({ ...p, batch: 1, t: 1, s: 1 }, maxD).slice(3); // h hkv d scale causal kvType
+      const args = [
+        p.q,
+        p.k,
+        p.v,
+        p.out,
+        p.lse,
+        p.tables,
+        p.seqLens,
+        p.qStarts,
+        p.items,
+        nSeq,
+        p.mb,
+        p.bs,
+        ...dims,
+      ];
+      launch(FN_PAGED, args, flops);
     },
     attentionBackward(p) {
       const args = [

@@ -26,6 +26,32 @@ export const BR: i32 = 64;
   return (bi * h + head) * t + tt;
 }
 
+/** Element offset in lse (N, H) of stacked row r of the paged sequence whose rows start at q0. */
+@inline export function pagedLseOffset(q0: i32, r: i32, hk: i32, g: i32, h: i32): i32 {
+  const tt = r / g;
+  return (q0 + tt) * h + hk * g + (r - tt * g);
+}
+
+/** Fills tab[0..n) with the element offsets of stacked rows r0..r0+n of a paged sequence: rows
+ *  q0.. of q / out (N, H, D). */
+export function fillPagedQueryRows(tab: usize, r0: i32, n: i32, q0: i32, hk: i32, g: i32, h: i32, d: i32): void {
+  for (let i: i32 = 0; i < n; i++) {
+    const r = r0 + i;
+    const tt = r / g;
+    store<u32>(tab + (<usize>i << 2), <u32>(((q0 + tt) * h + hk * g + (r - tt * g)) * d));
+  }
+}
+
+/** Fills tab[0..n) with the element offsets, in a pool (blocks, bs, hkv, d), of keys s0..s0+n of
+ *  a sequence whose block ids (i32) are at `tables`. */
+export function fillPagedKeyRows(tab: usize, s0: i32, n: i32, tables: usize, bs: i32, hk: i32, hkv: i32, d: i32): void {
+  for (let i: i32 = 0; i < n; i++) {
+    const key = s0 + i;
+    const blk = load<i32>(tables + (<usize>(key / bs) << 2));
+    store<u32>(tab + (<usize>i << 2), <u32>(((blk * bs + key % bs) * hkv + hk) * d));
+  }
+}
+
 /** Fills tab[0..n) with the element offsets of stacked query rows r0..r0+n. */
 export function fillQueryRows(tab: usize, r0: i32, n: i32, bi: i32, hk: i32, g: i32, t: i32, h: i32, d: i32): void {
   for (let i: i32 = 0; i < n; i++) store<u32>(tab + (<usize>i << 2), qRowOffset(bi, r0 + i, hk, g, t, h, d));

@@ -8,12 +8,14 @@ import { gemmPacked, gemmStridedB, NR } from "./matmul";
 import {
   BR,
   fillKeyRows,
+  fillPagedKeyRows,
   fillQueryRows,
   keyBlock,
   lseOffset,
   packRowsA,
   packRowsB,
   packRowsBT,
+  pagedLseOffset,
   row,
   visible,
 } from "./attention-pack";
@@ -81,6 +83,11 @@ function softmaxRow(sc: usize, cols: i32, nVis: i32, mPtr: usize, lPtr: usize): 
   for (let j: i32 = 0; j < n; j += 4) v128.store(at(p, j), f32x4.mul(v128.load(at(p, j)), v));
 }
 
+/** The query-row table of a thread's scratch (the rows of the item being attended). */
+export function queryTable(scratch: usize, d: i32): usize {
+  return fwdRegion(scratch, d, keyBlock(d), 0);
+}
+
 /**
  * This thread's share of one attention forward (q, k, v, out, lse byte addresses; f32).
  * Items: (batch, K/V head, block of BR stacked rows r = t * g + head-in-group), heaviest first.
@@ -105,6 +112,52 @@ export function attentionJob(
   scratch: usize,
 ): void {
   const g = h / hkv;
+  const qTab = queryTable(scratch, d);
+  const blocks = cdiv(t * g, BR);
+  const count = batch * hkv * blocks;
+  for (let item = nextItem(counter); item < count; item = nextItem(counter)) {
+    const blk = blocks - 1 - (item % blocks);
+    const pair = item / blocks;
+    const bi = pair / hkv;
+    const hk = pair - bi * hkv;
+    const r0 = blk * BR;
+    const rows = imin(BR, t * g - r0);
+    fillQueryRows(qTab, r0, rows, bi, hk, g, t, h, d);
+    attendRows(q, k, v, out, lse, r0, rows, bi, hk, g, t, s, h, hkv, d, scale, causal != 0, kvType, 0, 0, 0, scratch);
+  }
+}
+
+/**
+ * The stacked query rows r0..r0+rows of one (sequence, K/V head) item, their row table filled at
+ * queryTable(scratch, d), against keys 0..s (causal: row t sees keys up to t + s - tq). Keys are
+ * rows of batch entry `bi` (contiguous, tables == 0) or, paged, slots of the sequence's pages
+ * listed at `tables` (i32 block ids, pages of bs slots). lse at (B, H, T) (dense) or, paged,
+ * (N, H) with the sequence's rows from q0.
+ */
+export function attendRows(
+  q: usize,
+  k: usize,
+  v: usize,
+  out: usize,
+  lse: usize,
+  r0: i32,
+  rows: i32,
+  bi: i32,
+  hk: i32,
+  g: i32,
+  t: i32,
+  s: i32,
+  h: i32,
+  hkv: i32,
+  d: i32,
+  scale: f32,
+  isCausal: bool,
+  kvType: i32,
+  tables: usize,
+  bs: i32,
+  q0: i32,
+  scratch: usize,
+): void {
   const bc = keyBlock(d);
   const dp = roundUp(d, NR);
   const qTab = fwdRegion(scratch, d, bc, 0);
@@ -118,55 +171,46 @@ export function attentionJob(
   const mArr = fwdRegion(scratch, d, bc, 8);
   const lArr = fwdRegion(scratch, d, bc, 9);
   const tmp = fwdRegion(scratch, d, bc, 10);
-  const blocks = cdiv(t * g, BR);
-  const count = batch * hkv * blocks;
-  const isCausal = causal != 0;
-  for (let item = nextItem(counter); item < count; item = nextItem(counter)) {
-    const blk = blocks - 1 - (item % blocks);
-    const pair = item / blocks;
-    const bi = pair / hkv;
-    const hk = pair - bi * hkv;
-    const r0 = blk * BR;
-    const rows = imin(BR, t * g - r0);
-    fillQueryRows(qTab, r0, rows, bi, hk, g, t, h, d);
-    // decode-like items (a few query rows): reading V in place beats packing it
-    const few = rows <= FEW_ROWS && (d & (NR - 1)) == 0 && kvType == TY_F32;
-    packRowsA(q, qTab, rows, d, qp);
+  const paged = tables != 0;
+  // decode-like items (a few query rows): reading V in place beats packing it (contiguous rows only)
+  const few = !paged && rows <= FEW_ROWS && (d & (NR - 1)) == 0 && kvType == TY_F32;
+  packRowsA(q, qTab, rows, d, qp);
+  for (let r: i32 = 0; r < rows; r++) {
+    store<f32>(at(mArr, r), -Infinity);
+    store<f32>(at(lArr, r), 0);
+  }
+  memory.fill(o, 0, <usize>(rows * dp) << 2);
+  const kEnd = visible((r0 + rows - 1) / g, t, s, isCausal);
+  for (let s0: i32 = 0; s0 < kEnd; s0 += bc) {
+    const cols = imin(bc, kEnd - s0);
+    if (paged) fillPagedKeyRows(kTab, s0, cols, tables, bs, hk, hkv, d);
+    else fillKeyRows(kTab, s0, cols, bi, hk, s, hkv, d);
+    packRowsBT(k, kTab, cols, d, kp, kvType);
+    gemmPacked(qp, kp, rows, cols, d, sc, bc, scale, false, tmp);
     for (let r: i32 = 0; r < rows; r++) {
-      store<f32>(at(mArr, r), -Infinity);
-      store<f32>(at(lArr, r), 0);
+      const nVis = visible((r0 + r) / g, t, s, isCausal) - s0;
+      const corr = softmaxRow(at(sc, r * bc), cols, imin(imax0(nVis), cols), at(mArr, r), at(lArr, r));
+      if (corr != 1) scaleRow(at(o, r * dp), dp, corr);
     }
-    memory.fill(o, 0, <usize>(rows * dp) << 2);
-    const kEnd = visible((r0 + rows - 1) / g, t, s, isCausal);
-    for (let s0: i32 = 0; s0 < kEnd; s0 += bc) {
-      const cols = imin(bc, kEnd - s0);
-      fillKeyRows(kTab, s0, cols, bi, hk, s, hkv, d);
-      packRowsBT(k, kTab, cols, d, kp, kvType);
-      gemmPacked(qp, kp, rows, cols, d, sc, bc, scale, false, tmp);
-      for (let r: i32 = 0; r < rows; r++) {
-        const nVis = visible((r0 + r) / g, t, s, isCausal) - s0;
-        const corr = softmaxRow(at(sc, r * bc), cols, imin(imax0(nVis), cols), at(mArr, r), at(lArr, r));
-        if (corr != 1) scaleRow(at(o, r * dp), dp, corr);
-      }
-      packScoresA(sc, rows, cols, bc, pp);
-      if (few) {
-        // V read in place (rows hkv * d floats apart): no V packing for a handful of query rows
-        const vRow = row(v, kTab, 0);
-        gemmStridedB(pp, vRow, <usize>(hkv * d) << 2, rows, d, cols, o, dp, 1, true, tmp);
-      } else {
-        packRowsB(v, kTab, cols, d, vp, kvType);
-        gemmPacked(pp, vp, rows, d, cols, o, dp, 1, true, tmp);
-      }
+    packScoresA(sc, rows, cols, bc, pp);
+    if (few) {
+      // V read in place (rows hkv * d floats apart): no V packing for a handful of query rows
+      const vRow = row(v, kTab, 0);
+      gemmStridedB(pp, vRow, <usize>(hkv * d) << 2, rows, d, cols, o, dp, 1, true, tmp);
+    } else {
+      packRowsB(v, kTab, cols, d, vp, kvType);
+      gemmPacked(pp, vp, rows, d, cols, o, dp, 1, true, tmp);
     }
-    for (let r: i32 = 0; r < rows; r++) {
-      const l = load<f32>(at(mArr, r)) == -Infinity ? <f32>0 : load<f32>(at(lArr, r));
-      const inv: f32 = l > 0 ? 1 / l : 0;
-      const dst = row(out, qTab, r);
-      const src = at(o, r * dp);
-      for (let j: i32 = 0; j < d; j++) store<f32>(at(dst, j), load<f32>(at(src, j)) * inv);
-      const lv: f32 = l > 0 ? load<f32>(at(mArr, r)) + Mathf.log(l) : -Infinity;
-      store<f32>(at(lse, lseOffset(bi, r0 + r, hk, g, t, h)), lv);
-    }
+  }
+  for (let r: i32 = 0; r < rows; r++) {
+    const l = load<f32>(at(mArr, r)) == -Infinity ? <f32>0 : load<f32>(at(lArr, r));
+    const inv: f32 = l > 0 ? 1 / l : 0;
+    const dst = row(out, qTab, r);
+    const src = at(o, r * dp);
+    for (let j: i32 = 0; j < d; j++) store<f32>(at(dst, j), load<f32>(at(src, j)) * inv);
+    const lv: f32 = l > 0 ? load<f32>(at(mArr, r)) + Mathf.log(l) : -Infinity;
+    const li = paged ? pagedLseOffset(q0, r0 + r, hk, g, h) : lseOffset(bi, r0 + r, hk, g, t, h);
+    store<f32>(at(lse, li), lv);
   }
 }
 

@@ -9,6 +9,8 @@ export function staticEnd(): usize {
   return __heap_base;
 }
 export { attentionJob, attentionScratchBytes, MAX_HEAD_DIM } from "./attention";
+export { BR as ATTENTION_ROWS } from "./attention-pack";
+export { pagedAttentionJob } from "./attention-paged";
 export {
   attentionBackwardJob,
   attentionBackwardScratchBytes,
