@@ -17,16 +17,18 @@ import type { Span } from "../reference/types.js";
 import { numel, type Tensor } from "../tensor.js";
 import type { Store } from "./store.js";
 
+/** The tensors of one pagedAttention call (meta's device copies included). */
+export type PagedAttentionIo = {
+  out: Tensor;
+  q: Tensor;
+  kPool: Tensor;
+  vPool: Tensor;
+  lse: Tensor | undefined;
+} & Record<"blockTables" | "seqLens" | "queryStarts", Tensor>;
+
 /** The wasm paged-attention kernel (WasmOps.pagedAttention); `meta` are validated host copies. */
 export interface PagedKernel {
-  pagedAttention(
-    t: { out: Tensor; q: Tensor; kPool: Tensor; vPool: Tensor; lse: Tensor | undefined } & Record<
-      "blockTables" | "seqLens" | "queryStarts",
-      Tensor
-    >,
-    dims: PagedDims & { n: number },
-    meta: PagedMetaArrays,
-  ): void;
+  pagedAttention(t: PagedAttentionIo, dims: PagedDims & { n: number }, meta: PagedMetaArrays): void;
 }
 
 export class PagedOps {

@@ -74,16 +74,6 @@ export class HeapStore implements Store {
     }
   }
 
-  /** Copies src's elements into dst as stored (same dtype, same size; a memmove in the heap). */
-  copyRaw(dst: Tensor, src: Tensor): void {
-    if (dst.dtype !== src.dtype) throw new BackendError(`internal: copyRaw ${src.dtype} -> ${dst.dtype}`);
-    const bpe = bytesPerElement(src.dtype);
-    const n = numel(src.shape) * bpe;
-    const view = bpe === 2 ? this.heap.u16 : this.heap.f32;
-    const from = this.bytePtr(src) / bpe;
-    view.copyWithin(this.bytePtr(dst) / bpe, from, from + n / bpe);
-  }
-
   store(t: Tensor, src: Span): void {
     const n = numel(t.shape);
     const values = src.data.subarray(src.off, src.off + n);

@@ -8,6 +8,7 @@ import { BackendError } from "../../errors.js";
 import type { DType, Tensor } from "../tensor.js";
 import type { AttentionDims } from "../reference/attention.js";
 import type { PagedDims, PagedMetaArrays } from "../reference/paged.js";
+import type { PagedAttentionIo } from "./paged-ops.js";
 import type { WasmKernels, WasmStorageType } from "./wasm/index.js";
 import type { HeapStore } from "./store-heap.js";
 import type { MatmulDims } from "../op-shapes.js";
@@ -77,14 +78,7 @@ export class WasmOps {
    * `meta` are the validated host copies of the device metadata. Without `lse`, a work block takes
    * the log-sum-exps.
    */
-  pagedAttention(
-    t: { out: Tensor; q: Tensor; kPool: Tensor; vPool: Tensor; lse: Tensor | undefined } & Record<
-      "blockTables" | "seqLens" | "queryStarts",
-      Tensor
-    >,
-    dims: PagedDims & { n: number },
-    meta: PagedMetaArrays,
-  ): void {
+  pagedAttention(t: PagedAttentionIo, dims: PagedDims & { n: number }, meta: PagedMetaArrays): void {
     const s = this.store;
     const nSeq = meta.seqLens.length;
     const lse = t.lse ? s.bytePtr(t.lse) : this.ws.get("paged-lse", 4 * dims.n * dims.nHeads);
