@@ -143,6 +143,30 @@ await opTests("pagedAttention long context, forced flash-decoding splits", () =>
       },
       200 + i,
     ),
+    // one sequence, fewer work items than the cpu backend's threads: its keys split over them
+    // (partials merged after), a decode row and causal prefill rows
+    attentionCase(
+      {
+        name: `one sequence, 601 keys, ${dtype}`,
+        heads: [8, 1, 32],
+        blockSize: 16,
+        seqs: [[600, 1]],
+        dtype,
+        causal: true,
+      },
+      300 + i,
+    ),
+    attentionCase(
+      {
+        name: `one sequence, 606 keys, 6 prefill rows, ${dtype}`,
+        heads: [4, 1, 32],
+        blockSize: 7,
+        seqs: [[600, 6]],
+        dtype,
+        causal: true,
+      },
+      400 + i,
+    ),
   ]),
 );
 

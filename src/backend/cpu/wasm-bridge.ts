@@ -102,6 +102,7 @@ export class WasmOps {
         bs: dims.blockSize,
         hostSeqLens: meta.seqLens,
         hostQStarts: meta.queryStarts,
+        workspace: (bytes) => this.ws.get("paged-partials", bytes),
       }),
     );
   }

@@ -102,6 +102,8 @@ export interface WasmPagedAttentionParams extends Omit<WasmAttentionDims, "batch
   /** Host copies of seqLens and qStarts (item counts and the threads' share). */
   hostSeqLens: ArrayLike<number>;
   hostQStarts: ArrayLike<number>;
+  /** A work block of at least `bytes` bytes (byte offset) for key-split partials. */
+  workspace(bytes: number): number;
 }
 
 /**
@@ -159,12 +161,16 @@ const FNS = [
   "attentionDqReduceJob",
   ...LAYER_FNS,
   "pagedAttentionJob",
+  "pagedCombineJob",
 ] as const;
 const FN_MATMUL = 0;
 const FN_ATTENTION = 1;
 const FN_ATTENTION_BWD = 2;
 const FN_DQ_REDUCE = 3;
-const FN_PAGED = FNS.length - 1;
+const FN_PAGED = FNS.length - 2;
+const FN_PAGED_COMBINE = FNS.length - 1;
+/** Fewest keys per split when a paged step has fewer work items than threads. */
+const PAGED_SPLIT_KEYS = 128;
 /** Below this many flops a job runs on the calling thread alone (waking workers costs more). */
 const PARALLEL_MIN_FLOPS = 1 << 18;
 
@@ -247,31 +253,32 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
     pagedAttention(p) {
       const { nSeq, hostSeqLens: lens, hostQStarts: starts } = p;
       const g = p.h / p.hkv;
-      const items = new Int32Array(opts.memory.buffer, p.items, nSeq + 1);
+      const n = starts[nSeq]! - starts[0]!;
       let flops = 0;
+      let whole = 0; // work items without key splits
+      let longest = 0;
+      for (let b = 0; b < nSeq; b++) {
+        const t = starts[b + 1]! - starts[b]!;
+        whole += p.hkv * Math.ceil((t * g) / stackRows);
+        longest = Math.max(longest, lens[b]!);
+        flops += attentionFlops({ ...p, batch: 1, t, s: lens[b]! });
+      }
+      // fewer items than threads (a one-sequence decode step): each item's keys split over the
+      // threads, the partials merged after (flash-decoding)
+      const parallel = threads > 1 && flops >= PARALLEL_MIN_FLOPS;
+      const nSplit =
+        parallel && whole < threads ? Math.max(1, Math.min(threads, Math.floor(longest / PAGED_SPLIT_KEYS))) : 1;
+      const items = new Int32Array(opts.memory.buffer, p.items, nSeq + 1);
       items[0] = 0;
       for (let b = 0; b < nSeq; b++) {
         const t = starts[b + 1]! - starts[b]!;
-        items[b + 1] = items[b]! + p.hkv * Math.ceil((t * g) / stackRows);
-        flops += attentionFlops({ ...p, batch: 1, t, s: lens[b]! });
+        items[b + 1] = items[b]! + p.hkv * Math.ceil((t * g) / stackRows) * nSplit;
       }
+      const partials = nSplit > 1 ? p.workspace(4 * n * p.h * nSplit * (p.d + 2)) : 0;
       const dims = dimArgs({ ...p, batch: 1, t: 1, s: 1 }, maxD).slice(3); // h hkv d scale causal kvType
-      const args = [
-        p.q,
-        p.k,
-        p.v,
-        p.out,
-        p.lse,
-        p.tables,
-        p.seqLens,
-        p.qStarts,
-        p.items,
-        nSeq,
-        p.mb,
-        p.bs,
-        ...dims,
-      ];
-      launch(FN_PAGED, args, flops);
+      const head = [p.q, p.k, p.v, p.out, p.lse, p.tables, p.seqLens, p.qStarts, p.items, nSeq, p.mb, p.bs];
+      launch(FN_PAGED, [...head, ...dims, partials, nSplit], flops);
+      if (nSplit > 1) launch(FN_PAGED_COMBINE, [p.out, p.lse, partials, n, p.h, p.d, nSplit], n * p.h * p.d * nSplit);
     },
     attentionBackward(p) {
       const args = [

@@ -123,16 +123,18 @@ export function attentionJob(
     const r0 = blk * BR;
     const rows = imin(BR, t * g - r0);
     fillQueryRows(qTab, r0, rows, bi, hk, g, t, h, d);
-    attendRows(q, k, v, out, lse, r0, rows, bi, hk, g, t, s, h, hkv, d, scale, causal != 0, kvType, 0, 0, 0, scratch);
+    attendRows(q, k, v, out, lse, r0, rows, bi, hk, g, t, s, h, hkv, d, scale, causal != 0, kvType, 0, 0, 0, 0, s, 0, 1, 0, scratch);
   }
 }
 
 /**
  * The stacked query rows r0..r0+rows of one (sequence, K/V head) item, their row table filled at
- * queryTable(scratch, d), against keys 0..s (causal: row t sees keys up to t + s - tq). Keys are
- * rows of batch entry `bi` (contiguous, tables == 0) or, paged, slots of the sequence's pages
- * listed at `tables` (i32 block ids, pages of bs slots). lse at (B, H, T) (dense) or, paged,
- * (N, H) with the sequence's rows from q0.
+ * queryTable(scratch, d), against keys ks..ke of 0..s (causal: row t sees keys up to t + s - tq).
+ * Keys are rows of batch entry `bi` (contiguous, tables == 0) or, paged, slots of the sequence's
+ * pages listed at `tables` (i32 block ids, pages of bs slots). Writes out and lse, at (B, H, T)
+ * (dense) or, paged, (N, H) with the sequence's rows from q0; or, with `partials`, split sp of
+ * nSplit's (m, l, unnormalized o[d]) of each (row, head) at ((row * h + head) * nSplit + sp) *
+ * (d + 2) (paged; pagedCombineJob merges them).
  */
 export function attendRows(
   q: usize,
@@ -156,6 +158,11 @@ export function attendRows(
   tables: usize,
   bs: i32,
   q0: i32,
+  ks: i32,
+  ke: i32,
+  partials: usize,
+  nSplit: i32,
+  sp: i32,
   scratch: usize,
 ): void {
   const bc = keyBlock(d);
@@ -180,8 +187,8 @@ export function attendRows(
     store<f32>(at(lArr, r), 0);
   }
   memory.fill(o, 0, <usize>(rows * dp) << 2);
-  const kEnd = visible((r0 + rows - 1) / g, t, s, isCausal);
-  for (let s0: i32 = 0; s0 < kEnd; s0 += bc) {
+  const kEnd = imin(ke, visible((r0 + rows - 1) / g, t, s, isCausal));
+  for (let s0: i32 = ks; s0 < kEnd; s0 += bc) {
     const cols = imin(bc, kEnd - s0);
     if (paged) fillPagedKeyRows(kTab, s0, cols, tables, bs, hk, hkv, d);
     else fillKeyRows(kTab, s0, cols, bi, hk, s, hkv, d);
@@ -201,6 +208,15 @@ export function attendRows(
       packRowsB(v, kTab, cols, d, vp, kvType);
       gemmPacked(pp, vp, rows, d, cols, o, dp, 1, true, tmp);
     }
+  }
+  if (partials != 0) {
+    for (let r: i32 = 0; r < rows; r++) {
+      const dst = at(partials, (pagedLseOffset(q0, r0 + r, hk, g, h) * nSplit + sp) * (d + 2));
+      store<f32>(dst, load<f32>(at(mArr, r)));
+      store<f32>(at(dst, 1), load<f32>(at(lArr, r)));
+      memory.copy(at(dst, 2), at(o, r * dp), <usize>d << 2);
+    }
+    return;
   }
   for (let r: i32 = 0; r < rows; r++) {
     const l = load<f32>(at(mArr, r)) == -Infinity ? <f32>0 : load<f32>(at(lArr, r));

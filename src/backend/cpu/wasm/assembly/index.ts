@@ -10,7 +10,7 @@ export function staticEnd(): usize {
 }
 export { attentionJob, attentionScratchBytes, MAX_HEAD_DIM } from "./attention";
 export { BR as ATTENTION_ROWS } from "./attention-pack";
-export { pagedAttentionJob } from "./attention-paged";
+export { pagedAttentionJob, pagedCombineJob } from "./attention-paged";
 export {
   attentionBackwardJob,
   attentionBackwardScratchBytes,
