@@ -267,7 +267,9 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
       // threads, the partials merged after (flash-decoding)
       const parallel = threads > 1 && flops >= PARALLEL_MIN_FLOPS;
       const nSplit =
-        parallel && whole < threads ? Math.max(1, Math.min(threads, Math.floor(longest / PAGED_SPLIT_KEYS))) : 1;
+        parallel && whole < threads
+          ? Math.max(1, Math.min(threads, Math.floor(longest / PAGED_SPLIT_KEYS)))
+          : 1;
       const items = new Int32Array(opts.memory.buffer, p.items, nSeq + 1);
       items[0] = 0;
       for (let b = 0; b < nSeq; b++) {
@@ -278,7 +280,8 @@ export async function loadWasmKernels(opts: LoadWasmKernelsOptions): Promise<Was
       const dims = dimArgs({ ...p, batch: 1, t: 1, s: 1 }, maxD).slice(3); // h hkv d scale causal kvType
       const head = [p.q, p.k, p.v, p.out, p.lse, p.tables, p.seqLens, p.qStarts, p.items, nSeq, p.mb, p.bs];
       launch(FN_PAGED, [...head, ...dims, partials, nSplit], flops);
-      if (nSplit > 1) launch(FN_PAGED_COMBINE, [p.out, p.lse, partials, n, p.h, p.d, nSplit], n * p.h * p.d * nSplit);
+      if (nSplit > 1)
+        launch(FN_PAGED_COMBINE, [p.out, p.lse, partials, n, p.h, p.d, nSplit], n * p.h * p.d * nSplit);
     },
     attentionBackward(p) {
       const args = [
