@@ -84,7 +84,7 @@ export interface WasmAttentionParams extends WasmAttentionDims {
  * (sequence b's rows from qStarts[b] to qStarts[b + 1]), each reading its seqLens[b] keys through
  * block-table row b of `tables` (nSeq, mb) i32 from the pools k, v (blocks, bs, Hkv, D); lse (N,
  * H). Byte offsets; `items` is a work area of 4 * (nSeq + 1) bytes. Metadata must be valid
- * (checked by the caller). t and s of the dims are unused (per sequence here).
+ * (checked by the caller; queryStarts[0] = 0).
  */
 export interface WasmPagedAttentionParams extends Omit<WasmAttentionDims, "batch" | "t" | "s"> {
   q: number;
