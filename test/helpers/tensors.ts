@@ -4,16 +4,19 @@ import type { Backend } from "../../src/backend/backend.js";
 import { type DType, type Tensor, view } from "../../src/backend/tensor.js";
 
 export function put(be: Backend, shape: number[], data: Float32Array | Int32Array, offset = 0): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const t = view(be.createBuffer(n + offset, data instanceof Int32Array ? "i32" : "f32", "t"), shape, offset);
-  be.write(t, data);
-  return t;
+  return putAs(be, shape, data instanceof Int32Array ? "i32" : "f32", data, offset);
 }
 
 /** `put` with the storage dtype given (f16/bf16 pools: the values are rounded as they are written). */
-export function putAs(be: Backend, shape: number[], dtype: DType, data: Float32Array | Int32Array): Tensor {
+export function putAs(
+  be: Backend,
+  shape: number[],
+  dtype: DType,
+  data: Float32Array | Int32Array,
+  offset = 0,
+): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  const t = view(be.createBuffer(n, dtype, "t"), shape);
+  const t = view(be.createBuffer(n + offset, dtype, "t"), shape, offset);
   be.write(t, data);
   return t;
 }
