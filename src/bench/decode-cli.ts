@@ -3,6 +3,7 @@
 // Measurement lives in decode-bench.ts and engine-decode.ts; this file only parses flags and prints.
 import type { Command } from "commander";
 import type { BackendName } from "../backend/backend.js";
+import { pagedTuning } from "../backend/webgpu/ops/paged-plan.js";
 import { BACKEND_NAMES } from "../backend/registry.js";
 import { ConfigError } from "../errors.js";
 import type { KvDType } from "../infer/kv-layout.js";
@@ -47,7 +48,10 @@ interface DecodeFlags {
   runAhead?: string;
   profile?: boolean;
   gpuTime?: boolean;
+  attentionMma?: string;
 }
+
+const MMA_MODES = ["off", "faster", "always"] as const;
 
 export function registerDecodeBench(bench: Command): void {
   bench
@@ -88,6 +92,10 @@ export function registerDecodeBench(bench: Command): void {
       "--pipeline",
       "greedy on the device: submit step i+1 (tokens chained on the device) before reading step i",
     )
+    .option(
+      "--attention-mma <mode>",
+      `webgpu: the tensor-core paged attention kernel: off | faster (where measured faster) | always (default: ${pagedTuning.mma})`,
+    )
     .addHelpText(
       "after",
       [
@@ -104,6 +112,15 @@ export function registerDecodeBench(bench: Command): void {
       }
       if (!["f32", "f16", "bf16"].includes(f.kvDtype)) {
         throw new ConfigError(`--kv-dtype "${f.kvDtype}" is not a KV dtype: use f32, f16 or bf16`);
+      }
+      if (f.attentionMma !== undefined) {
+        const mode = MMA_MODES.find((m) => m === f.attentionMma);
+        if (!mode) {
+          throw new ConfigError(
+            `--attention-mma "${f.attentionMma}" is not a mode: use ${MMA_MODES.join(", ")}`,
+          );
+        }
+        pagedTuning.mma = mode;
       }
       const out = (s: string) => process.stdout.write(`${s}\n`);
       const res = await runDecodeBench({

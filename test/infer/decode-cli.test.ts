@@ -2,7 +2,7 @@
 // (steps chained ahead of the read only when N > 0) and a bad value is refused by name; --pipeline
 // rows carry the host's split of each step (recording, submit, waiting for the step before) and
 // it adds up to the step time, with the median and longest interval between steps' results;
-// --help explains the table's columns; --gpu-time adds the GPU's time per step (or a note where the adapter
+// --help explains the table's columns; --attention-mma refuses an unknown mode; --gpu-time adds the GPU's time per step (or a note where the adapter
 // cannot time it).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -141,5 +141,12 @@ test("bench decode --run-ahead refuses a value outside 0..8, naming it", async (
   await assert.rejects(
     run(["--run-ahead", "-1", "--engine"]),
     /--run-ahead "-1" must be an integer from 0 to 8/,
+  );
+});
+
+test("bench decode --attention-mma refuses an unknown mode, naming it and the modes", async () => {
+  await assert.rejects(
+    run(["--attention-mma", "fast"]),
+    /--attention-mma "fast" is not a mode: use off, faster, always/,
   );
 });

@@ -79,7 +79,7 @@ test("the tensor-core attention kernel is preferred where it was measured faster
   assert.equal(mmaFaster(128, 1024), false); // 128 rows: slower
 });
 
-test("partials plans: the tensor-core kernel only when asked for, where it applies (and is faster)", () => {
+test("partials plans: the tensor-core kernel where it applies and was measured faster (default), or as asked", () => {
   const nvidia = {
     subgroupMinSize: 32,
     subgroupMaxSize: 32,
@@ -91,11 +91,12 @@ test("partials plans: the tensor-core kernel only when asked for, where it appli
     partialsPlan(rt, kv, kv, { hd: 64, gq: 8, blockSize: 16, rows, maxKeys }).kind;
   const saved = { ...pagedTuning };
   try {
-    assert.equal(plan(1, 8192), "vec", "off by default");
-    pagedTuning.mma = "faster";
+    assert.equal(pagedTuning.mma, "faster", "the default");
     assert.equal(plan(1, 8192), "mma");
     assert.equal(plan(128, 8192), "vec");
     assert.equal(plan(1, 8192, pool("bf16")), "vec");
+    pagedTuning.mma = "off";
+    assert.equal(plan(1, 8192), "vec");
     pagedTuning.mma = "always";
     assert.equal(plan(128, 8192), "mma");
     const p = partialsPlan(rt, f16, f16, { hd: 64, gq: 8, blockSize: 16, rows: 1, maxKeys: 512 });
