@@ -178,3 +178,40 @@ test("fused q/k/v projection equals three f64 rmsnorm + linears; non-adjacent we
     assert.equal(apart, null);
   }
 });
+
+test("wide linears (the LM head) leave the tiled kernel above tileMaxRowsWide rows; both paths equal the f64 matmul", async (t) => {
+  if (!gpu) return t.skip("webgpu unavailable");
+  const dk = gpu.decodeKernels?.();
+  assert.ok(dk, "webgpu has decode kernels");
+  const rng = makeRng(12);
+  const saved = { ...decodeTuning };
+  decodeTuning.wideCols = 16; // small stand-ins for the head's 8192 columns and the 96-row limit
+  decodeTuning.tileMaxRowsWide = 24;
+  try {
+    // [M, N, tiled]: narrow at any M up to tileMaxRows, wide only up to tileMaxRowsWide
+    for (const [M, N, tiled] of [
+      [40, 15, true],
+      [40, 16, false],
+      [24, 33, true],
+      [25, 33, false],
+    ] as const) {
+      const K = 12;
+      const xs = uniform(rng, M * K);
+      const ws = uniform(rng, N * K);
+      const out = put(gpu, [M, N], new Float32Array(M * N));
+      assert.equal(
+        dk.linear({ out, x: put(gpu, [M, K], xs), w: put(gpu, [N, K], ws) }, {}),
+        tiled,
+        `M ${M} N ${N}`,
+      );
+      const viaStep = put(gpu, [M, N], new Float32Array(M * N));
+      stepKernels(gpu).linear(viaStep, put(gpu, [M, K], xs), put(gpu, [N, K], ws));
+      const want = put(oracle, [M, N], new Float32Array(M * N));
+      stepKernels(oracle).linear(want, put(oracle, [M, K], xs), put(oracle, [N, K], ws));
+      const w = (await oracle.read(want)) as Float64Array;
+      assertClose(`M ${M} N ${N}`, (await gpu.read(viaStep)) as Float32Array, w, TOL.reduce);
+    }
+  } finally {
+    Object.assign(decodeTuning, saved);
+  }
+});

@@ -30,6 +30,15 @@ export const decodeTuning = {
    */
   tileMaxRows: 256,
   /**
+   * Wide linears (at least `wideCols` output columns: the LM head) take the tile only up to this
+   * many rows; above, rmsnorm + the matmul schedule (its 64 x 128 blocks of 8 x 8 per thread).
+   * Measured on an H100 (LM head 8192 x 512, GPU time per call incl. one timed pass each): at 128
+   * rows tile 79.1 us against matmul 55.9 + rmsnorm 10.1; at 64 rows tile 44.3 against 37.5 +
+   * 11.6 (split-K reduce) + 10.6.
+   */
+  tileMaxRowsWide: 96,
+  wideCols: 4096,
+  /**
    * Largest M of the GEMV (it re-reads w once per 4 rows of x; above: the tiled kernel). 16:
    * measured on an H100, the GEMV is 4-15% faster per step at 8 and 16 rows, the tiled kernel
    * 16-21% at 32. The fused q/k/v + K/V append (encodeQkvAppend) runs on the GEMV up to here and
@@ -67,7 +76,8 @@ export interface DecodeLinearOptions {
 /**
  * out (M, N) = x' (M, K) @ w (N, K)^T (+ out when `accumulate`), all f32, through
  * kernels/paged_gemv.wgsl up to decodeTuning.gemvMaxRows rows, the tiled paged_mm.wgsl up to
- * decodeTuning.tileMaxRows (x' = x, rmsnorm(x) * g or silu(gate) * up). Returns false (nothing
+ * decodeTuning.tileMaxRows (tileMaxRowsWide for wideCols outputs or more; x' = x, rmsnorm(x) * g
+ * or silu(gate) * up). Returns false (nothing
  * recorded) when the shapes, dtypes or offsets do not suit it (M above those, K % 4, unaligned
  * views): the caller then runs the plain ops.
  */
@@ -88,7 +98,8 @@ export function encodeDecodeLinear(
   if (g && (numel(g.shape) !== (qkv ? gKv + k : k) || opts.swiglu || gKv % 4 !== 0)) return false;
   if (qkv && (!g || opts.accumulate || qkv.nq < 1 || qkv.nkv < 1 || qkv.nq + 2 * qkv.nkv !== n)) return false;
   const tiled = m > decodeTuning.gemvMaxRows;
-  if (m > (tiled ? decodeTuning.tileMaxRows : decodeTuning.gemvMaxRows)) return false;
+  const tileMax = n >= decodeTuning.wideCols ? decodeTuning.tileMaxRowsWide : decodeTuning.tileMaxRows;
+  if (m > (tiled ? tileMax : decodeTuning.gemvMaxRows)) return false;
   if (k % 4 !== 0 || [x, w, ...(g ? [g] : [])].some((t) => t.offset % 4 !== 0)) return false;
   const cols = decodeTuning.gemvCols === "auto" ? (m <= 16 ? 4 : 16) : decodeTuning.gemvCols;
   const maxWg = rt.limits.maxComputeWorkgroupsPerDimension ?? 65535;
