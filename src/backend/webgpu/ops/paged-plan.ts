@@ -65,8 +65,9 @@ function vecPlan(rt: Runtime, kPool: Tensor, vPool: Tensor, hd: number, gq: numb
   if (hd % kw !== 0 || 128 % lanes !== 0 || gq > 32) return null;
   if (kPool.offset % kw !== 0 || vPool.offset % kw !== 0) return null;
   const kg = 128 / lanes;
+  const ls = gq < lanes && lanes % gq === 0 ? lanes : gq; // (B1)'s softmax states per key group
   // paged_attention_vec.wgsl's arrays: qv, sc, pt, rows, m/l/a, info
-  const bytes = 4 * (gq * hd + gq * 132 + 128 * 4 * Math.ceil(gq / 4) + 128 + 3 * kg * gq) + 16;
+  const bytes = 4 * (gq * hd + gq * 132 + 128 * 4 * Math.ceil(gq / 4) + 128 + kg * (2 * ls + gq)) + 16;
   if (bytes > (rt.limits.maxComputeWorkgroupStorageSize ?? 16384)) return null;
   return { DT_KV: dtypeCode(kPool.dtype), HD: hd, GQ: gq, KW: kw, VB: pagedTuning.vecVBatch };
 }
