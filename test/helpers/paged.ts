@@ -19,3 +19,24 @@ export function pagedBatch(seqs: readonly (readonly [number, number])[], blockSi
   });
   return { lens, starts, n: starts[starts.length - 1]!, numBlocks, mb, tables };
 }
+
+/**
+ * Sets every pool slot no sequence's keys occupy (slots past a sequence's length, spare blocks)
+ * to NaN in `k` and `v` (numBlocks * blockSize slots of `row` elements): a kernel that lets an
+ * unused slot reach a sum, even weighted by 0, then fails its comparison.
+ */
+export function poisonUnusedSlots(
+  pools: readonly Float32Array[],
+  b: { lens: readonly number[]; tables: Int32Array; mb: number },
+  blockSize: number,
+  row: number,
+): void {
+  const used = new Uint8Array(pools[0]!.length / row);
+  b.lens.forEach((len, s) => {
+    for (let i = 0; i < len; i++)
+      used[b.tables[s * b.mb + Math.floor(i / blockSize)]! * blockSize + (i % blockSize)] = 1;
+  });
+  for (let slot = 0; slot < used.length; slot++) {
+    if (!used[slot]) for (const p of pools) p.fill(Number.NaN, slot * row, (slot + 1) * row);
+  }
+}

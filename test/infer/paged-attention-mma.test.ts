@@ -18,7 +18,7 @@ import type { WebGpuBackend } from "../../src/backend/webgpu/webgpu-backend.js";
 import { stepKernels } from "../../src/infer/device-kernels.js";
 import { referenceBackend, testBackends } from "../helpers/backends.js";
 import { assertClose } from "../helpers/compare.js";
-import { pagedBatch } from "../helpers/paged.js";
+import { pagedBatch, poisonUnusedSlots } from "../helpers/paged.js";
 import { makeRng, uniform } from "../helpers/random.js";
 import { putAs } from "../helpers/tensors.js";
 
@@ -159,22 +159,13 @@ const CASES: Case[] = [
 async function run(be: Backend, c: Case, seed: number) {
   const rng = makeRng(seed);
   const [H, Hkv, D] = c.heads;
-  const { lens, starts, n: N, numBlocks, mb, tables } = pagedBatch(c.seqs, c.blockSize);
+  const batch = pagedBatch(c.seqs, c.blockSize);
+  const { lens, starts, n: N, numBlocks, mb, tables } = batch;
   const shape = [numBlocks, c.blockSize, Hkv, D];
   const row = Hkv * D;
   const k = uniform(rng, numBlocks * c.blockSize * row, 2);
   const v = uniform(rng, numBlocks * c.blockSize * row);
-  // every slot past a sequence's keys (and the spare blocks) NaN
-  const used = new Uint8Array(numBlocks * c.blockSize);
-  lens.forEach((len, b) => {
-    for (let s = 0; s < len; s++)
-      used[tables[b * mb + Math.floor(s / c.blockSize)]! * c.blockSize + (s % c.blockSize)] = 1;
-  });
-  for (let slot = 0; slot < used.length; slot++)
-    if (!used[slot]) {
-      k.fill(Number.NaN, slot * row, (slot + 1) * row);
-      v.fill(Number.NaN, slot * row, (slot + 1) * row);
-    }
+  poisonUnusedSlots([k, v], batch, c.blockSize, row);
   const out = view(be.createBuffer(N * H * D, "f32", "out"), [N, H, D]);
   const lse = view(be.createBuffer(N * H, "f32", "lse"), [N, H]);
   const q = putAs(be, [N, H, D], "f32", uniform(rng, N * H * D, 2));

@@ -3,7 +3,7 @@
 // offsets (so the streaming path runs; op tests place tensors at odd offsets and get the general
 // kernel), MHA/GQA/MQA, D 4..256, f32/f16/bf16, long contexts over several tiles of 16-128 keys,
 // ragged tails, mixed prefill + decode, causal and not, one split and many, the key groups merged
-// pairwise or group by group (the tensor-core kernel, which f16 pools get on GPUs with subgroup
+// pairwise or group by group, every pool slot no sequence uses NaN (the tensor-core kernel, which f16 pools get on GPUs with subgroup
 // matrices, off). WebGPU only.
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -12,7 +12,7 @@ import { pagedKernelCounts, pagedTuning, treeMerge } from "../../src/backend/web
 import { type DType, view } from "../../src/backend/tensor.js";
 import { referenceBackend, testBackends } from "../helpers/backends.js";
 import { assertClose, TOL } from "../helpers/compare.js";
-import { pagedBatch } from "../helpers/paged.js";
+import { pagedBatch, poisonUnusedSlots } from "../helpers/paged.js";
 import { makeRng, uniform } from "../helpers/random.js";
 import { putAs } from "../helpers/tensors.js";
 
@@ -73,16 +73,21 @@ const CASES: Case[] = [
 async function run(be: Backend, c: Case, seed: number): Promise<Float32Array | Float64Array> {
   const rng = makeRng(seed);
   const [H, Hkv, D] = c.heads;
-  const { lens, starts, n: N, numBlocks, mb, tables } = pagedBatch(c.seqs, c.blockSize);
+  const batch = pagedBatch(c.seqs, c.blockSize);
+  const { lens, starts, n: N, numBlocks, mb, tables } = batch;
   const pool = [numBlocks, c.blockSize, Hkv, D];
   const poolN = numBlocks * c.blockSize * Hkv * D;
+  const q = uniform(rng, N * H * D, 2);
+  const k = uniform(rng, poolN, 2);
+  const v = uniform(rng, poolN);
+  poisonUnusedSlots([k, v], batch, c.blockSize, Hkv * D);
   const out = view(be.createBuffer(N * H * D, "f32", "out"), [N, H, D]);
   const lse = view(be.createBuffer(N * H, "f32", "lse"), [N, H]);
   be.pagedAttention(
     out,
-    putAs(be, [N, H, D], "f32", uniform(rng, N * H * D, 2)),
-    putAs(be, pool, c.dtype, uniform(rng, poolN, 2)),
-    putAs(be, pool, c.dtype, uniform(rng, poolN)),
+    putAs(be, [N, H, D], "f32", q),
+    putAs(be, pool, c.dtype, k),
+    putAs(be, pool, c.dtype, v),
     {
       blockTables: putAs(be, [c.seqs.length, mb], "i32", tables),
       seqLens: putAs(be, [c.seqs.length], "i32", Int32Array.from(lens)),

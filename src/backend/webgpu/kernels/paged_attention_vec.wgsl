@@ -177,7 +177,7 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     // on an H100)
     var vpre: array<vec4<u32>, VB>;
     for (var u = 0u; u < VB; u++) {
-      let j = min(j0 + u, max(j1, j0 + 1u) - 1u);
+      let j = min(j0 + u, cnt - 1u); // a key of this tile (past its end: weight 0, see (B2))
       vpre[u] = vraw(p.v_off + rows[j] * HD + 4u * lane);
     }
     // (constant trip counts: the loops unroll; keys past the tile's count score NEG in (A), so
@@ -211,23 +211,25 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
       acc[g] *= a_g[kg * GQ + g];
     }
     // V rows VB at a time: the loads of a batch are issued before any is used (memory-level
-    // parallelism; a plain loop waits one memory latency per key)
-    for (var jb = j0; jb < j1; jb += VB) {
+    // parallelism; a plain loop waits one memory latency per key). All KPG keys of the group, a
+    // constant count: (B1) gave the keys past the tile's end weight 0 and their loads read the
+    // tile's last key instead (finite values; an unused slot may hold anything).
+    for (var jb = 0u; jb < KPG; jb += VB) {
       var vx: array<vec4<f32>, VB>;
-      if (jb == j0) {
+      if (jb == 0u) {
         for (var u = 0u; u < VB; u++) {
           vx[u] = unpack4(vpre[u], 0u);
         }
       } else {
         for (var u = 0u; u < VB; u++) {
-          let j = min(jb + u, j1 - 1u);
+          let j = min(j0 + jb + u, cnt - 1u);
           vx[u] = v4(p.v_off + rows[j] * HD + 4u * lane);
         }
       }
       for (var u = 0u; u < VB; u++) {
-        if (jb + u < j1) {
+        if (jb + u < KPG) {
           for (var c = 0u; c < GQ4; c++) {
-            let w4 = pt[(jb + u) * GQ4 + c];
+            let w4 = pt[(j0 + jb + u) * GQ4 + c];
             for (var q4 = 0u; q4 < 4u; q4++) {
               if (4u * c + q4 < GQ) {
                 acc[4u * c + q4] += w4[q4] * vx[u];
@@ -295,15 +297,13 @@ fn partials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
       }
     }
   } else {
-    // Merge the key groups into qv, rescaled to the common max, one group at a time.
+    // Merge the key groups into qv, rescaled to the common max by the weights just put in a_g,
+    // one group at a time.
+    workgroupBarrier();
     for (var rnd = 0u; rnd < KG; rnd++) {
       if (kg == rnd) {
         for (var g = 0u; g < GQ; g++) {
-          var mx = NEG;
-          for (var k = 0u; k < KG; k++) {
-            mx = max(mx, m_g[k * LS + g]);
-          }
-          let x = acc[g] * exp(m_g[kg * LS + g] - mx);
+          let x = acc[g] * a_g[kg * GQ + g];
           let o = g * (HD / 4u) + lane;
           if (rnd == 0u) {
             qv[o] = x;
