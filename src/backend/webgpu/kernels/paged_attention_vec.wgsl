@@ -34,7 +34,7 @@ const TK: u32 = 128u;
 const LANES: u32 = HD / 4u;
 const KG: u32 = WG / LANES;
 const KPG: u32 = TK / KG;
-override VB: u32 = 8u; // V rows loaded together in (B2)
+override VB: u32 = 16u; // V rows loaded together in (B2), at most KPG
 const NEG: f32 = -1e30;
 
 @group(0) @binding(3) var<storage, read> kpool: array<vec4<u32>>;
