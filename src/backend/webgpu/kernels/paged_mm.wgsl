@@ -11,7 +11,7 @@
 // partial sums. At the end the KS groups' blocks (and the sums of squares) are added through
 // workgroup memory, two outputs per thread.
 
-override BN: u32 = 32u; // 32 or 64
+override BN: u32 = 32u; // 16, 32 or 64
 const BM: u32 = 16u;
 const BK: u32 = 16u;
 const GT: u32 = (BM / 4u) * (BN / 4u); // threads per k-group (a 4 x 4 block each)
