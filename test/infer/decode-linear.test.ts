@@ -22,12 +22,13 @@ const narrowTiles =
 test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and its fallbacks)", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const rng = makeRng(11);
-  // [M, K, N, x offset]: aligned (GEMV up to 16 rows; 40 and 100: the tiled kernel, a K that
+  // [M, K, N, x offset]: aligned (GEMV up to 16 rows, K 1376: several rounds of its loads; 40 and 100: the tiled kernel, a K that
   // leaves chunks empty and partial, a K of 5 chunks per k-group), M > 256 and an odd offset (matmul fallback)
   for (const [M, K, N, off] of [
     [1, 16, 5, 0],
     [3, 20, 33, 0],
     [6, 64, 17, 4],
+    [3, 1376, 9, 0],
     [20, 12, 13, 0],
     [40, 8, 9, 0],
     [100, 36, 21, 0],
@@ -75,11 +76,12 @@ test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and i
 test("fused rmsnorm + linear and swiglu + linear equal the unfused f64 ops (webgpu kernel, fallbacks)", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const rng = makeRng(12);
-  // [M, K, N, x offset]: the GEMV, the tiled kernel (40 and 70 rows), then M > 256 and an odd
+  // [M, K, N, x offset]: the GEMV (K 1100: several rounds of its loads), the tiled kernel (40 and 70 rows), then M > 256 and an odd
   // offset (unfused fallbacks)
   for (const [M, K, N, off] of [
     [1, 64, 9, 0],
     [5, 24, 40, 0],
+    [2, 1100, 7, 0],
     [40, 8, 6, 0],
     [70, 24, 33, 0],
     [35, 264, 9, 0],

@@ -209,7 +209,7 @@ test("fused K/V append (rope + both pools) and rope-on-load attention equal the 
   }
 });
 
-test("device argmax equals the host's greedy pick; bad rows give -1", async (t) => {
+test("device argmax equals the host's greedy pick; bad rows give -1; long rows", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const argmax = stepKernels(gpu).argmax;
   assert.ok(argmax, "webgpu has a device argmax");
@@ -242,6 +242,19 @@ test("device argmax equals the host's greedy pick; bad rows give -1", async (t) 
   for (let i = 0; i < 6; i++) assert.equal(got[i], greedy.sample(rows[i]!), `row ${i}`);
   assert.equal(got[4], 300);
   assert.deepEqual([...got.slice(6)], [-1, -1, -1]);
+  // a vocabulary over several rounds of the kernel's loads (256 threads x 8), the maximum in the
+  // last, partial round or in the first element
+  const W = 5003;
+  const last = uniform(rng, W);
+  last[W - 1] = 9;
+  const first = uniform(rng, W);
+  first[0] = 9;
+  const two = new Float32Array(2 * W);
+  two.set(last);
+  two.set(first, W);
+  const out2 = put(gpu, [2], new Int32Array(2).fill(-9));
+  argmax(out2, put(gpu, [2, W], two));
+  assert.deepEqual([...((await gpu.read(out2)) as Int32Array)], [W - 1, 0]);
 });
 
 function newCache(be: Backend, cfg: ModelConfig): KvCache {
