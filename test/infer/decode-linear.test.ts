@@ -1,8 +1,10 @@
 // The decode-path linear layers of the engine step (infer/device-kernels.ts stepKernels over the
-// webgpu DecodeKernels): the GEMV up to 16 rows (both column widths), the tiled kernel at 17..256
-// rows (both block widths, K of several chunks per k-group), rmsnorm / SwiGLU fused before the
-// product, the fused q/k/v projection, and the plain-op fallbacks (M > 256, unaligned views), each
-// against the f64 reference. WebGPU only (the cpu backend has no DecodeKernels).
+// webgpu DecodeKernels): the GEMV up to 16 rows (both column widths, K over several rounds of
+// loads), the tiled kernel at 17..256 rows (blocks of 32 and 64 columns, and 16 where the adapter
+// fits them; K of several chunks per k-group), rmsnorm / SwiGLU fused before the product, the
+// fused q/k/v projection, wide linears leaving the tile above tileMaxRowsWide rows, and the
+// plain-op fallbacks (M > 256, unaligned views), each against the f64 reference. WebGPU only (the
+// cpu backend has no DecodeKernels).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { view } from "../../src/backend/tensor.js";

@@ -1,7 +1,8 @@
 // Greedy sampling on the device: out[m] = argmax of logits row m (M, V) f32, the lowest index on
 // ties (as the host Sampler), or -1 when the row holds a NaN or +Infinity or only -Infinity (the
 // host then reads the row and reports it). One workgroup of 256 threads per row: strided scan
-// (U loads in flight per thread), then a tree reduction in workgroup memory. Bindings: 0 params; 1 out i32 (rw); 2 logits f32.
+// (U loads in flight per thread), then a tree reduction in workgroup memory.
+// Bindings: 0 params; 1 out i32 (rw); 2 logits f32.
 
 const WG: u32 = 256u;
 const U: u32 = 8u; // logits each thread loads at once
