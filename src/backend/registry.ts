@@ -10,7 +10,13 @@ export interface BackendOptions {
   threads?: number;
   /** WebGPU only: f16 tensor-core matmuls (see webgpu/webgpu-backend.ts WebGpuOptions). */
   tensorCores?: boolean;
+  /** WebGPU only: when the tensor-core paged attention runs (default "faster"; webgpu/ops/paged-plan.ts). */
+  attentionMma?: AttentionMmaMode;
 }
+
+/** The tensor-core paged attention: never, where it was measured faster, or wherever it applies. */
+export const ATTENTION_MMA_MODES = ["off", "faster", "always"] as const;
+export type AttentionMmaMode = (typeof ATTENTION_MMA_MODES)[number];
 
 /** Help text of the `--tensor-cores` flag (train, bench ops / train). */
 export const TENSOR_CORES_FLAG_HELP =
@@ -27,12 +33,20 @@ export async function createBackend(name: BackendName, opts: BackendOptions = {}
           "tensor cores are a WebGPU option: drop --tensor-cores or use --backend webgpu",
         );
       }
+      if (opts.attentionMma !== undefined) {
+        throw new BackendError(
+          "the tensor-core attention is a WebGPU option: drop --attention-mma or use --backend webgpu",
+        );
+      }
       const { createCpuBackend } = await import("./cpu/index.js");
       return createCpuBackend(opts);
     }
     case "webgpu": {
       const { createWebGpuBackend } = await import("./webgpu/index.js");
-      return createWebGpuBackend(opts.tensorCores ? { tensorCores: true } : {});
+      return createWebGpuBackend({
+        ...(opts.tensorCores ? { tensorCores: true } : {}),
+        ...(opts.attentionMma !== undefined ? { attentionMma: opts.attentionMma } : {}),
+      });
     }
     default:
       throw new BackendError(`unknown backend "${String(name)}": use one of ${BACKEND_NAMES.join(", ")}`);

@@ -8,7 +8,7 @@
 // groups) and a host-clock breakdown of the step (recording, submit-to-readback wait, host work
 // after the read). Speed lives here, not in tests.
 import type { Backend, BackendName } from "../backend/backend.js";
-import { createBackend } from "../backend/registry.js";
+import { type AttentionMmaMode, createBackend } from "../backend/registry.js";
 import { bytesPerElement } from "../backend/tensor.js";
 import { CachedForward, type ForwardItem } from "../infer/cached-forward.js";
 import { KvCache } from "../infer/kv-cache.js";
@@ -49,6 +49,8 @@ export interface DecodeBenchOptions {
   blockSize: number;
   /** Read the logits rows each step instead of the device argmax. */
   readLogits?: boolean;
+  /** webgpu: when pagedAttention runs its tensor-core kernel (registry BackendOptions). */
+  attentionMma?: AttentionMmaMode;
   /** webgpu: submit at an op boundary every this many dispatches (overlaps recording with the GPU). */
   submitEvery?: number;
   /** webgpu: replay recorded decode steps (Backend.replayable; default true). */
@@ -364,7 +366,7 @@ function runtimeMarks(be: Backend): { submit: number; mapResolved: number } | nu
 
 /** Runs every row; returns them (also streamed to onRow) with notes on skipped rows. */
 export async function runDecodeBench(o: DecodeBenchOptions) {
-  const be = await createBackend(o.backend);
+  const be = await createBackend(o.backend, o.attentionMma ? { attentionMma: o.attentionMma } : {});
   const rows: BenchRow[] = [];
   const notes: string[] = [];
   const emit = (row: BenchRow) => {

@@ -3,8 +3,7 @@
 // Measurement lives in decode-bench.ts and engine-decode.ts; this file only parses flags and prints.
 import type { Command } from "commander";
 import type { BackendName } from "../backend/backend.js";
-import { pagedTuning } from "../backend/webgpu/ops/paged-plan.js";
-import { BACKEND_NAMES } from "../backend/registry.js";
+import { ATTENTION_MMA_MODES, BACKEND_NAMES } from "../backend/registry.js";
 import { ConfigError } from "../errors.js";
 import type { KvDType } from "../infer/kv-layout.js";
 import { parseByteSize } from "../model/plan.js";
@@ -51,8 +50,6 @@ interface DecodeFlags {
   attentionMma?: string;
 }
 
-const MMA_MODES = ["off", "faster", "always"] as const;
-
 export function registerDecodeBench(bench: Command): void {
   bench
     .command("decode")
@@ -94,7 +91,7 @@ export function registerDecodeBench(bench: Command): void {
     )
     .option(
       "--attention-mma <mode>",
-      `webgpu: the tensor-core paged attention kernel: off | faster (where measured faster) | always (default: ${pagedTuning.mma})`,
+      `webgpu: the tensor-core paged attention kernel: ${ATTENTION_MMA_MODES.join(" | ")} (default: faster, where it was measured faster)`,
     )
     .addHelpText(
       "after",
@@ -113,14 +110,11 @@ export function registerDecodeBench(bench: Command): void {
       if (!["f32", "f16", "bf16"].includes(f.kvDtype)) {
         throw new ConfigError(`--kv-dtype "${f.kvDtype}" is not a KV dtype: use f32, f16 or bf16`);
       }
-      if (f.attentionMma !== undefined) {
-        const mode = MMA_MODES.find((m) => m === f.attentionMma);
-        if (!mode) {
-          throw new ConfigError(
-            `--attention-mma "${f.attentionMma}" is not a mode: use ${MMA_MODES.join(", ")}`,
-          );
-        }
-        pagedTuning.mma = mode;
+      const mma = ATTENTION_MMA_MODES.find((m) => m === f.attentionMma);
+      if (f.attentionMma !== undefined && !mma) {
+        throw new ConfigError(
+          `--attention-mma "${f.attentionMma}" is not a mode: use ${ATTENTION_MMA_MODES.join(", ")}`,
+        );
       }
       const out = (s: string) => process.stdout.write(`${s}\n`);
       const res = await runDecodeBench({
@@ -134,6 +128,7 @@ export function registerDecodeBench(bench: Command): void {
         memoryBytes: parseByteSize(f.memory, "--memory"),
         maxKvBytes: parseByteSize(f.maxKv, "--max-kv"),
         readLogits: f.logits ?? false,
+        ...(mma ? { attentionMma: mma } : {}),
         replay: f.replay,
         pipeline: f.pipeline ?? false,
         engine: f.engine ?? false,

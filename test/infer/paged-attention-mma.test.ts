@@ -1,6 +1,7 @@
 // The tensor-core pagedAttention partials kernel (paged_attention_mma.wgsl, ops/paged-mma.ts).
-// - Everywhere: which devices and shapes it serves (a stand-in runtime with the adapter's info), and
-//   where it is preferred when enabled (pagedTuning.mma "faster").
+// - Everywhere: which devices and shapes it serves (a stand-in runtime with the adapter's info),
+//   where it is preferred by default (pagedTuning.mma "faster"), a backend's own mode per call, and
+//   the cpu backend refusing that WebGPU option.
 // - On a GPU with subgroup matrices (NVIDIA through Vulkan): outputs and log-sum-exps against the
 //   f64 CPU reference over MQA/GQA, D 16..128, pages of 16, 32 and 48 slots, ragged tails,
 //   prefill + decode rows, causal and not, one split and many, q roped on load (the engine step's
@@ -13,6 +14,7 @@ import type { DType, Tensor } from "../../src/backend/tensor.js";
 import { view } from "../../src/backend/tensor.js";
 import { pagedKernelCounts, pagedTuning, partialsPlan } from "../../src/backend/webgpu/ops/paged-plan.js";
 import { deviceRunsAttentionMma, mmaFaster, mmaPlan } from "../../src/backend/webgpu/ops/paged-mma.js";
+import { createBackend } from "../../src/backend/registry.js";
 import type { Runtime } from "../../src/backend/webgpu/runtime.js";
 import type { WebGpuBackend } from "../../src/backend/webgpu/webgpu-backend.js";
 import { stepKernels } from "../../src/infer/device-kernels.js";
@@ -95,8 +97,14 @@ test("partials plans: the tensor-core kernel where it applies and was measured f
     assert.equal(plan(1, 8192), "mma");
     assert.equal(plan(128, 8192), "vec");
     assert.equal(plan(1, 8192, pool("bf16")), "vec");
+    // a backend's own mode (WebGpuOptions.attentionMma) overrides the process default per call
+    const planAs = (mma: "off" | "faster" | "always", rows: number) =>
+      partialsPlan(rt, f16, f16, { hd: 64, gq: 8, blockSize: 16, rows, maxKeys: 8192, mma }).kind;
+    assert.equal(planAs("off", 1), "vec");
+    assert.equal(planAs("always", 128), "mma");
     pagedTuning.mma = "off";
     assert.equal(plan(1, 8192), "vec");
+    assert.equal(planAs("faster", 1), "mma");
     pagedTuning.mma = "always";
     assert.equal(plan(128, 8192), "mma");
     const p = partialsPlan(rt, f16, f16, { hd: 64, gq: 8, blockSize: 16, rows: 1, maxKeys: 512 });
@@ -215,4 +223,11 @@ test("tensor-core pagedAttention equals the f64 reference (webgpu with subgroup 
       Object.assign(pagedTuning, saved);
     }
   }
+});
+
+test("--attention-mma is a WebGPU option: the cpu backend refuses it by name", async () => {
+  await assert.rejects(
+    createBackend("cpu", { attentionMma: "off" }),
+    /drop --attention-mma or use --backend webgpu/,
+  );
 });

@@ -14,6 +14,7 @@ import type {
   ReplayHints,
 } from "../backend.js";
 import { BackendError } from "../../errors.js";
+import type { AttentionMmaMode } from "../registry.js";
 import type { DeviceBuffer, DType, Tensor } from "../tensor.js";
 import type { GpuContext } from "./device.js";
 import { encodeAttention, encodeAttentionBackward } from "./ops/attention.js";
@@ -44,6 +45,8 @@ export interface WebGpuOptions {
   /** f16 tensor-core matmuls for large shapes (operands rounded to f16, f32 accumulation); needs
    *  shader-f16 and subgroup matrices, else the constructor throws. Default false (f32). */
   tensorCores?: boolean;
+  /** When pagedAttention runs its tensor-core kernel (default pagedTuning.mma, "faster"). */
+  attentionMma?: AttentionMmaMode;
 }
 
 export class WebGpuBackend implements Backend {
@@ -57,12 +60,15 @@ export class WebGpuBackend implements Backend {
 
   /** The opt-in f16 tensor-core matmul (WebGpuOptions.tensorCores). */
   readonly tensorCores: boolean;
+  /** pagedAttention's tensor-core mode (WebGpuOptions.attentionMma), passed to every call. */
+  private readonly pagedOpts: { mma?: AttentionMmaMode };
 
   constructor(
     private readonly ctx: GpuContext,
     opts: WebGpuOptions = {},
   ) {
     this.tensorCores = opts.tensorCores ?? false;
+    this.pagedOpts = opts.attentionMma !== undefined ? { mma: opts.attentionMma } : {};
     if (this.tensorCores) {
       const missing = missingTensorCoreFeatures(ctx.features);
       if (missing.length > 0) {
@@ -242,7 +248,7 @@ export class WebGpuBackend implements Backend {
   }
   pagedAttention(out: Tensor, q: Tensor, kPool: Tensor, vPool: Tensor, meta: PagedAttentionMeta): void {
     this.rt.beginOp();
-    encodePagedAttention(this.rt, { out, q, kPool, vPool }, meta);
+    encodePagedAttention(this.rt, { out, q, kPool, vPool }, meta, this.pagedOpts);
   }
 
   crossEntropy(losses: Tensor, logits: Tensor, targets: Tensor): void {
@@ -270,7 +276,7 @@ export class WebGpuBackend implements Backend {
       kvAppend: (io, ropeBase) => encodeKvAppend(rt, io, ropeBase),
       ropePagedAttention: (io, meta, ropeBase) => {
         rt.beginOp();
-        return encodePagedAttention(rt, io, meta, ropeBase);
+        return encodePagedAttention(rt, io, meta, { ...this.pagedOpts, ropeBase });
       },
       argmaxRows: (out, logits) => encodeArgmaxRows(rt, out, logits),
     };

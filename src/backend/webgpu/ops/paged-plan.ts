@@ -3,6 +3,7 @@
 // (paged_attention_vec.wgsl) where the pools' offsets and the head shape allow, else the general
 // paged_attention.wgsl. ops/paged.ts encodes the chosen plan and the combine pass after it.
 import { BackendError } from "../../../errors.js";
+import type { AttentionMmaMode } from "../../registry.js";
 import type { Tensor } from "../../tensor.js";
 import { dtypeCode, kernelWith } from "../kernel-source.js";
 import type { KernelSource } from "../pipelines.js";
@@ -44,7 +45,7 @@ export const pagedTuning = {
    * The tensor-core kernel: "faster" (default: where it was measured faster, mmaFaster; the whole
    * GPU test suite passed with it so on an H100), "off", "always" (tests).
    */
-  mma: "faster" as "off" | "faster" | "always",
+  mma: "faster" as AttentionMmaMode,
 };
 
 /** Keys per tile so that the K and V tiles, scores and per-head state fit workgroup memory. */
@@ -121,14 +122,14 @@ export function partialsPlan(
   rt: Runtime,
   kPool: Tensor,
   vPool: Tensor,
-  s: { hd: number; gq: number; blockSize: number; rows: number; maxKeys: number },
+  s: { hd: number; gq: number; blockSize: number; rows: number; maxKeys: number; mma?: AttentionMmaMode },
 ): PartialsPlan {
   const { hd, gq, maxKeys } = s;
   // the streaming kernel's 128-key tile, unless a test asks for finer splits
   const fine = Math.max(1, Math.min(128, pagedTuning.vecMinKeysPerSplit));
+  const mode = s.mma ?? pagedTuning.mma; // the backend's choice, else the process default
   const wantMma =
-    pagedTuning.kernel === "auto" &&
-    (pagedTuning.mma === "always" || (pagedTuning.mma === "faster" && mmaFaster(s.rows, maxKeys)));
+    pagedTuning.kernel === "auto" && (mode === "always" || (mode === "faster" && mmaFaster(s.rows, maxKeys)));
   const mma = wantMma ? mmaPlan(rt, kPool, vPool, { hd, gq, blockSize: s.blockSize }) : null;
   if (mma) {
     return {

@@ -6,6 +6,7 @@
 // device and are not read back: bad slots are skipped, bad block ids read garbage, not memory.
 import { BackendError } from "../../../errors.js";
 import type { PagedAttentionMeta } from "../../backend.js";
+import type { AttentionMmaMode } from "../../registry.js";
 import { kvWriteDims, pagedAttentionDims, poolDims } from "../../op-shapes-attention.js";
 import type { Tensor } from "../../tensor.js";
 import { expectDType, expectShape, numel } from "../../tensor.js";
@@ -42,15 +43,17 @@ function ropeTab(rt: Runtime, base: number, d: number): Tensor {
 
 /**
  * pagedAttention. With `ropeBase` (the engine step), q arrives before rope and is rotated on load
- * by each row's position; then only the streaming kernel is used and false means "not applicable,
- * nothing recorded" (the caller ropes and calls the plain op). Without it, always true.
+ * by each row's position; then only the kernels that can rope on load are used and false means
+ * "not applicable, nothing recorded" (the caller ropes and calls the plain op). Without it, always
+ * true. `mma`: when the tensor-core kernel runs (default pagedTuning.mma).
  */
 export function encodePagedAttention(
   rt: Runtime,
   io: { out: Tensor; q: Tensor; kPool: Tensor; vPool: Tensor },
   meta: PagedAttentionMeta,
-  ropeBase?: number,
+  opts: { ropeBase?: number; mma?: AttentionMmaMode } = {},
 ): boolean {
+  const { ropeBase } = opts;
   const { out, q, kPool, vPool } = io;
   const { blockTables, seqLens, queryStarts, lse } = meta;
   const named = { out, q, kPool, vPool, blockTables, seqLens, queryStarts, ...(lse ? { lse } : {}) };
@@ -59,17 +62,25 @@ export function encodePagedAttention(
   const { n, b, nHeads: h, nKvHeads: hkv, headDim: hd, blockSize: bs, maxBlocksPerSeq: mb } = dims;
   const gq = h / hkv;
   const maxKeys = Math.max(1, mb * bs);
-  const plan = partialsPlan(rt, kPool, vPool, { hd, gq, blockSize: bs, rows: n * hkv, maxKeys });
+  const rows = n * hkv;
+  const plan = partialsPlan(rt, kPool, vPool, {
+    hd,
+    gq,
+    blockSize: bs,
+    rows,
+    maxKeys,
+    ...(opts.mma !== undefined ? { mma: opts.mma } : {}),
+  });
   if (ropeBase !== undefined && (!plan.fused || hd % 2 !== 0)) return false;
   if (n * h * hd === 0 || b === 0) return true;
-  const nSplit = splitCount(n * hkv, maxKeys, plan.targetWorkgroups, plan.minKeys);
+  const nSplit = splitCount(rows, maxKeys, plan.targetWorkgroups, plan.minKeys);
   pagedKernelCounts[plan.kind]++;
   const part = rt.scratch(n * h * nSplit * (hd + 2), "f32", "paged partials");
   const scale = dims.scale ?? 1 / Math.sqrt(hd);
   rt.dispatch({
     ...plan.source,
     entry: "partials",
-    constants: plan.constants(nSplit, n * hkv * nSplit, ropeBase === undefined ? 0 : 1),
+    constants: plan.constants(nSplit, rows * nSplit, ropeBase === undefined ? 0 : 1),
     bindings: [
       part,
       q,
@@ -101,7 +112,7 @@ export function encodePagedAttention(
       0,
     ]),
     offsetWords: plan.fused ? [0, 1, 2, 3, 4, 5, 6, 17] : [0, 1, 2, 3, 4, 5, 6],
-    workgroups: n * hkv * nSplit,
+    workgroups: rows * nSplit,
   });
   rt.dispatch({
     ...kernel("paged_combine"),
