@@ -91,7 +91,8 @@ export function registerDecodeBench(bench: Command): void {
     )
     .option(
       "--attention-mma <mode>",
-      `webgpu: the tensor-core paged attention kernel: ${ATTENTION_MMA_MODES.join(" | ")} (default: faster, where it was measured faster)`,
+      `webgpu: the tensor-core paged attention kernel: ${ATTENTION_MMA_MODES.join(" | ")} ` +
+        "(default: faster, where it was measured faster)",
     )
     .addHelpText(
       "after",

@@ -2,8 +2,8 @@
 // (steps chained ahead of the read only when N > 0) and a bad value is refused by name; --pipeline
 // rows carry the host's split of each step (recording, submit, waiting for the step before) and
 // it adds up to the step time, with the median and longest interval between steps' results;
-// --help explains the table's columns; --attention-mma refuses an unknown mode; --gpu-time adds the GPU's time per step (or a note where the adapter
-// cannot time it).
+// --help explains the table's columns; --attention-mma refuses an unknown mode; --gpu-time adds
+// the GPU's time per step (or a note where the adapter cannot time it).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -24,8 +24,9 @@ const narrowTiles =
 test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and its fallbacks)", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const rng = makeRng(11);
-  // [M, K, N, x offset]: aligned (GEMV up to 16 rows, K 1376: several rounds of its loads; 40 and 100: the tiled kernel, a K that
-  // leaves chunks empty and partial, a K of 5 chunks per k-group), M > 256 and an odd offset (matmul fallback)
+  // [M, K, N, x offset]: aligned (GEMV up to 16 rows, K 1376: several rounds of its loads; 40 and
+  // 100: the tiled kernel, a K that leaves chunks empty and partial, a K of 5 chunks per k-group),
+  // M > 256 and an odd offset (matmul fallback)
   for (const [M, K, N, off] of [
     [1, 16, 5, 0],
     [3, 20, 33, 0],
@@ -78,8 +79,8 @@ test("decode linear: out (+)= x @ w^T equals the f64 matmul (webgpu kernel and i
 test("fused rmsnorm + linear and swiglu + linear equal the unfused f64 ops (webgpu kernel, fallbacks)", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const rng = makeRng(12);
-  // [M, K, N, x offset]: the GEMV (K 1100: several rounds of its loads), the tiled kernel (40 and 70 rows), then M > 256 and an odd
-  // offset (unfused fallbacks)
+  // [M, K, N, x offset]: the GEMV (K 1100: several rounds of its loads), the tiled kernel (40 and
+  // 70 rows), then M > 256 and an odd offset (unfused fallbacks)
   for (const [M, K, N, off] of [
     [1, 64, 9, 0],
     [5, 24, 40, 0],
@@ -193,7 +194,7 @@ test("fused q/k/v projection equals three f64 rmsnorm + linears; non-adjacent we
   }
 });
 
-test("wide linears (the LM head) leave the tiled kernel above tileMaxRowsWide rows; both paths equal the f64 matmul", async (t) => {
+test("wide linears (the LM head) leave the tile above tileMaxRowsWide rows; both paths equal f64", async (t) => {
   if (!gpu) return t.skip("webgpu unavailable");
   const dk = gpu.decodeKernels?.();
   assert.ok(dk, "webgpu has decode kernels");

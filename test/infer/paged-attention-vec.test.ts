@@ -3,8 +3,8 @@
 // offsets (so the streaming path runs; op tests place tensors at odd offsets and get the general
 // kernel), MHA/GQA/MQA, D 4..256, f32/f16/bf16, long contexts over several tiles of 16-128 keys,
 // ragged tails, mixed prefill + decode, causal and not, one split and many, the key groups merged
-// pairwise or group by group, every pool slot no sequence uses NaN (the tensor-core kernel, which f16 pools get on GPUs with subgroup
-// matrices, off). WebGPU only.
+// pairwise or group by group, every pool slot no sequence uses NaN (the tensor-core kernel, which
+// f16 pools get on GPUs with subgroup matrices, off). WebGPU only.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Backend } from "../../src/backend/backend.js";

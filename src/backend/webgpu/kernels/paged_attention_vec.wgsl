@@ -6,9 +6,10 @@
 //   (B1) thread (key group kg, lane) keeps the online softmax of head `lane` (+ LANES...) over the
 //   group's KPG keys, writing the weights key-major (pt); with fewer heads than lanes, SPL lanes
 //   share a head's keys (each its own sum; -10% partials time at batch 128 on an H100);
-//   (B2) thread (kg, lane) accumulates 4 output dims of every head over its group's keys (V read as 4 contiguous elements per lane, a
-//   row shared by LANES lanes; VB rows' loads issued before their use, the first VB already
-//   before (B1), so their latency hides behind the softmax; a key's weights as vec4s).
+//   (B2) thread (kg, lane) accumulates 4 output dims of every head over its group's keys (V read
+//   as 4 contiguous elements per lane, a row shared by LANES lanes; VB rows' loads issued before
+//   their use, the first VB already before (B1), so their latency hides behind the softmax; a
+//   key's weights as vec4s).
 //   3 barriers per tile. The KG key groups are merged once at the end (rescaled to a common max;
 //   group by group through qv, or with TREE = 1 pairwise through pt).
 // Needs: HD % KW == 0, 128 % (HD / 4) == 0, both pools' offsets multiples of KW (host checks).
