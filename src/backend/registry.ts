@@ -71,15 +71,39 @@ export async function probeBackends(): Promise<{
 }
 
 /** The best backend here: WebGPU on a real GPU, else the CPU. With `tensorCores` (a GPU-only
- *  option) WebGPU or a BackendError that says what is missing. */
-export async function createDefaultBackend(opts: BackendOptions = {}): Promise<Backend> {
+ *  option) WebGPU or a BackendError that says what is missing. In Node on Linux without a Vulkan
+ *  loader it goes straight to the CPU: the only adapter left would be OpenGL ES (a software one
+ *  here, e.g. llvmpipe), which it would not take, and opening it prints Dawn warnings that cannot
+ *  be silenced. `--backend webgpu` still opens it. */
+export async function createDefaultBackend(
+  opts: BackendOptions = {},
+  probe: { vulkanLoader?: () => boolean } = {},
+): Promise<Backend> {
   if (opts.tensorCores) return createBackend("webgpu", opts);
+  const nodeOnly = typeof process !== "undefined" && process.versions?.node !== undefined;
+  if (nodeOnly && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
+    const present = probe.vulkanLoader ?? (await import("./webgpu/vulkan-probe.js")).vulkanLoaderPresent;
+    if (!present()) return createBackend("cpu", cpuOptions(opts));
+  }
   try {
-    const gpu = await createBackend("webgpu");
+    const gpu = await createBackend("webgpu", gpuOptions(opts));
     if (!/llvmpipe|swiftshader|software/i.test(gpu.info().device + gpu.info().detail)) return gpu;
     gpu.dispose();
   } catch {
     // no GPU: fall through to the CPU
   }
-  return createBackend("cpu");
+  return createBackend("cpu", cpuOptions(opts));
+}
+
+/** The CPU's part of `opts` (auto mode falls back to it with the GPU-only options dropped). */
+function cpuOptions(opts: BackendOptions): BackendOptions {
+  return {
+    ...(opts.precision !== undefined ? { precision: opts.precision } : {}),
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+  };
+}
+
+/** The GPU's part of `opts`. */
+function gpuOptions(opts: BackendOptions): BackendOptions {
+  return opts.attentionMma !== undefined ? { attentionMma: opts.attentionMma } : {};
 }
