@@ -292,8 +292,8 @@ export interface ReplayHints {
   /**
    * Its replays are bound by the host's time rather than the GPU's (a batch-1 decode step): the
    * backend may spend a little GPU time to save host time (webgpu: each dispatch's params bound
-   * statically, no dynamic offset: batch-1 steps 16-20% faster in three rows of four on the H100 machine, but 2-3% more
-   * GPU time in a 128-row step).
+   * statically, no dynamic offset: batch-1 steps 16-20% faster in three rows of four on the H100
+   * machine, but 2-3% more GPU time in a 128-row step).
    */
   hostBound?: boolean;
 }

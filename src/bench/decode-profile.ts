@@ -38,29 +38,29 @@ export interface CopyBandwidth {
 export async function copyBandwidth(be: Backend): Promise<CopyBandwidth> {
   const n = 16 * 2 ** 20;
   const pair = copyPair(be, n, "bw");
-  const casts = (reps: number) => pair.casts(reps);
   const bytes = 2 * n * 4;
   try {
     if (canProfile(be)) {
-      casts(4); // warm-up (pipeline creation, clocks)
+      pair.casts(4); // warm-up (pipeline creation, clocks)
       await be.sync();
       be.startProfiling!();
-      casts(16);
+      pair.casts(16);
       // only the casts ran while profiling (a copy kernel here: same dtype, aligned)
       const { kernels } = await be.stopProfiling!();
       const ms = kernels.reduce((s, k) => s + k.ms, 0);
-      const n = kernels.reduce((s, k) => s + k.dispatches, 0);
-      if (n === 16 && ms > 0) return { gbps: (n * bytes) / (ms / 1e3) / 1e9, method: "gpu-timestamps" };
+      const timed = kernels.reduce((s, k) => s + k.dispatches, 0);
+      if (timed === 16 && ms > 0)
+        return { gbps: (timed * bytes) / (ms / 1e3) / 1e9, method: "gpu-timestamps" };
     }
     await be.sync();
     let t0 = performance.now();
-    casts(1);
+    pair.casts(1);
     await be.sync();
     const reps = Math.max(1, Math.min(64, Math.ceil(50 / Math.max(1e-3, performance.now() - t0))));
     let best = Number.POSITIVE_INFINITY;
     for (let i = 0; i < 4; i++) {
       t0 = performance.now();
-      casts(reps);
+      pair.casts(reps);
       await be.sync();
       best = Math.min(best, (performance.now() - t0) / reps);
     }

@@ -38,8 +38,7 @@ let nextInstance = 1;
 /**
  * Decode steps of at most this many rows are replayed as host-bound (ReplayHints.hostBound):
  * measured on the H100 machine, batch-1 steps 16-20% faster with it in three rows of four (equal in
- * the fourth), 128-row steps (GPU-bound)
- * 2-3% more GPU time.
+ * the fourth), 128-row steps (GPU-bound) 2-3% more GPU time.
  */
 const HOST_BOUND_ROWS = 4;
 

@@ -1,6 +1,7 @@
 // The GPU profiler (Runtime.startProfiling: one timed pass per dispatch), the GPU timer (whole
-// passes timed) and what `bench decode --profile` and `bench step --profile` print from them. llvmpipe has no timestamp-query, so there the tests check the clear
-// refusal; on a GPU with the feature they check the timings themselves.
+// passes timed) and what `bench decode --profile` and `bench step --profile` print from them.
+// llvmpipe has no timestamp-query, so there the tests check the clear refusal; on a GPU with the
+// feature they check the timings themselves.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { view } from "../../src/backend/tensor.js";

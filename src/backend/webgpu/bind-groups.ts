@@ -1,7 +1,7 @@
 // Bind groups by content: (layout, the params ring at binding 0 (at a fixed offset for a tape's
-// static-params layout), then each bound byte range), so a
-// dispatch that binds the same ranges as an earlier one reuses its GPUBindGroup. Bounded: cleared
-// when it holds 8192 groups. GPU buffers get small ids for the keys (a WeakMap, no leaks).
+// static-params layout), then each bound byte range), so a dispatch that binds the same ranges as
+// an earlier one reuses its GPUBindGroup. Bounded: cleared when it holds 8192 groups. GPU buffers
+// get small ids for the keys (a WeakMap, no leaks).
 /// <reference types="@webgpu/types" />
 import type { Range } from "./bind-ranges.js";
 import { PARAM_BYTES } from "./params-ring.js";

@@ -1,7 +1,7 @@
 // Compute pipelines cached by (kernel key, entry point, override constants, variant), with explicit
 // bind-group layouts: @binding(0) a uniform with a dynamic offset (the params ring; a static one for
-// the dispatches of host-bound tapes, which keep their ring slot: tape.ts), @binding(1..n) storage buffers whose
-// access (read / read_write) is parsed from the WGSL declarations.
+// the dispatches of host-bound tapes, which keep their ring slot: tape.ts), @binding(1..n) storage
+// buffers whose access (read / read_write) is parsed from the WGSL declarations.
 // The "aliased" variant rewrites every `var<storage, read>` to read_write: WebGPU forbids a buffer
 // bound read-only and writable in one dispatch, but allows two writable bindings at disjoint ranges.
 /// <reference types="@webgpu/types" />
